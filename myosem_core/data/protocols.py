@@ -1,0 +1,183 @@
+"""Evaluation protocols as saved manifests: one row per window with its split.
+
+- ``rand``: all subjects pooled, split by repetition (never by window), so
+  neighbouring windows of one repetition cannot leak across splits.
+- ``user``: subjects disjoint between train and test.
+- ``class``: held-out classes never reach train or val; test holds them plus
+  the seen classes' test repetitions, and every class is a retrieval candidate.
+- ``cross-dataset``: train on dataset A, test on dataset B.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ConfigError, DataError
+from ..io import atomic_path, write_json
+from .windows import WindowSet
+
+PROTOCOLS = ("rand", "user", "class", "cross-dataset")
+
+#: Development defaults per dataset (DESIGN.md section 3).
+DEFAULTS = {
+    "ninapro-db1": {
+        "train_subjects": [f"S{i}" for i in (1, 2, 3, 4, *range(7, 17))],
+        "test_subjects": [f"S{i}" for i in range(17, 21)],
+        "heldout_classes": ["ninapro/A/2", "ninapro/A/5", "ninapro/A/8", "ninapro/A/11"],
+    },
+    "synthetic": {
+        "heldout_classes": ["synthetic/S/2", "synthetic/S/5", "synthetic/S/8", "synthetic/S/11"],
+    },
+}
+
+
+@dataclass
+class ProtocolConfig:
+    """Everything that defines a split; saved beside the manifest."""
+
+    name: str = "rand"
+    test_repetitions: tuple[int, ...] = (2, 5, 7)
+    val_repetitions: tuple[int, ...] = (10,)
+    train_subjects: list[str] | None = None  # user: None = dataset default
+    test_subjects: list[str] | None = None
+    heldout_classes: list[str] | None = None  # class: class keys; None = dataset default
+    train_dataset: str | None = None  # cross-dataset
+    test_dataset: str | None = None
+
+
+@dataclass
+class Split:
+    """A manifest (DataFrame, one row per window) and the protocol that made it."""
+
+    manifest: pd.DataFrame
+    config: ProtocolConfig
+    extra: dict = field(default_factory=dict)
+
+    def indices(self, split: str) -> np.ndarray:
+        return self.manifest.index[self.manifest["split"] == split].to_numpy()
+
+    @property
+    def train(self) -> np.ndarray:
+        return self.indices("train")
+
+    @property
+    def val(self) -> np.ndarray:
+        return self.indices("val")
+
+    @property
+    def test(self) -> np.ndarray:
+        return self.indices("test")
+
+    @property
+    def heldout_classes(self) -> list[str]:
+        return list(self.extra.get("heldout_classes", []))
+
+    def counts(self) -> pd.DataFrame:
+        """Window counts per split (rows) and class (columns)."""
+        return pd.crosstab(self.manifest["split"], self.manifest["class_key"])
+
+    def save(self, folder: str | Path) -> Path:
+        """Write ``<protocol>.csv`` and ``<protocol>.json`` atomically into ``folder``."""
+        folder = Path(folder)
+        path = folder / f"{self.config.name}.csv"
+        with atomic_path(path) as tmp:
+            self.manifest.to_csv(tmp, index_label="window")
+        write_json(folder / f"{self.config.name}.json", {"config": asdict(self.config), **self.extra})
+        return path
+
+
+def _rep_split(ws: WindowSet, test_reps, val_reps) -> np.ndarray:
+    split = np.full(len(ws), "train", dtype=object)
+    split[np.isin(ws.repetition, list(val_reps))] = "val"
+    split[np.isin(ws.repetition, list(test_reps))] = "test"
+    return split
+
+
+def _default(ws: WindowSet, key: str):
+    datasets = sorted(set(ws.dataset.tolist()))
+    for d in datasets:
+        if key in DEFAULTS.get(d, {}):
+            return list(DEFAULTS[d][key])
+    if key in ("train_subjects", "test_subjects"):  # last quarter of the subjects tested
+        subjects = sorted(set(ws.subject.tolist()), key=lambda s: (len(s), s))
+        k = max(1, len(subjects) // 4)
+        return subjects[:-k] if key == "train_subjects" else subjects[-k:]
+    raise ConfigError(f"protocol needs '{key}' for dataset(s) {datasets}; no default exists")
+
+
+def make_split(ws: WindowSet, cfg: ProtocolConfig | str = "rand", **overrides) -> Split:
+    """Assign every window of ``ws`` to train / val / test / unused under a protocol."""
+    if isinstance(cfg, str):
+        cfg = ProtocolConfig(name=cfg, **overrides)
+    if cfg.name not in PROTOCOLS:
+        raise ConfigError(f"unknown protocol {cfg.name!r}; expected one of {PROTOCOLS}")
+    extra: dict = {}
+    if cfg.name == "rand":
+        split = _rep_split(ws, cfg.test_repetitions, cfg.val_repetitions)
+    elif cfg.name == "user":
+        train = cfg.train_subjects or _default(ws, "train_subjects")
+        test = cfg.test_subjects or _default(ws, "test_subjects")
+        if set(train) & set(test):
+            raise ConfigError(f"user protocol: subjects {sorted(set(train) & set(test))} are in both train and test")
+        present = set(ws.subject.tolist())
+        if not set(test) & present:
+            raise DataError("<windows>", "subject", f"user protocol: none of the test subjects {test} is present")
+        split = np.full(len(ws), "unused", dtype=object)
+        in_train = np.isin(ws.subject, train)
+        split[in_train] = "train"
+        split[in_train & np.isin(ws.repetition, list(cfg.val_repetitions))] = "val"
+        split[np.isin(ws.subject, test)] = "test"
+        extra.update(train_subjects=sorted(set(train) & present), test_subjects=sorted(set(test) & present))
+    elif cfg.name == "class":
+        held = cfg.heldout_classes or _default(ws, "heldout_classes")
+        unknown = set(held) - set(ws.class_keys)
+        if unknown:
+            raise ConfigError(f"class protocol: held-out classes {sorted(unknown)} are not in the data ({ws.class_keys[:3]}...)")
+        split = _rep_split(ws, cfg.test_repetitions, cfg.val_repetitions)
+        is_held = np.isin(ws.labels, held)
+        split[is_held] = "test"
+        extra.update(heldout_classes=list(held), seen_classes=[k for k in ws.class_keys if k not in held])
+    else:  # cross-dataset
+        if not cfg.train_dataset or not cfg.test_dataset:
+            raise ConfigError("cross-dataset protocol needs train_dataset and test_dataset")
+        for d in (cfg.train_dataset, cfg.test_dataset):
+            if d not in set(ws.dataset.tolist()):
+                raise DataError("<windows>", "dataset", f"cross-dataset protocol: no window of {d!r}")
+        split = np.full(len(ws), "unused", dtype=object)
+        in_train = ws.dataset == cfg.train_dataset
+        split[in_train] = "train"
+        split[in_train & np.isin(ws.repetition, list(cfg.val_repetitions))] = "val"
+        split[ws.dataset == cfg.test_dataset] = "test"
+
+    manifest = pd.DataFrame({
+        "dataset": ws.dataset,
+        "subject": ws.subject,
+        "class_key": ws.labels.astype(str),
+        "label": ws.y,
+        "repetition": ws.repetition,
+        "start": ws.start,
+        "split": split.astype(str),
+    })
+    if not (manifest["split"] == "test").any():
+        raise DataError("<windows>", "split", f"protocol {cfg.name!r} produced an empty test split; check its repetitions/subjects/classes")
+    if not (manifest["split"] == "train").any():
+        raise DataError("<windows>", "split", f"protocol {cfg.name!r} produced an empty train split")
+    return Split(manifest, cfg, extra)
+
+
+def load_split(folder: str | Path, name: str) -> Split:
+    """Read a manifest saved by :meth:`Split.save`."""
+    import json
+
+    folder = Path(folder)
+    csv, js = folder / f"{name}.csv", folder / f"{name}.json"
+    for p in (csv, js):
+        if not p.is_file():
+            raise DataError(p, None, "manifest file not found")
+    meta = json.loads(js.read_text())
+    cfg = ProtocolConfig(**{k: (tuple(v) if k.endswith("repetitions") else v) for k, v in meta.pop("config").items()})
+    return Split(pd.read_csv(csv, index_col="window"), cfg, meta)

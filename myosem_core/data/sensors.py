@@ -1,0 +1,62 @@
+"""What each pose-stream column measures: finger, joint and motion.
+
+The CyberGlove II has 22 resistive bend sensors; NinaPro stores them in the
+glove's standard order below. Raw values are uncalibrated: a larger value means
+more bend (flexion / abduction) for most sensors, but the scale differs per
+sensor and per subject, so comparisons are made per sensor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Sensor:
+    index: int
+    name: str  # short code
+    finger: str  # thumb, index, middle, ring, little, palm, wrist
+    joint: str  # e.g. "MCP", "PIP", "DIP", "IP", "CMC", "abduction", "arch", "flexion"
+    motion: str  # "flexion" or "abduction": what a positive change means
+
+
+def _s(i, name, finger, joint, motion="flexion"):
+    return Sensor(i, name, finger, joint, motion)
+
+
+CYBERGLOVE22: tuple[Sensor, ...] = (
+    _s(0, "TR", "thumb", "CMC", "rotation"),
+    _s(1, "TM", "thumb", "MCP"),
+    _s(2, "TI", "thumb", "IP"),
+    _s(3, "TA", "thumb", "abduction", "abduction"),
+    _s(4, "IM", "index", "MCP"),
+    _s(5, "IP", "index", "PIP"),
+    _s(6, "ID", "index", "DIP"),
+    _s(7, "MM", "middle", "MCP"),
+    _s(8, "MP", "middle", "PIP"),
+    _s(9, "MD", "middle", "DIP"),
+    _s(10, "MIA", "index", "abduction", "abduction"),  # middle-index spread
+    _s(11, "RM", "ring", "MCP"),
+    _s(12, "RP", "ring", "PIP"),
+    _s(13, "RD", "ring", "DIP"),
+    _s(14, "RMA", "ring", "abduction", "abduction"),  # ring-middle spread
+    _s(15, "LM", "little", "MCP"),
+    _s(16, "LP", "little", "PIP"),
+    _s(17, "LD", "little", "DIP"),
+    _s(18, "LRA", "little", "abduction", "abduction"),  # little-ring spread
+    _s(19, "PA", "palm", "arch"),
+    _s(20, "WF", "wrist", "flexion"),
+    _s(21, "WA", "wrist", "abduction", "abduction"),
+)
+
+FINGERS = ("thumb", "index", "middle", "ring", "little")
+
+SENSOR_MAPS: dict[str, tuple[Sensor, ...]] = {"cyberglove22": CYBERGLOVE22}
+
+
+def sensor_map(pose_kind: str) -> tuple[Sensor, ...]:
+    """The column meanings of a pose stream kind (see :data:`SENSOR_MAPS`)."""
+    try:
+        return SENSOR_MAPS[pose_kind]
+    except KeyError:
+        raise KeyError(f"no sensor map for pose kind {pose_kind!r}; known: {sorted(SENSOR_MAPS)}") from None
