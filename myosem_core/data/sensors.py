@@ -51,7 +51,39 @@ CYBERGLOVE22: tuple[Sensor, ...] = (
 
 FINGERS = ("thumb", "index", "middle", "ring", "little")
 
-SENSOR_MAPS: dict[str, tuple[Sensor, ...]] = {"cyberglove22": CYBERGLOVE22}
+# emg2pose joint angles (radians): UmeTrack's 22-DoF hand model without its two wrist
+# DoFs (emg2pose.kinematics.forward_kinematics appends two zero wrist angles before
+# skinning). Order read from UmeTrack's dataset/generic_hand_model.json: five chains of
+# four (thumb, index, middle, ring, little); per finger [MCP spread, MCP, PIP, DIP] (the
+# first joint has no frame and an axis orthogonal to the three flexion axes), thumb
+# [CMC, CMC, MCP, IP]. Signs inferred from the generic model's geometry (not checked on
+# recordings): positive = flexion for the flexion DoFs; positive spread = towards the
+# thumb side (abduction for index, adduction for ring/little); the thumb's second CMC
+# DoF moves it towards the back of the hand.
+JOINT_ANGLES20: tuple[Sensor, ...] = (
+    _s(0, "T_CMC1", "thumb", "CMC", "flexion"),
+    _s(1, "T_CMC2", "thumb", "CMC", "abduction"),
+    _s(2, "T_MCP", "thumb", "MCP"),
+    _s(3, "T_IP", "thumb", "IP"),
+    _s(4, "I_ABD", "index", "abduction", "abduction"),
+    _s(5, "I_MCP", "index", "MCP"),
+    _s(6, "I_PIP", "index", "PIP"),
+    _s(7, "I_DIP", "index", "DIP"),
+    _s(8, "M_ABD", "middle", "abduction", "abduction"),
+    _s(9, "M_MCP", "middle", "MCP"),
+    _s(10, "M_PIP", "middle", "PIP"),
+    _s(11, "M_DIP", "middle", "DIP"),
+    _s(12, "R_ABD", "ring", "abduction", "abduction"),
+    _s(13, "R_MCP", "ring", "MCP"),
+    _s(14, "R_PIP", "ring", "PIP"),
+    _s(15, "R_DIP", "ring", "DIP"),
+    _s(16, "L_ABD", "little", "abduction", "abduction"),
+    _s(17, "L_MCP", "little", "MCP"),
+    _s(18, "L_PIP", "little", "PIP"),
+    _s(19, "L_DIP", "little", "DIP"),
+)
+
+SENSOR_MAPS: dict[str, tuple[Sensor, ...]] = {"cyberglove22": CYBERGLOVE22, "joint_angles20": JOINT_ANGLES20}
 
 
 def sensor_map(pose_kind: str) -> tuple[Sensor, ...]:
