@@ -14,6 +14,7 @@ from tqdm.auto import tqdm
 from ..errors import ConfigError, DataError
 from ..io import save_npz
 from .catalog import ninapro_databases
+from .emg2pose import emg2pose_files, read_emg2pose
 from .ninapro import FilterConfig, ninapro_files, read_ninapro
 from .record import Recording
 from .synthetic import SyntheticConfig, generate_subject
@@ -34,9 +35,19 @@ def _load_synthetic(data_dir=None, subjects=None, synthetic: SyntheticConfig = S
     return [generate_subject(synthetic, s) for s in tqdm(list(ids), desc="generating synthetic", disable=not progress)]
 
 
+def _load_emg2pose(data_dir, subjects=None, split=None, stages=None, sides=None, filters: FilterConfig = FilterConfig(),
+                   n_pseudo_repetitions: int = 10, progress=True, **_):
+    if data_dir is None:
+        raise ConfigError("dataset 'emg2pose' needs data_dir (a folder of .hdf5 session files and metadata.csv)")
+    files = emg2pose_files(data_dir, subjects, split, stages, sides)
+    return [read_emg2pose(f, row, filters, n_pseudo_repetitions)
+            for f, row in tqdm(files, desc="reading emg2pose", disable=not progress)]
+
+
 #: dataset name -> loader(data_dir, subjects=None, **options) -> list[Recording]
 READERS: dict[str, Callable[..., list[Recording]]] = {db: _load_ninapro(db) for db in ninapro_databases()}
 READERS["synthetic"] = _load_synthetic
+READERS["emg2pose"] = _load_emg2pose
 
 
 def dataset_names() -> tuple[str, ...]:
