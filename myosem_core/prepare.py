@@ -1,0 +1,56 @@
+"""Data preparation: windows, every protocol's manifest, and a summary JSON in the run folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .config import Config, run_directory
+from .data import Split, WindowSet, load_windows, make_split
+from .data.catalog import class_name
+from .io import write_json
+from .paths import cache_root, runs_root
+
+DEFAULT_PROTOCOLS = ("rand", "user", "class")
+
+
+def load_config_windows(cfg: Config) -> WindowSet:
+    """The windows a config describes, through the shared cache."""
+    return load_windows(cfg.data.dataset, cfg.data.data_dir, cache_dir=cache_root(), **cfg.data.load_options())
+
+
+def prepare_data(cfg: Config, protocols=DEFAULT_PROTOCOLS, run_dir: str | Path | None = None):
+    """Window the data, split it under each protocol, save manifests and ``data_summary.json``.
+
+    Returns ``(windows, {protocol: Split}, run_folder)``.
+    """
+    ws = load_config_windows(cfg)
+    run = run_directory(runs_root(run_dir), cfg, name=f"data-{cfg.data.dataset}")
+    splits: dict[str, Split] = {}
+    summary = {
+        "dataset": cfg.data.dataset,
+        "synthetic": ws.is_synthetic,
+        "data_dir": cfg.data.data_dir,
+        "preset": cfg.preset,
+        "n_windows": len(ws),
+        "window_s": cfg.data.window.length_s,
+        "hop_s": cfg.data.window.hop_s,
+        "fs": ws.fs,
+        "signal_kind": ws.signal_kind,
+        "n_channels": ws.X.shape[2],
+        "pose_kind": ws.pose_kind,
+        "subjects": sorted(set(ws.subject.tolist()), key=lambda s: (len(s), s)),
+        "classes": {k: class_name(k) for k in ws.class_keys},
+        "protocols": {},
+    }
+    for name in protocols:
+        split = make_split(ws, name)
+        split.save(run / "manifests")
+        splits[name] = split
+        counts = split.manifest["split"].value_counts()
+        summary["protocols"][name] = {
+            "windows": {s: int(counts.get(s, 0)) for s in ("train", "val", "test", "unused")},
+            "subjects": {s: sorted(set(split.manifest.loc[split.manifest.split == s, "subject"])) for s in ("train", "test")},
+            **split.extra,
+        }
+    write_json(run / "data_summary.json", summary)
+    return ws, splits, run
