@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import scipy.io
 import scipy.signal
+from scipy.io.matlab import MatReadError
 
 from ..errors import DataError
 from .catalog import database_info, exercise_letter, label_offset, movement_names
@@ -64,7 +65,7 @@ def _load_mat(path: Path) -> dict:
         raise DataError(path, None, "file not found (expected a NinaPro MATLAB v5 .mat file)")
     try:
         return scipy.io.loadmat(str(path))
-    except (ValueError, TypeError, OSError, NotImplementedError, zlib.error, EOFError) as exc:
+    except (ValueError, TypeError, OSError, NotImplementedError, zlib.error, EOFError, IndexError, MatReadError) as exc:
         raise DataError(path, None, f"not a readable MATLAB v5 .mat file ({exc})") from exc
 
 

@@ -1,0 +1,147 @@
+"""NinaPro reader on the real DB1 files, a DB2-style fixture, and bad input."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.io
+from fixtures import write_ninapro_db2
+
+from myosem_core.data import WindowConfig, load_recordings, make_split, make_windows, read_ninapro
+from myosem_core.data.ninapro import FilterConfig, filter_raw_emg
+from myosem_core.errors import ConfigError, DataError
+
+from conftest import DB1_SUBJECTS
+
+DB2_C_LABELS = tuple(range(18, 41))  # DB2 exercise 2 (NinaPro exercise C) in DB2's global numbering
+
+
+# ---- real DB1 ----
+
+def test_db1_all_18_subjects_read(db1_recordings):
+    assert [r.subject for r in db1_recordings] == DB1_SUBJECTS
+
+
+def test_db1_layout(db1_recordings):
+    for r in db1_recordings:
+        assert r.dataset == "ninapro-db1" and r.fs == 100.0 and r.signal_kind == "rms"
+        assert r.n_channels == 10
+        assert r.pose_kind == "cyberglove22" and r.pose.shape == (r.n_samples, 22)
+        assert set(np.unique(r.label)) == set(range(13)), r.subject
+        assert set(np.unique(r.repetition)) == set(range(11)), r.subject
+        assert r.class_prefix == "ninapro/A" and r.exercise == "1"
+        assert r.n_samples > 100 * 60 * 3  # several minutes of data
+
+
+def test_db1_is_not_filtered(db1_dir, db1_recordings):
+    rec = db1_recordings[0]
+    mat = scipy.io.loadmat(str(db1_dir / "S1_A1_E1.mat"))
+    n = rec.n_samples
+    np.testing.assert_array_equal(rec.emg, mat["emg"][:n].astype(np.float32))
+    np.testing.assert_array_equal(rec.pose, mat["glove"][:n].astype(np.float32))
+    np.testing.assert_array_equal(rec.label, mat["restimulus"].ravel()[:n])
+    np.testing.assert_array_equal(rec.repetition, mat["rerepetition"].ravel()[:n])
+
+
+# ---- DB2-style fixture ----
+
+def test_db2_fixture_filtered_with_exercise_offset(tmp_path):
+    path = write_ninapro_db2(tmp_path / "S3_E2_A1.mat", n=24000, subject=3, labels=DB2_C_LABELS, n_reps=1)
+    raw = scipy.io.loadmat(str(path))["emg"]
+    rec = read_ninapro(path)
+    assert rec.dataset == "ninapro-db2" and rec.subject == "S3" and rec.fs == 2000.0 and rec.signal_kind == "raw"
+    assert rec.n_channels == 12 and rec.class_prefix == "ninapro/C"
+    assert set(np.unique(rec.label)) == set(range(24))  # 18..40 -> 1..23, plus rest
+    np.testing.assert_allclose(rec.emg, filter_raw_emg(raw, 2000.0, FilterConfig()), rtol=1e-5, atol=1e-12)
+    unfiltered = read_ninapro(path, filters=FilterConfig(bandpass_hz=None, notch_hz=None))
+    np.testing.assert_allclose(unfiltered.emg, raw.astype(np.float32))
+
+
+def test_db2_slightly_short_labels_are_trimmed_with_warning(tmp_path):
+    path = write_ninapro_db2(tmp_path / "S1_E2_A1.mat", n=24000, labels=DB2_C_LABELS, n_reps=1, label_shortfall=7)
+    with pytest.warns(UserWarning, match="trimmed"):
+        rec = read_ninapro(path)
+    assert rec.n_samples == 24000 - 7 and rec.pose.shape[0] == rec.n_samples
+
+
+def test_db2_far_shorter_labels_are_an_error(tmp_path):
+    path = write_ninapro_db2(tmp_path / "S1_E2_A1.mat", n=24000, labels=DB2_C_LABELS, n_reps=1, label_shortfall=2000)
+    with pytest.raises(DataError) as e:
+        read_ninapro(path)
+    assert str(path) in str(e.value) and "'restimulus'" in str(e.value)
+
+
+def test_equal_lengths_give_no_warning(tmp_path):
+    path = write_ninapro_db2(tmp_path / "S1_E2_A1.mat", n=24000, labels=DB2_C_LABELS, n_reps=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        read_ninapro(path)
+
+
+# ---- bad input: one DataError naming the file and field ----
+
+def _check(exc_info, path, field=None):
+    msg = str(exc_info.value)
+    assert str(path) in msg, msg
+    if field:
+        assert f"'{field}'" in msg, msg
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(DataError) as e:
+        read_ninapro(tmp_path / "S1_A1_E1.mat")
+    _check(e, tmp_path / "S1_A1_E1.mat")
+    assert "not found" in str(e.value)
+
+
+@pytest.mark.parametrize("content", ["random", "truncated", "empty"])
+def test_corrupt_file(tmp_path, db1_dir, content):
+    path = tmp_path / "S1_A1_E1.mat"
+    data = {"random": np.random.default_rng(0).bytes(4096),
+            "truncated": (db1_dir / "S1_A1_E1.mat").read_bytes()[:100],
+            "empty": b""}[content]
+    path.write_bytes(data)
+    with pytest.raises(DataError) as e:
+        read_ninapro(path)
+    _check(e, path)
+    assert "not a readable" in str(e.value)
+
+
+@pytest.mark.parametrize("field", ["emg", "restimulus", "rerepetition"])
+def test_missing_field(tmp_path, field):
+    path = write_ninapro_db2(tmp_path / "S1_E2_A1.mat", labels=DB2_C_LABELS, n=24000, n_reps=1, drop=(field,))
+    with pytest.raises(DataError) as e:
+        read_ninapro(path)
+    _check(e, path, field)
+    assert "missing" in str(e.value)
+
+
+def test_wrong_channel_count(tmp_path):
+    path = write_ninapro_db2(tmp_path / "S1_E2_A1.mat", labels=DB2_C_LABELS, n=24000, n_reps=1, n_channels=8)
+    with pytest.raises(DataError) as e:
+        read_ninapro(path)
+    _check(e, path, "emg")
+    assert "12 channels" in str(e.value) and "got 8" in str(e.value)
+
+
+def test_nan_in_emg(tmp_path):
+    emg = np.random.default_rng(0).normal(size=(24000, 12))
+    emg[500, 3] = np.nan
+    path = write_ninapro_db2(tmp_path / "S1_E2_A1.mat", labels=DB2_C_LABELS, n=24000, n_reps=1, emg=emg)
+    with pytest.raises(DataError) as e:
+        read_ninapro(path)
+    _check(e, path, "emg")
+    assert "sample 500" in str(e.value)
+
+
+def test_unknown_dataset_name():
+    with pytest.raises(ConfigError, match="unknown dataset 'ninapro-db99'"):
+        load_recordings("ninapro-db99", "/nowhere")
+
+
+def test_unknown_protocol_name(db1_recordings):
+    ws = make_windows(db1_recordings[:1], WindowConfig())
+    with pytest.raises(ConfigError, match="unknown protocol 'random'"):
+        make_split(ws, "random")
