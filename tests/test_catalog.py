@@ -7,6 +7,7 @@ import textwrap
 import pytest
 import yaml
 
+from myosem_core.data.catalog import movement_names
 from myosem_core.data.synthetic import gesture_names
 from myosem_core.errors import DataError
 from myosem_core.text.catalog import (
@@ -17,6 +18,24 @@ from myosem_core.text.catalog import (
     load_catalog,
     normalize_text,
 )
+
+
+def test_every_ninapro_movement_of_exercises_a_to_d_has_descriptions_with_its_name_as_label():
+    cat = load_catalog("ninapro")
+    expected = {f"ninapro/{ex}/{n}": name for ex in "ABCD" for n, name in movement_names(ex).items()}
+    assert len(expected) == 12 + 17 + 23 + 9
+    assert sorted(cat) == sorted(expected)
+    for key, name in expected.items():
+        assert cat[key].label == name
+
+
+def test_every_class_key_a_ninapro_database_produces_is_covered():
+    """DB1 exercises 1-3 are A-C, DB2/DB3/DB7 hold B-D: each of their movements resolves."""
+    from myosem_core.data.catalog import database_info, ninapro_databases
+
+    keys = [f"ninapro/{letter}/{n}" for db in ninapro_databases()
+            for letter in database_info(db)["exercises"].values() for n in movement_names(letter)]
+    assert [d.key for d in descriptions_for(keys)] == keys
 
 
 def test_every_synthetic_gesture_has_descriptions_with_its_name_as_label():
@@ -59,10 +78,8 @@ def test_no_text_is_shared_between_classes_or_with_heldout():
     for fam in families():
         for key, cd in load_catalog(fam).items():
             texts = [cd.canonical, *cd.paraphrases, *cd.heldout_paraphrases]
-            for text in texts + [cd.label]:
-                n = normalize_text(text)
-                if text is cd.label:
-                    n = f"{fam}::{n}"
+            normed = [normalize_text(t) for t in texts] + [f"{fam}::label::{normalize_text(cd.label)}"]
+            for text, n in zip(texts + [cd.label], normed):
                 assert owner.setdefault(n, key) == key, f"{text!r} in {key} and {owner[n]}"
             held = {normalize_text(t) for t in cd.heldout_paraphrases}
             assert not held & {normalize_text(t) for t in cd.training_texts()}
