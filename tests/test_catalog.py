@@ -46,6 +46,19 @@ def test_every_synthetic_gesture_has_descriptions_with_its_name_as_label():
         assert cat[f"synthetic/S/{n}"].label == name
 
 
+def test_every_emg2pose_stage_has_descriptions_under_its_reader_class_key():
+    from myosem_core.data.emg2pose import CLASS_PREFIX, stage_names, stage_number
+
+    cat = load_catalog("emg2pose")
+    names = stage_names()
+    assert len(names) == 29
+    assert sorted(cat) == sorted(f"{CLASS_PREFIX}/{i + 1}" for i in range(len(names)))
+    for stage in names:
+        cd = cat[f"{CLASS_PREFIX}/{stage_number(stage)}"]
+        assert cd.source_name == stage, f"{cd.key} describes {cd.source_name!r}, the data layer calls it {stage!r}"
+        assert cd.label != stage  # a readable label, not the CamelCase stage string
+
+
 def test_descriptions_for_keeps_order_and_names_file_and_key_when_missing():
     got = descriptions_for(["synthetic/S/2", "synthetic/S/1"])
     assert [d.key for d in got] == ["synthetic/S/2", "synthetic/S/1"]
