@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field, fields
 
 import numpy as np
@@ -110,6 +111,10 @@ def make_windows(recordings: list[Recording], cfg: WindowConfig = WindowConfig()
     if L < 1 or H < 1:
         raise DataError("<window config>", "length_s/hop_s", f"expected at least one sample at {fs:g} Hz")
     has_pose = all(r.pose is not None for r in recordings)
+    if has_pose and len({r.pose_kind for r in recordings}) > 1:  # e.g. glove + joint angles: no common pose
+        warnings.warn(f"pose streams of different kinds {sorted({r.pose_kind for r in recordings})}; windows carry no pose",
+                      stacklevel=2)
+        has_pose = False
     keys = sorted({r.class_key(l) for r in recordings for l in np.unique(r.label) if include(l, cfg)},
                   key=_natural)
     key_index = {k: i for i, k in enumerate(keys)}
