@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 import pytest
@@ -97,6 +98,20 @@ def test_no_text_is_shared_between_classes_or_with_heldout():
             held = {normalize_text(t) for t in cd.heldout_paraphrases}
             assert not held & {normalize_text(t) for t in cd.training_texts()}
             assert normalize_text(cd.label) not in held
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z']+", text.lower()))
+
+
+def test_heldout_paraphrases_are_not_near_copies_of_training_views():
+    """Word overlap (Jaccard) of every held-out text with every training view of its class < 0.5."""
+    for fam in families():
+        for key, cd in load_catalog(fam).items():
+            for held in cd.heldout_paraphrases:
+                for seen in cd.training_texts():
+                    a, b = _words(held), _words(seen)
+                    assert len(a & b) / len(a | b) < 0.5, f"{key}: {held!r} is too close to {seen!r}"
 
 
 # --- validation on hand-made bad files ------------------------------------------------------
