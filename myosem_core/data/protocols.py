@@ -180,4 +180,5 @@ def load_split(folder: str | Path, name: str) -> Split:
             raise DataError(p, None, "manifest file not found")
     meta = json.loads(js.read_text())
     cfg = ProtocolConfig(**{k: (tuple(v) if k.endswith("repetitions") else v) for k, v in meta.pop("config").items()})
-    return Split(pd.read_csv(csv, index_col="window"), cfg, meta)
+    text_columns = {"dataset": str, "subject": str, "class_key": str, "split": str}  # user ids may look numeric
+    return Split(pd.read_csv(csv, index_col="window", dtype=text_columns), cfg, meta)
