@@ -1,0 +1,97 @@
+"""Registry of EMG encoders evaluated for retrieval: a new model is one entry.
+
+A retriever is any object with
+
+- ``fit(train_ws, val_ws, prototypes)`` (prototypes: (K, D) unit rows in class-key order), and
+- either ``scores(ws) -> (N, K)`` (higher = more similar) or ``embed(ws) -> (N, D)``
+  (then scores are cosines with the prototypes).
+
+    register_retriever("tcn", lambda **kw: TCNRetriever(**kw))
+    r = make_retriever("lda", seed=0).fit(train_ws, val_ws, P)
+    S = retriever_scores(r, test_ws, P)
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Protocol
+
+import numpy as np
+
+from .data.windows import WindowSet
+from .errors import ConfigError
+
+
+class Retriever(Protocol):
+    def fit(self, train_ws: WindowSet, val_ws: WindowSet, prototypes: np.ndarray) -> "Retriever": ...
+
+
+def _lda(**kw):
+    from .baselines.classical import LDARetriever
+
+    return LDARetriever(**kw)
+
+
+def _myosem(**kw):
+    return MyoSemRetriever(**kw)
+
+
+#: name -> factory(**options) -> unfitted retriever
+RETRIEVERS: dict[str, Callable[..., Retriever]] = {"lda": _lda, "myosem": _myosem}
+
+
+def register_retriever(name: str, factory: Callable[..., Retriever]) -> None:
+    RETRIEVERS[name] = factory
+
+
+def make_retriever(name: str, **options) -> Retriever:
+    if name not in RETRIEVERS:
+        raise ConfigError(f"unknown retriever {name!r}; expected one of {sorted(RETRIEVERS)}")
+    return RETRIEVERS[name](**options)
+
+
+def retriever_scores(retriever, ws: WindowSet, prototypes: np.ndarray | None = None) -> np.ndarray:
+    """(N, K) scores of a fitted retriever: its own ``scores`` or cosine of ``embed`` with the prototypes."""
+    if hasattr(retriever, "scores"):
+        return np.asarray(retriever.scores(ws))
+    if prototypes is None:
+        raise ConfigError(f"{type(retriever).__name__} embeds windows; scoring it needs the prototypes")
+    Z = np.asarray(retriever.embed(ws), dtype=np.float64)
+    Z /= np.linalg.norm(Z, axis=1, keepdims=True) + 1e-12
+    return Z @ np.asarray(prototypes, np.float64).T
+
+
+class MyoSemRetriever:
+    """MyoSem Stages 2 + 3 behind the registry interface (or wrapping an already trained Stage-3 run)."""
+
+    name = "myosem"
+
+    def __init__(self, preset: str = "quick", seed: int = 0, stage2=None, stage3=None, folder=None,
+                 run=None, progress: bool = True, **_):
+        from .training import Stage2Config, Stage3Config
+
+        self.stage2 = stage2 or Stage2Config.preset_named(preset)
+        self.stage3 = stage3 or Stage3Config.preset_named(preset)
+        self.seed, self.folder, self.run, self.progress = seed, folder, run, progress
+
+    @classmethod
+    def from_run(cls, run) -> "MyoSemRetriever":
+        return cls(run=run)
+
+    def fit(self, train_ws: WindowSet, val_ws: WindowSet, prototypes: np.ndarray) -> "MyoSemRetriever":
+        from pathlib import Path
+
+        from .training import train_stage2, train_stage3
+
+        f2 = f3 = None
+        if self.folder is not None:
+            f2, f3 = Path(self.folder) / "stage2", Path(self.folder) / "stage3"
+            f2.mkdir(parents=True, exist_ok=True)
+            f3.mkdir(parents=True, exist_ok=True)
+        s2 = train_stage2(train_ws, val_ws, self.stage2, self.seed, f2, self.progress)
+        self.run = train_stage3(train_ws, val_ws, s2, prototypes, self.stage3, self.seed, f3, self.progress)
+        return self
+
+    def embed(self, ws: WindowSet) -> np.ndarray:
+        if self.run is None:
+            raise ConfigError("MyoSemRetriever.embed called before fit")
+        return self.run.embed(ws.X)

@@ -1,0 +1,215 @@
+"""Train MyoSem Stage 2, the activation-aware encoder: CE + w_rec * reconstruction + w_vq * VQ.
+
+Per-channel normalisation is fitted on the training windows only and saved with
+the model. Early stopping watches the validation CE; the best weights are kept.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from ..config import Config, run_directory
+from ..data.normalize import ChannelNormalizer
+from ..data.protocols import Split
+from ..data.windows import WindowSet
+from ..errors import ConfigError, DataError
+from ..io import read_json, write_json
+from ..losses import stage2_loss
+from ..models.activation_encoder import ActivationAwareEncoder, EncoderConfig
+from ..paths import runs_root
+from .common import (EarlyStopping, batches, load_checkpoint, predict_in_batches, save_checkpoint, seed_everything,
+                     torch_threads)
+
+
+@dataclass(frozen=True)
+class Stage2Config:
+    preset: str = "quick"
+    encoder: EncoderConfig = EncoderConfig()  # data-shaped fields (channels, length, classes) are filled at train time
+    patch_s: float = 0.1  # patch length in seconds -> encoder.patch_len samples
+    w_rec: float = 0.5
+    w_vq: float = 0.1
+    lr: float = 2e-3
+    weight_decay: float = 1e-2
+    batch_size: int = 128
+    max_epochs: int = 15
+    patience: int = 4  # epochs without a better validation CE before stopping
+    log_normalize: bool | None = None  # None: log1p before z-scoring iff the signal is an RMS envelope
+    threads: int = 2
+
+    @classmethod
+    def preset_named(cls, name: str) -> "Stage2Config":
+        if name not in STAGE2_PRESETS:
+            raise ConfigError(f"unknown Stage-2 preset {name!r}; expected one of {sorted(STAGE2_PRESETS)}")
+        return STAGE2_PRESETS[name]
+
+
+STAGE2_PRESETS = {
+    "quick": Stage2Config(preset="quick", max_epochs=15, patience=4),
+    "full": Stage2Config(preset="full", encoder=EncoderConfig(d_model=96, n_layers=3, codebook_size=128),
+                         max_epochs=40, patience=8),
+}
+
+
+@dataclass
+class Stage2Run:
+    """A trained Stage-2 encoder with its normaliser, folder and training curves."""
+
+    model: ActivationAwareEncoder
+    normalizer: ChannelNormalizer
+    config: Stage2Config
+    folder: Path | None = None
+    curves: list[dict] = field(default_factory=list)
+    train_classes: list[int] = field(default_factory=list)
+
+    def normalize(self, X: np.ndarray) -> np.ndarray:
+        return self.normalizer.transform(X)
+
+    @torch.no_grad()
+    def encode(self, X: np.ndarray, batch_size: int = 512) -> tuple[np.ndarray, np.ndarray]:
+        """Pre-VQ tokens (N, P, d) and segment vectors (N, d) of raw windows."""
+        self.model.eval()
+        out = predict_in_batches(self.model.encode, self.normalize(X), batch_size)
+        return torch.cat([o[0] for o in out]).numpy(), torch.cat([o[1] for o in out]).numpy()
+
+    @torch.no_grad()
+    def codes(self, X: np.ndarray, batch_size: int = 512) -> np.ndarray:
+        """VQ code index per window and patch (N, P)."""
+        self.model.eval()
+        if self.model.vq is None:
+            raise ConfigError("this encoder was trained without VQ (use_vq=False)")
+        out = predict_in_batches(lambda x: self.model(x).vq.codes, self.normalize(X), batch_size)
+        return torch.cat(out).numpy()
+
+
+def encoder_config_for(ws: WindowSet, cfg: Stage2Config) -> EncoderConfig:
+    """The encoder config with the window's shape filled in."""
+    L, C = ws.X.shape[1], ws.X.shape[2]
+    patch = max(1, int(round(cfg.patch_s * ws.fs)))
+    if L % patch:
+        raise DataError("<windows>", "X", f"window length {L} samples is not a multiple of the patch "
+                        f"({cfg.patch_s} s = {patch} samples at {ws.fs:g} Hz); choose patch_s accordingly")
+    return replace(cfg.encoder, n_channels=C, window_len=L, patch_len=patch, n_classes=ws.n_classes)
+
+
+def fit_normalizer(train_ws: WindowSet, cfg: Stage2Config) -> ChannelNormalizer:
+    log = cfg.log_normalize if cfg.log_normalize is not None else train_ws.signal_kind == "rms"
+    return ChannelNormalizer(log=log).fit(train_ws.X)
+
+
+def train_stage2(train_ws: WindowSet, val_ws: WindowSet, cfg: Stage2Config = Stage2Config(), seed: int = 0,
+                 folder: str | Path | None = None, progress: bool = True) -> Stage2Run:
+    """Train the encoder on ``train_ws``, stop early on ``val_ws``; checkpoints go to ``folder`` if given."""
+    if len(train_ws) == 0 or len(val_ws) == 0:
+        raise DataError("<split>", "train/val", f"Stage 2 needs training and validation windows, got "
+                        f"{len(train_ws)} and {len(val_ws)}")
+    with torch_threads(cfg.threads):
+        seed_everything(seed)
+        normalizer = fit_normalizer(train_ws, cfg)
+        Xtr, ytr = torch.from_numpy(normalizer.transform(train_ws.X)), torch.from_numpy(train_ws.y)
+        Xva, yva = torch.from_numpy(normalizer.transform(val_ws.X)), torch.from_numpy(val_ws.y)
+        train_classes = torch.from_numpy(np.unique(train_ws.y))
+        model = ActivationAwareEncoder(encoder_config_for(train_ws, cfg))
+        opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.max_epochs)
+        stopper, curves = EarlyStopping(cfg.patience), []
+        gen = torch.Generator().manual_seed(seed)
+        bar = tqdm(range(cfg.max_epochs), desc="stage 2", disable=not progress)
+        for epoch in bar:
+            t0 = time.perf_counter()
+            model.train()
+            sums, n = {}, 0
+            for idx in batches(len(Xtr), cfg.batch_size, gen):
+                x, y = Xtr[idx], ytr[idx]
+                loss, parts = stage2_loss(model(x), x, y, cfg.w_rec, cfg.w_vq, train_classes)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                for k, v in parts.items():
+                    sums[k] = sums.get(k, 0.0) + v * len(idx)
+                n += len(idx)
+            sched.step()
+            val = evaluate_stage2(model, Xva, yva, cfg, train_classes)
+            row = {"epoch": epoch, **{f"train_{k}": v / n for k, v in sums.items()}, **val,
+                   "gates": model.gate_values(), "lr": opt.param_groups[0]["lr"],
+                   "codebook_perplexity": model.vq.perplexity() if model.vq is not None else None,
+                   "seconds": time.perf_counter() - t0}
+            curves.append(row)
+            if stopper.step(val["val_ce"], epoch, model) and folder is not None:
+                save_checkpoint(Path(folder) / "stage2.pt", state_dict=stopper.best_state, epoch=epoch)
+            bar.set_postfix(ce=f"{row['train_ce']:.3f}", val_ce=f"{val['val_ce']:.3f}", val_acc=f"{val['val_acc']:.3f}")
+            if stopper.should_stop(epoch):
+                break
+        model.load_state_dict(stopper.best_state)
+        model.eval()
+    run = Stage2Run(model, normalizer, cfg, Path(folder) if folder else None, curves, train_classes.tolist())
+    if folder is not None:
+        _save(run, stopper.best_epoch)
+    return run
+
+
+@torch.no_grad()
+def evaluate_stage2(model: ActivationAwareEncoder, X: torch.Tensor, y: torch.Tensor, cfg: Stage2Config,
+                    allowed: torch.Tensor) -> dict[str, float]:
+    """Validation loss parts and accuracy (over the allowed classes)."""
+    model.eval()
+    sums, correct = {}, 0
+    for idx in batches(len(X), 1024):
+        out = model(X[idx])
+        _, parts = stage2_loss(out, X[idx], y[idx], cfg.w_rec, cfg.w_vq, allowed)
+        for k, v in parts.items():
+            sums[k] = sums.get(k, 0.0) + v * len(idx)
+        pred = allowed[out.logits[:, allowed].argmax(1)]
+        correct += int((pred == y[idx]).sum())
+    return {**{f"val_{k}": v / len(X) for k, v in sums.items()}, "val_acc": correct / len(X)}
+
+
+def _save(run: Stage2Run, best_epoch: int) -> None:
+    folder = run.folder
+    save_checkpoint(folder / "stage2.pt", state_dict=run.model.state_dict(), epoch=best_epoch)
+    write_json(folder / "normalizer.json", run.normalizer.to_dict())
+    write_json(folder / "curves.json", run.curves)
+    write_json(folder / "encoder_config.json", asdict(run.model.cfg))
+    write_json(folder / "stage2_config.json", asdict(run.config))
+    write_json(folder / "results.json", {"stage": "myosem-stage2", "best_epoch": best_epoch,
+                                         "train_classes": run.train_classes,
+                                         "gates": run.model.gate_values(), **{k: v for k, v in run.curves[best_epoch].items()
+                                                                              if k.startswith("val_")}})
+
+
+def load_stage2(folder: str | Path) -> Stage2Run:
+    """A Stage-2 run saved by :func:`train_stage2` (``results.json`` marks it complete)."""
+    folder = Path(folder)
+    if not (folder / "results.json").is_file():
+        raise DataError(folder, "results.json", "not a completed Stage-2 run folder")
+    enc_cfg = EncoderConfig(**read_json(folder / "encoder_config.json"))
+    raw = read_json(folder / "stage2_config.json")
+    cfg = Stage2Config(**{**raw, "encoder": EncoderConfig(**raw["encoder"])})
+    model = ActivationAwareEncoder(enc_cfg)
+    model.load_state_dict(load_checkpoint(folder / "stage2.pt")["state_dict"])
+    model.eval()
+    return Stage2Run(model, ChannelNormalizer.from_dict(read_json(folder / "normalizer.json")), cfg, folder,
+                     read_json(folder / "curves.json"), read_json(folder / "results.json")["train_classes"])
+
+
+def stage2_folder(cfg: Config, split: Split, stage2: Stage2Config, runs: str | Path | None = None) -> Path:
+    """Run folder keyed by the data config, the protocol and the Stage-2 config."""
+    key = replace(cfg, extra={**cfg.extra, "stage": "myosem-stage2", "protocol": asdict(split.config),
+                              "stage2": asdict(stage2)})
+    return run_directory(runs_root(runs), key, name=f"myosem-stage2-{cfg.data.dataset}-{split.config.name}")
+
+
+def load_or_train_stage2(cfg: Config, ws: WindowSet, split: Split, stage2: Stage2Config | None = None,
+                         runs: str | Path | None = None, progress: bool = True) -> Stage2Run:
+    """Reuse the Stage-2 run whose config hash matches; train (and save) it otherwise."""
+    stage2 = stage2 or Stage2Config.preset_named(cfg.preset)
+    folder = stage2_folder(cfg, split, stage2, runs)
+    if (folder / "results.json").is_file():
+        return load_stage2(folder)
+    split.save(folder / "manifests")
+    return train_stage2(ws.subset(split.train), ws.subset(split.val), stage2, cfg.seed, folder, progress)

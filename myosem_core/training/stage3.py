@@ -1,0 +1,265 @@
+"""Train MyoSem Stage 3: semantic-query alignment to frozen Stage-1 prototypes.
+
+Loss = InfoNCE(embedding, prototypes) + w_aux * CE(aux classifier). Only the
+prototypes of classes that occur in the training windows are candidates during
+training (under the ``class`` protocol the held-out ones stay unseen).
+
+Phase 1 trains the head (projection + semantic queries) on the frozen encoder.
+Phase 2 unfreezes the encoder's last ``unfreeze_layers`` Transformer layers at a
+lower learning rate. Early stopping watches the validation InfoNCE across both
+phases: phase 2 is kept only if it improves on phase 1.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from ..config import Config, run_directory
+from ..data.normalize import ChannelNormalizer
+from ..data.protocols import Split
+from ..data.windows import WindowSet
+from ..errors import ConfigError, DataError
+from ..io import read_json, save_npz, write_json
+from ..losses import classification_loss, prototype_info_nce
+from ..models.activation_encoder import ActivationAwareEncoder, EncoderConfig
+from ..models.semantic_queries import MyoSemModel, QueryHeadConfig, SemanticQueryHead
+from ..paths import runs_root
+from .common import (EarlyStopping, batches, config_hash, load_checkpoint, predict_in_batches, save_checkpoint,
+                     seed_everything, torch_threads)
+from .stage2 import Stage2Config, Stage2Run, load_or_train_stage2
+
+
+@dataclass(frozen=True)
+class Stage3Config:
+    preset: str = "quick"
+    head: QueryHeadConfig = QueryHeadConfig()  # d_model / embed_dim are filled from the encoder and prototypes
+    temperature: float = 0.07
+    w_aux: float = 0.1
+    batch_size: int = 128
+    phase1_epochs: int = 10
+    phase1_lr: float = 2e-3
+    phase2_epochs: int = 6
+    phase2_lr: float = 2e-4  # unfrozen encoder layers
+    phase2_head_lr: float = 5e-4
+    unfreeze_layers: int = 1
+    weight_decay: float = 1e-2
+    patience: int = 3
+    threads: int = 2
+
+    @classmethod
+    def preset_named(cls, name: str) -> "Stage3Config":
+        if name not in STAGE3_PRESETS:
+            raise ConfigError(f"unknown Stage-3 preset {name!r}; expected one of {sorted(STAGE3_PRESETS)}")
+        return STAGE3_PRESETS[name]
+
+
+STAGE3_PRESETS = {
+    "quick": Stage3Config(preset="quick"),
+    "full": Stage3Config(preset="full", phase1_epochs=25, phase2_epochs=15, patience=6),
+}
+
+
+@dataclass
+class Stage3Run:
+    """A trained MyoSem model (encoder + query head) with what it needs to embed raw windows."""
+
+    model: MyoSemModel
+    normalizer: ChannelNormalizer
+    prototypes: np.ndarray  # (K, D) the frozen targets it was trained against, rows = class_keys
+    class_keys: tuple[str, ...]
+    config: Stage3Config
+    folder: Path | None = None
+    curves: list[dict] = field(default_factory=list)
+    train_classes: list[int] = field(default_factory=list)
+
+    @torch.no_grad()
+    def embed(self, X: np.ndarray, batch_size: int = 512) -> np.ndarray:
+        """Unit-norm embeddings (N, D) of raw windows (N, L, C)."""
+        self.model.eval()
+        out = predict_in_batches(lambda x: self.model(x).embedding, self.normalizer.transform(X), batch_size)
+        return torch.cat(out).numpy()
+
+    @torch.no_grad()
+    def attention(self, X: np.ndarray, batch_size: int = 512) -> np.ndarray:
+        """Each semantic query's attention over the patches: (N, M, P)."""
+        self.model.eval()
+        if not self.model.head.cfg.use_queries:
+            raise ConfigError("this head has no semantic queries (use_queries=False)")
+        out = predict_in_batches(lambda x: self.model(x).attention, self.normalizer.transform(X), batch_size)
+        return torch.cat(out).numpy()
+
+    def scores(self, X: np.ndarray, prototypes: np.ndarray | None = None) -> np.ndarray:
+        """Cosine of every window with every prototype: (N, K)."""
+        P = self.prototypes if prototypes is None else prototypes
+        return self.embed(X) @ np.asarray(P, np.float32).T
+
+
+def check_prototypes(prototypes: np.ndarray, n_classes: int) -> np.ndarray:
+    P = np.asarray(prototypes, dtype=np.float32)
+    if P.ndim != 2 or P.shape[0] != n_classes:
+        raise DataError("<prototypes>", "prototypes", f"expected a ({n_classes}, D) array, one row per class key, "
+                        f"got shape {P.shape}")
+    norms = np.linalg.norm(P, axis=1)
+    if not np.allclose(norms, 1.0, atol=1e-3):
+        raise DataError("<prototypes>", "prototypes", f"expected unit-norm rows, got norms {norms.min():.3f}..{norms.max():.3f}")
+    return P
+
+
+def build_model(encoder: ActivationAwareEncoder, cfg: Stage3Config, embed_dim: int) -> MyoSemModel:
+    head_cfg = replace(cfg.head, d_model=encoder.cfg.d_model, embed_dim=embed_dim)
+    return MyoSemModel(encoder, SemanticQueryHead(head_cfg), encoder.cfg.n_classes)
+
+
+def set_trainable(model: MyoSemModel, unfreeze_layers: int) -> list[torch.nn.Parameter]:
+    """Freeze the encoder except its last ``unfreeze_layers`` layers (+ final norm); return those parameters."""
+    for p in model.encoder.parameters():
+        p.requires_grad_(False)
+    if unfreeze_layers <= 0:
+        return []
+    modules = list(model.encoder.layers[-unfreeze_layers:]) + [model.encoder.norm]
+    params = [p for m in modules for p in m.parameters()]
+    for p in params:
+        p.requires_grad_(True)
+    return params
+
+
+def train_stage3(train_ws: WindowSet, val_ws: WindowSet, stage2: Stage2Run, prototypes: np.ndarray,
+                 cfg: Stage3Config = Stage3Config(), seed: int = 0, folder: str | Path | None = None,
+                 progress: bool = True) -> Stage3Run:
+    """Align a copy of the Stage-2 encoder to ``prototypes`` (K, D), rows in ``train_ws.class_keys`` order."""
+    import copy
+
+    P = torch.from_numpy(check_prototypes(prototypes, train_ws.n_classes))
+    with torch_threads(cfg.threads):
+        seed_everything(seed)
+        model = build_model(copy.deepcopy(stage2.model), cfg, P.shape[1])
+        norm = stage2.normalizer
+        Xtr, ytr = torch.from_numpy(norm.transform(train_ws.X)), torch.from_numpy(train_ws.y)
+        Xva, yva = torch.from_numpy(norm.transform(val_ws.X)), torch.from_numpy(val_ws.y)
+        allowed = torch.from_numpy(np.unique(train_ws.y))
+        head_params = list(model.head.parameters()) + list(model.aux_classifier.parameters())
+        stopper, curves = EarlyStopping(cfg.patience), []
+        gen = torch.Generator().manual_seed(seed)
+        phases = [("head", cfg.phase1_epochs), ("finetune", cfg.phase2_epochs)]
+        epoch = 0
+        for phase, n_epochs in phases:
+            if n_epochs <= 0:
+                continue
+            if phase == "head":
+                set_trainable(model, 0)
+                opt = torch.optim.AdamW(head_params, lr=cfg.phase1_lr, weight_decay=cfg.weight_decay)
+            else:
+                model.load_state_dict(stopper.best_state)
+                stopper.best_epoch = epoch - 1  # patience restarts; the best value carries over
+                enc_params = set_trainable(model, cfg.unfreeze_layers)
+                opt = torch.optim.AdamW([{"params": head_params, "lr": cfg.phase2_head_lr},
+                                         {"params": enc_params, "lr": cfg.phase2_lr}], weight_decay=cfg.weight_decay)
+            bar = tqdm(range(n_epochs), desc=f"stage 3 ({phase})", disable=not progress)
+            for _ in bar:
+                t0 = time.perf_counter()
+                model.train()
+                if phase == "head":
+                    model.encoder.eval()  # frozen: no dropout inside
+                sums, n = {"nce": 0.0, "aux": 0.0}, 0
+                for idx in batches(len(Xtr), cfg.batch_size, gen):
+                    out = model(Xtr[idx])
+                    nce = prototype_info_nce(out.embedding, P, ytr[idx], cfg.temperature, allowed)
+                    aux = classification_loss(model.aux_classifier(out.embedding), ytr[idx], allowed)
+                    loss = nce + cfg.w_aux * aux
+                    opt.zero_grad()
+                    loss.backward()
+                    opt.step()
+                    sums["nce"] += float(nce) * len(idx)
+                    sums["aux"] += float(aux) * len(idx)
+                    n += len(idx)
+                val = evaluate_stage3(model, Xva, yva, P, cfg, allowed)
+                row = {"epoch": epoch, "phase": phase, "train_nce": sums["nce"] / n, "train_aux": sums["aux"] / n,
+                       **val, "seconds": time.perf_counter() - t0}
+                curves.append(row)
+                if stopper.step(val["val_nce"], epoch, model) and folder is not None:
+                    save_checkpoint(Path(folder) / "stage3.pt", state_dict=stopper.best_state, epoch=epoch)
+                bar.set_postfix(nce=f"{row['train_nce']:.3f}", val_nce=f"{val['val_nce']:.3f}",
+                                val_r1=f"{val['val_r1']:.3f}")
+                epoch += 1
+                if stopper.should_stop(epoch - 1):
+                    break
+        model.load_state_dict(stopper.best_state)
+        model.eval()
+    run = Stage3Run(model, stage2.normalizer, P.numpy(), tuple(train_ws.class_keys), cfg,
+                    Path(folder) if folder else None, curves, allowed.tolist())
+    if folder is not None:
+        _save(run, stopper.best_epoch)
+    return run
+
+
+@torch.no_grad()
+def evaluate_stage3(model: MyoSemModel, X: torch.Tensor, y: torch.Tensor, P: torch.Tensor, cfg: Stage3Config,
+                    allowed: torch.Tensor) -> dict[str, float]:
+    """Validation InfoNCE and EMG->text R@1 over the allowed prototypes."""
+    model.eval()
+    nce, hits = 0.0, 0
+    for idx in batches(len(X), 1024):
+        z = model(X[idx]).embedding
+        nce += float(prototype_info_nce(z, P, y[idx], cfg.temperature, allowed)) * len(idx)
+        hits += int((allowed[(z @ P[allowed].t()).argmax(1)] == y[idx]).sum())
+    return {"val_nce": nce / len(X), "val_r1": hits / len(X)}
+
+
+def _save(run: Stage3Run, best_epoch: int) -> None:
+    f = run.folder
+    save_checkpoint(f / "stage3.pt", state_dict=run.model.state_dict(), epoch=best_epoch)
+    save_npz(f / "prototypes.npz", prototypes=run.prototypes, class_keys=np.asarray(run.class_keys))
+    write_json(f / "normalizer.json", run.normalizer.to_dict())
+    write_json(f / "encoder_config.json", asdict(run.model.encoder.cfg))
+    write_json(f / "head_config.json", asdict(run.model.head.cfg))
+    write_json(f / "stage3_config.json", asdict(run.config))
+    write_json(f / "curves.json", run.curves)
+    best = next(r for r in run.curves if r["epoch"] == best_epoch)
+    write_json(f / "results.json", {"stage": "myosem-stage3", "best_epoch": best_epoch, "best_phase": best["phase"],
+                                    "train_classes": run.train_classes, "val_nce": best["val_nce"],
+                                    "val_r1": best["val_r1"]})
+
+
+def load_stage3(folder: str | Path) -> Stage3Run:
+    """A Stage-3 run saved by :func:`train_stage3` (self-contained: encoder, head, normaliser, prototypes)."""
+    folder = Path(folder)
+    if not (folder / "results.json").is_file():
+        raise DataError(folder, "results.json", "not a completed Stage-3 run folder")
+    encoder = ActivationAwareEncoder(EncoderConfig(**read_json(folder / "encoder_config.json")))
+    head = SemanticQueryHead(QueryHeadConfig(**read_json(folder / "head_config.json")))
+    model = MyoSemModel(encoder, head, encoder.cfg.n_classes)
+    model.load_state_dict(load_checkpoint(folder / "stage3.pt")["state_dict"])
+    model.eval()
+    raw = read_json(folder / "stage3_config.json")
+    cfg = Stage3Config(**{**raw, "head": QueryHeadConfig(**raw["head"])})
+    with np.load(folder / "prototypes.npz") as z:
+        P, keys = z["prototypes"], tuple(z["class_keys"].tolist())
+    return Stage3Run(model, ChannelNormalizer.from_dict(read_json(folder / "normalizer.json")), P, keys, cfg, folder,
+                     read_json(folder / "curves.json"), read_json(folder / "results.json")["train_classes"])
+
+
+def load_or_train_stage3(cfg: Config, ws: WindowSet, split: Split, prototypes: np.ndarray,
+                         stage2: Stage2Run | None = None, stage3: Stage3Config | None = None,
+                         stage2_config: Stage2Config | None = None, runs: str | Path | None = None,
+                         progress: bool = True) -> Stage3Run:
+    """Reuse the Stage-3 run whose key (Stage-2 run, Stage-3 config, prototypes) matches; train it otherwise."""
+    stage3 = stage3 or Stage3Config.preset_named(cfg.preset)
+    P = check_prototypes(prototypes, ws.n_classes)
+    if stage2 is None:
+        stage2 = load_or_train_stage2(cfg, ws, split, stage2_config, runs, progress)
+    if stage2.folder is None:
+        raise ConfigError("load_or_train_stage3 needs a saved Stage-2 run (one with a folder)")
+    key = replace(cfg, extra={**cfg.extra, "stage": "myosem-stage3", "stage2_run": stage2.folder.name,
+                              "protocol": asdict(split.config), "stage3": asdict(stage3),
+                              "prototypes": config_hash(P, list(ws.class_keys))})
+    folder = run_directory(runs_root(runs), key, name=f"myosem-stage3-{cfg.data.dataset}-{split.config.name}")
+    if (folder / "results.json").is_file():
+        return load_stage3(folder)
+    split.save(folder / "manifests")
+    return train_stage3(ws.subset(split.train), ws.subset(split.val), stage2, P, stage3, cfg.seed, folder, progress)
