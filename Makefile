@@ -1,0 +1,75 @@
+# MyoSem book: `make book` builds the HTML book, `make test` runs the tests and
+# every notebook (quick preset). Both create and fill .venv when needed.
+#
+#   make book [DATA_DIR=../shared/data/ninapro-db1] [PRESET=full|quick] [SEED=0]
+#   make test [DATA_DIR=../shared/data/ninapro-db1]
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+TORCH := torch==2.13.0
+KERNEL := myosem
+STAMP := $(VENV)/.myosem-installed
+VENDOR_STAMP := book/_static/vendor/.vendored
+
+DATA_DIR ?=
+PRESET ?= full
+SEED ?= 0
+# make test: real data by default where it lies beside the repository
+DEFAULT_DATA_DIR := ../shared/data/ninapro-db1
+TEST_DATA_DIR := $(or $(DATA_DIR),$(wildcard $(DEFAULT_DATA_DIR)))
+
+export MYOSEM_RUNS ?= $(CURDIR)/runs
+export MYOSEM_CACHE ?= $(CURDIR)/cache
+export NUMBA_CACHE_DIR ?= $(CURDIR)/.numba_cache
+
+.PHONY: help install vendor execute book test clean
+
+help:
+	@echo "make book [DATA_DIR=...] [PRESET=full|quick]  execute the notebooks and build book/_build/html"
+	@echo "make test [DATA_DIR=...]                      pytest tests/ + every notebook under nbval (quick preset)"
+	@echo "make install                                  create .venv and install the package (done by both)"
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# torch first, pinned: a bare `torch` requirement would pull a CUDA build.
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet $(TORCH)
+	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (myosem)"
+	mkdir -p $(VENV)/etc/jupyter
+	echo '{"ServerApp": {"allow_root": true}}' > $(VENV)/etc/jupyter/jupyter_server_config.json
+	touch $@
+
+install: $(STAMP)
+
+$(VENDOR_STAMP): package.json package-lock.json scripts/vendor_assets.sh
+	bash scripts/vendor_assets.sh
+	touch $@
+
+vendor: $(VENDOR_STAMP)
+
+execute: $(STAMP)
+	$(PY) scripts/execute_notebooks.py --out book/executed --preset $(PRESET) --seed $(SEED) \
+	    --run-dir $(MYOSEM_RUNS) $(if $(DATA_DIR),--data-dir $(DATA_DIR))
+
+book: execute $(VENDOR_STAMP)
+	$(VENV)/bin/jupyter-book build . --path-output book -W --keep-going
+	@echo "book: $(CURDIR)/book/_build/html/index.html"
+
+test: $(STAMP)
+	$(PY) -m pytest tests/
+	rm -rf build/nbval
+	$(PY) scripts/execute_notebooks.py --prepare-only --out build/nbval --preset quick --seed $(SEED) \
+	    $(if $(TEST_DATA_DIR),--data-dir $(TEST_DATA_DIR))
+	@if ls build/nbval/*.ipynb >/dev/null 2>&1; then \
+	    $(PY) -m pytest --nbval-lax --nbval-kernel-name $(KERNEL) --nbval-cell-timeout 900 -p no:cacheprovider build/nbval; \
+	else echo "make test: no notebooks/NN_*.ipynb yet, nothing for nbval"; fi
+
+clean:
+	rm -rf book/_build book/executed build

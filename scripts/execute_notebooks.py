@@ -1,0 +1,195 @@
+"""Execute the book's notebooks in reading order into executed copies.
+
+Usage (the Makefile calls it; see ``make book`` and ``make test``)::
+
+    python scripts/execute_notebooks.py --out book/executed --preset full [--data-dir DIR]
+    python scripts/execute_notebooks.py --out build/nbval --preset quick --data-dir DIR --prepare-only
+
+Every ``notebooks/NN_*.ipynb`` (or the ones named on the command line) is
+copied to ``--out`` with papermill, which injects the parameters ``preset``,
+``seed``, ``dataset``, ``data_dir`` and ``run_dir`` after the cell tagged
+``parameters``. ``--data-dir`` selects the real data (``dataset="ninapro-db1"``
+unless ``--dataset`` says otherwise); without it the notebooks run on the
+embedded synthetic generator (``dataset="synthetic"``).
+
+With ``--prepare-only`` the copies are only parameterised, not run (nbval runs
+them in ``make test``). Otherwise they are executed in order with the Jupyter
+kernel ``myosem``; the first notebook that raises stops the run, the copy
+keeps the traceback, and the script exits non-zero. The execution also writes
+``build_info.md`` / ``build_info.json`` into ``--out``: which dataset, preset,
+seed and commit the book was built from (the introduction includes the .md).
+
+Widget state: papermill's notebook client is nbclient's ``NotebookClient``,
+whose ``store_widget_state`` is on by default; papermill calls
+``set_widgets_metadata()`` after the last cell, so every executed copy carries
+``metadata.widgets["application/vnd.jupyter.widget-state+json"]`` and myst-nb
+embeds it in the HTML (the widgets render without a kernel). The script checks
+this: a copy whose outputs show a widget but whose metadata has no state fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import nbformat
+import papermill as pm
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
+KERNEL = "myosem"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+
+
+def find_notebooks(folder: Path = REPO / "notebooks") -> list[Path]:
+    """The source notebooks ``NN_slug.ipynb`` in reading (numeric) order."""
+    return sorted(folder.glob(NOTEBOOK_GLOB))
+
+
+def make_parameters(preset: str, seed: int, data_dir: str | None = None, dataset: str | None = None,
+                    run_dir: str | None = None) -> dict:
+    """The values injected into every notebook; relative folders become absolute."""
+    if data_dir is not None:
+        folder = Path(data_dir).expanduser().resolve()
+        if not folder.is_dir():
+            raise SystemExit(f"error: data folder {data_dir!r} does not exist (resolved to {folder}); "
+                             "pass the folder holding the dataset files, e.g. ../shared/data/ninapro-db1")
+        data_dir = str(folder)
+    return {
+        "dataset": dataset or ("ninapro-db1" if data_dir else "synthetic"),
+        "data_dir": data_dir,
+        "preset": preset,
+        "seed": seed,
+        "run_dir": str(Path(run_dir).expanduser().resolve()) if run_dir else None,
+    }
+
+
+def shows_widget(nb: nbformat.NotebookNode) -> bool:
+    """Whether any output of the notebook is a widget view."""
+    return any(WIDGET_VIEW in out.get("data", {})
+               for cell in nb.cells if cell.cell_type == "code" for out in cell.get("outputs", []))
+
+
+def has_widget_state(nb: nbformat.NotebookNode) -> bool:
+    """Whether the notebook metadata embeds the widgets' state."""
+    return bool(nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state"))
+
+
+def prepare(source: Path, target: Path, parameters: dict, kernel: str = KERNEL) -> None:
+    """A copy of ``source`` at ``target`` with ``parameters`` injected, not executed."""
+    pm.execute_notebook(str(source), str(target), parameters=parameters, prepare_only=True,
+                        kernel_name=kernel, progress_bar=False)
+
+
+def execute(source: Path, target: Path, parameters: dict, kernel: str = KERNEL) -> float:
+    """Run ``source`` with ``parameters`` into ``target`` (cwd: the source's folder); seconds taken."""
+    start = time.perf_counter()
+    pm.execute_notebook(str(source), str(target), parameters=parameters, kernel_name=kernel,
+                        cwd=str(source.parent), progress_bar=True)
+    nb = nbformat.read(target, as_version=4)
+    if shows_widget(nb) and not has_widget_state(nb):
+        raise SystemExit(f"error: {target} shows widgets but no widget state was saved; "
+                         "its widgets would render blank in the book")
+    return time.perf_counter() - start
+
+
+def git_commit() -> str:
+    """The checked-out commit (with ``-dirty`` when the tree has changes), or ``unknown``."""
+    try:
+        out = subprocess.run(["git", "describe", "--always", "--dirty", "--abbrev=12"], cwd=REPO,
+                             capture_output=True, text=True, check=True)
+        return out.stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def write_build_info(out: Path, parameters: dict, timings: dict[str, float]) -> None:
+    """``build_info.json`` (machine-readable) and ``build_info.md`` (included by the introduction)."""
+    info = {
+        "dataset": parameters["dataset"],
+        "data_dir": parameters["data_dir"],
+        "preset": parameters["preset"],
+        "seed": parameters["seed"],
+        "commit": git_commit(),
+        "built_utc": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "notebooks_seconds": {name: round(sec, 1) for name, sec in timings.items()},
+    }
+    synthetic = info["dataset"] == "synthetic"
+    what = ("the **synthetic** generator embedded in `myosem_core` (no real recordings were used; "
+            "every number and figure in this build is synthetic)" if synthetic
+            else f"the real dataset **{info['dataset']}** (folder `{Path(info['data_dir']).name}`)")
+    lines = [
+        ":::{admonition} This build" if not synthetic else ":::{warning}",
+        f"This copy of the book was executed on {what}, with preset `{info['preset']}` and seed "
+        f"`{info['seed']}`, from commit `{info['commit']}` on {info['built_utc']}.",
+        ":::",
+        "",
+    ]
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out / "build_info.json.tmp"
+    tmp.write_text(json.dumps(info, indent=2) + "\n")
+    tmp.replace(out / "build_info.json")
+    tmp = out / "build_info.md.tmp"
+    tmp.write_text("\n".join(lines))
+    tmp.replace(out / "build_info.md")
+
+
+def remove_stale(out: Path, sources: list[Path]) -> None:
+    """Drop executed copies whose source notebook no longer exists (renamed or deleted)."""
+    names = {s.name for s in sources}
+    for old in out.glob(NOTEBOOK_GLOB):
+        if old.name not in names:
+            old.unlink()
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("notebooks", nargs="*", type=Path, help="source notebooks (default: notebooks/NN_*.ipynb)")
+    ap.add_argument("--out", type=Path, required=True, help="folder for the parameterised / executed copies")
+    ap.add_argument("--preset", default="full", choices=["quick", "full"])
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--data-dir", default=None, help="dataset folder; omitted -> synthetic data")
+    ap.add_argument("--dataset", default=None, help="dataset name (default: ninapro-db1 with --data-dir)")
+    ap.add_argument("--run-dir", default=None, help="where runs are stored (default: $MYOSEM_RUNS or <repo>/runs)")
+    ap.add_argument("--kernel", default=KERNEL)
+    ap.add_argument("--prepare-only", action="store_true", help="inject parameters, do not execute")
+    args = ap.parse_args(argv)
+
+    sources = [n.resolve() for n in args.notebooks] or find_notebooks()
+    missing = [str(n) for n in sources if not n.is_file()]
+    if missing:
+        raise SystemExit(f"error: notebook(s) not found: {', '.join(missing)}")
+    params = make_parameters(args.preset, args.seed, args.data_dir, args.dataset, args.run_dir)
+    args.out.mkdir(parents=True, exist_ok=True)
+    if not args.notebooks:
+        remove_stale(args.out, sources)
+    print(f"{'preparing' if args.prepare_only else 'executing'} {len(sources)} notebook(s) -> {args.out}: "
+          + ", ".join(f"{k}={v!r}" for k, v in params.items()), flush=True)
+
+    timings: dict[str, float] = {}
+    for source in sources:
+        target = args.out / source.name
+        if args.prepare_only:
+            prepare(source, target, params, args.kernel)
+            continue
+        print(f"== {source.name}", flush=True)
+        try:
+            timings[source.name] = execute(source, target, params, args.kernel)
+        except pm.PapermillExecutionError as err:
+            print(f"error: {source.name} failed in cell {err.exec_count} ({err.ename}: {err.evalue}); "
+                  f"the executed copy with the traceback is {target}", file=sys.stderr)
+            return 1
+        print(f"   {source.name}: {timings[source.name]:.0f} s", flush=True)
+    if not args.prepare_only:
+        write_build_info(args.out, params, timings)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
