@@ -39,6 +39,16 @@ def _myosem(**kw):
 RETRIEVERS: dict[str, Callable[..., Retriever]] = {"lda": _lda, "myosem": _myosem}
 
 
+def _add_baselines() -> None:
+    """Deep and classical EMG baselines (``myosem_core.baselines.registry``), one entry each."""
+    from .baselines.registry import BASELINE_FACTORIES
+
+    RETRIEVERS.update(BASELINE_FACTORIES)
+
+
+_add_baselines()
+
+
 def register_retriever(name: str, factory: Callable[..., Retriever]) -> None:
     RETRIEVERS[name] = factory
 

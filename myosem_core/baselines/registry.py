@@ -1,0 +1,32 @@
+"""Registry entries of the EMG baselines (deep and classical); :mod:`myosem_core.retrievers` adds them.
+
+A factory builds an unfitted retriever from ``seed``, ``preset`` and options;
+imports happen when a factory is called, so listing the registry stays cheap.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+#: the deep baselines, in the order the tables list them
+DEEP_BASELINES = ("tcn", "attn-cnn-rnn", "cnn-bilstm", "se-cnn", "atzori-cnn")
+CLASSICAL_BASELINES = ("lda", "rf")
+
+
+def _deep(arch: str) -> Callable:
+    def factory(**kw):
+        from .deep import DeepRetriever
+
+        return DeepRetriever(arch, **kw)
+
+    factory.__name__ = f"make_{arch.replace('-', '_')}"
+    return factory
+
+
+def _rf(**kw):
+    from .forest import RandomForestRetriever
+
+    return RandomForestRetriever(**kw)
+
+
+BASELINE_FACTORIES: dict[str, Callable] = {**{a: _deep(a) for a in DEEP_BASELINES}, "rf": _rf}
