@@ -23,8 +23,10 @@ from ..io import read_json, write_json
 from ..losses import stage2_loss
 from ..models.activation_encoder import ActivationAwareEncoder, EncoderConfig
 from ..paths import runs_root
+from .. import distributed as ddp
 from .common import (EarlyStopping, batches, load_checkpoint, predict_in_batches, save_checkpoint, seed_everything,
                      torch_threads)
+from .resume import EpochCheckpoint, fingerprint
 
 
 @dataclass(frozen=True)
@@ -104,32 +106,43 @@ def fit_normalizer(train_ws: WindowSet, cfg: Stage2Config) -> ChannelNormalizer:
 
 def train_stage2(train_ws: WindowSet, val_ws: WindowSet, cfg: Stage2Config = Stage2Config(), seed: int = 0,
                  folder: str | Path | None = None, progress: bool = True) -> Stage2Run:
-    """Train the encoder on ``train_ws``, stop early on ``val_ws``; checkpoints go to ``folder`` if given."""
+    """Train the encoder on ``train_ws``, stop early on ``val_ws``; checkpoints go to ``folder`` if given.
+
+    With a ``folder``, the state after every epoch is saved (``stage2_last.pt``) and a rerun resumes from it.
+    Under ``torchrun`` it trains data-parallel (:mod:`myosem_core.distributed`); rank 0 writes the files.
+    """
     if len(train_ws) == 0 or len(val_ws) == 0:
         raise DataError("<split>", "train/val", f"Stage 2 needs training and validation windows, got "
                         f"{len(train_ws)} and {len(val_ws)}")
     with torch_threads(cfg.threads):
         seed_everything(seed)
         normalizer = fit_normalizer(train_ws, cfg)
-        Xtr, ytr = torch.from_numpy(normalizer.transform(train_ws.X)), torch.from_numpy(train_ws.y)
-        Xva, yva = torch.from_numpy(normalizer.transform(val_ws.X)), torch.from_numpy(val_ws.y)
-        train_classes = torch.from_numpy(np.unique(train_ws.y))
-        model = ActivationAwareEncoder(encoder_config_for(train_ws, cfg))
+        dev = ddp.device()
+        Xtr, ytr = torch.from_numpy(normalizer.transform(train_ws.X)).to(dev), torch.from_numpy(train_ws.y).to(dev)
+        Xva, yva = torch.from_numpy(normalizer.transform(val_ws.X)).to(dev), torch.from_numpy(val_ws.y).to(dev)
+        train_classes = torch.from_numpy(np.unique(train_ws.y)).to(dev)
+        model = ActivationAwareEncoder(encoder_config_for(train_ws, cfg)).to(dev)
+        net = ddp.wrap(model)
         opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.max_epochs)
         stopper, curves = EarlyStopping(cfg.patience), []
         gen = torch.Generator().manual_seed(seed)
-        bar = tqdm(range(cfg.max_epochs), desc="stage 2", disable=not progress)
+        ckpt, start = EpochCheckpoint(folder, "stage2_last.pt", fingerprint(cfg, seed, train_ws.X, val_ws.X)), 0
+        if (state := ckpt.load()) is not None:
+            last = ckpt.restore(state, model, opt, sched, gen, stopper)
+            start, curves = (cfg.max_epochs if state["stop"] else last + 1), state["curves"]
+        bar = tqdm(range(start, cfg.max_epochs), desc="stage 2", disable=not progress or not ddp.is_main())
         for epoch in bar:
             t0 = time.perf_counter()
             model.train()
             sums, n = {}, 0
-            for idx in batches(len(Xtr), cfg.batch_size, gen):
+            for idx in ddp.shard_batches(len(Xtr), cfg.batch_size, gen):
                 x, y = Xtr[idx], ytr[idx]
-                loss, parts = stage2_loss(model(x), x, y, cfg.w_rec, cfg.w_vq, train_classes)
+                loss, parts = stage2_loss(net(x), x, y, cfg.w_rec, cfg.w_vq, train_classes)
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
+                ddp.sync_module(model)
                 for k, v in parts.items():
                     sums[k] = sums.get(k, 0.0) + v * len(idx)
                 n += len(idx)
@@ -140,16 +153,19 @@ def train_stage2(train_ws: WindowSet, val_ws: WindowSet, cfg: Stage2Config = Sta
                    "codebook_perplexity": model.vq.perplexity() if model.vq is not None else None,
                    "seconds": time.perf_counter() - t0}
             curves.append(row)
-            if stopper.step(val["val_ce"], epoch, model) and folder is not None:
+            if stopper.step(val["val_ce"], epoch, model) and folder is not None and ddp.is_main():
                 save_checkpoint(Path(folder) / "stage2.pt", state_dict=stopper.best_state, epoch=epoch)
             bar.set_postfix(ce=f"{row['train_ce']:.3f}", val_ce=f"{val['val_ce']:.3f}", val_acc=f"{val['val_acc']:.3f}")
+            ckpt.save(epoch, model, opt, sched, gen, stopper, curves, stop=stopper.should_stop(epoch))
             if stopper.should_stop(epoch):
                 break
         model.load_state_dict(stopper.best_state)
-        model.eval()
+        model.cpu().eval()
+        train_classes = train_classes.cpu()
     run = Stage2Run(model, normalizer, cfg, Path(folder) if folder else None, curves, train_classes.tolist())
-    if folder is not None:
+    if folder is not None and ddp.is_main():
         _save(run, stopper.best_epoch)
+    ddp.barrier()
     return run
 
 

@@ -1,0 +1,198 @@
+"""Data-parallel training under ``torchrun``: one process per device, same code as a single process.
+
+A training loop that uses these helpers runs unchanged alone or under
+
+    torchrun --nproc_per_node=2 -m myosem_core.cli train-stage2 ...      # CPU: gloo
+    torchrun --nproc_per_node=8 -m myosem_core.cli train-stage3 ...      # GPUs: nccl, one per process
+
+Outside ``torchrun`` (no ``WORLD_SIZE`` > 1 in the environment) every helper is
+a no-op and the loop computes exactly what it computed before.
+
+- :func:`init_from_env` joins the process group ``torchrun`` describes (gloo on
+  CPU, nccl when CUDA is available; ``MYOSEM_DIST_BACKEND`` overrides).
+- :func:`shard_batches` is the distributed sampler for index batches: every
+  rank draws the same permutation from the same seeded generator, pads it to a
+  multiple of the world size (as ``DistributedSampler`` does) and takes its
+  share of each *global* batch, so ``batch_size`` keeps meaning the global
+  batch and an epoch has the same number of steps on any number of processes.
+- :func:`wrap` wraps a model in ``DistributedDataParallel`` (gradients are
+  averaged across ranks during ``backward``).
+- :func:`sync_module` broadcasts rank 0's parameters and buffers after each
+  optimiser step. Needed because some modules change weights outside autograd
+  (the VQ codebook re-seeds dead entries from the local batch), which would
+  otherwise let the replicas drift apart.
+- :func:`is_main` guards every write: only rank 0 saves checkpoints and results.
+- :func:`spawn_local` starts ``n`` CPU processes on 127.0.0.1 (gloo) for tests
+  and benchmarks, without ``torchrun``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+from typing import Callable, Iterator
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from .errors import ConfigError
+
+BACKEND_ENV = "MYOSEM_DIST_BACKEND"
+DEVICE_ENV = "MYOSEM_DEVICE"
+
+
+def is_distributed() -> bool:
+    """True inside an initialised process group with more than one rank."""
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+
+
+def rank() -> int:
+    return dist.get_rank() if is_distributed() else 0
+
+
+def world_size() -> int:
+    return dist.get_world_size() if is_distributed() else 1
+
+
+def is_main() -> bool:
+    """Whether this process may write files (rank 0, or the only process)."""
+    return rank() == 0
+
+
+def init_from_env(backend: str | None = None) -> bool:
+    """Join the process group described by ``torchrun``'s environment; False when not launched by it.
+
+    Idempotent. On CUDA the process uses GPU ``LOCAL_RANK``.
+    """
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return False
+    if dist.is_initialized():
+        return True
+    for name in ("RANK", "MASTER_ADDR", "MASTER_PORT"):
+        if name not in os.environ:
+            raise ConfigError(f"WORLD_SIZE={os.environ['WORLD_SIZE']} but ${name} is not set; "
+                              "start distributed runs with torchrun")
+    backend = backend or os.environ.get(BACKEND_ENV) or ("nccl" if torch.cuda.is_available() else "gloo")
+    if backend == "nccl":
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+    dist.init_process_group(backend=backend, init_method="env://")
+    return True
+
+
+def shutdown() -> None:
+    """Leave the process group (after a barrier, so no rank exits while another still talks)."""
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
+def device() -> torch.device:
+    """Where training tensors live: this rank's GPU under nccl, else ``$MYOSEM_DEVICE`` or the CPU."""
+    if is_distributed() and dist.get_backend() == "nccl":
+        return torch.device("cuda", torch.cuda.current_device())
+    return torch.device(os.environ.get(DEVICE_ENV) or "cpu")
+
+
+def barrier() -> None:
+    if is_distributed():
+        dist.barrier()
+
+
+@contextlib.contextmanager
+def main_first() -> Iterator[None]:
+    """Rank 0 runs the block first (e.g. fills a cache or trains Stage 1); the others then run it (and read)."""
+    if not is_main():
+        barrier()
+    try:
+        yield
+    finally:
+        if is_main():
+            barrier()
+
+
+def shard_batches(n: int, batch_size: int, generator: torch.Generator | None = None) -> Iterator[torch.Tensor]:
+    """This rank's share of each global index batch over ``range(n)`` (shuffled with ``generator``).
+
+    With one process this is exactly :func:`myosem_core.training.common.batches`.
+    """
+    from .training.common import batches
+
+    world = world_size()
+    if world == 1 or n == 0:
+        yield from batches(n, batch_size, generator)
+        return
+    order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
+    padded = -(-n // world) * world
+    if padded > n:  # repeat the first indices so every rank gets the same number of samples
+        order = torch.cat([order, order.repeat(-(-(padded - n) // n))[:padded - n]])
+    step = -(-batch_size // world) * world
+    me = rank()
+    for i in range(0, padded, step):
+        yield order[i:i + step][me::world]
+
+
+def wrap(model: nn.Module) -> nn.Module:
+    """``model`` in ``DistributedDataParallel`` when distributed (only parameters that require grad), else itself.
+
+    Call it again after changing which parameters are trainable.
+    """
+    if not is_distributed():
+        return model
+    ids = [torch.cuda.current_device()] if device().type == "cuda" else None
+    return nn.parallel.DistributedDataParallel(model, device_ids=ids, broadcast_buffers=True)
+
+
+@torch.no_grad()
+def sync_module(model: nn.Module) -> None:
+    """Copy rank 0's parameters and buffers to every rank (a no-op in a single process)."""
+    if not is_distributed():
+        return
+    for t in [*model.parameters(), *model.buffers()]:
+        dist.broadcast(t.data, src=0)
+
+
+def state_digest(model: nn.Module) -> torch.Tensor:
+    """A float64 vector summarising every parameter and buffer: equal on all ranks iff the replicas agree."""
+    parts = [t.detach().double().flatten().cpu() for t in [*model.parameters(), *model.buffers()]
+             if t.is_floating_point()]
+    flat = torch.cat(parts) if parts else torch.zeros(1, dtype=torch.float64)
+    weights = torch.linspace(1.0, 2.0, flat.numel(), dtype=torch.float64)
+    return torch.stack([flat.sum(), (flat * weights).sum(), flat.abs().max()])
+
+
+def replicas_agree(model: nn.Module) -> bool:
+    """True when every rank holds bit-identical parameters and buffers (collective: call on all ranks)."""
+    if not is_distributed():
+        return True
+    mine = state_digest(model)
+    gathered = [torch.empty_like(mine) for _ in range(world_size())]
+    dist.all_gather(gathered, mine)
+    return all(torch.equal(g, gathered[0]) for g in gathered)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _spawned(local: int, fn: Callable, world: int, port: int, args: tuple) -> None:
+    os.environ.update(RANK=str(local), LOCAL_RANK=str(local), WORLD_SIZE=str(world),
+                      MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    init_from_env("gloo")
+    try:
+        fn(*args)
+    finally:
+        shutdown()
+
+
+def spawn_local(fn: Callable, world: int, *args) -> None:
+    """Run ``fn(*args)`` in ``world`` fresh CPU processes joined by gloo on 127.0.0.1 (like ``torchrun``).
+
+    ``fn`` must be importable (a module-level function). Raises if any process fails.
+    """
+    import torch.multiprocessing as mp
+
+    mp.spawn(_spawned, args=(fn, world, free_port(), args), nprocs=world, join=True)
