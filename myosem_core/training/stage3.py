@@ -30,8 +30,10 @@ from ..losses import classification_loss, prototype_info_nce
 from ..models.activation_encoder import ActivationAwareEncoder, EncoderConfig
 from ..models.semantic_queries import MyoSemModel, QueryHeadConfig, SemanticQueryHead
 from ..paths import runs_root
+from .. import distributed as ddp
 from .common import (EarlyStopping, batches, config_hash, load_checkpoint, predict_in_batches, save_checkpoint,
                      seed_everything, torch_threads)
+from .resume import EpochCheckpoint, fingerprint, restore_stopper
 from .stage2 import Stage2Config, Stage2Run, load_or_train_stage2
 
 
@@ -132,25 +134,35 @@ def set_trainable(model: MyoSemModel, unfreeze_layers: int) -> list[torch.nn.Par
 def train_stage3(train_ws: WindowSet, val_ws: WindowSet, stage2: Stage2Run, prototypes: np.ndarray,
                  cfg: Stage3Config = Stage3Config(), seed: int = 0, folder: str | Path | None = None,
                  progress: bool = True) -> Stage3Run:
-    """Align a copy of the Stage-2 encoder to ``prototypes`` (K, D), rows in ``train_ws.class_keys`` order."""
+    """Align a copy of the Stage-2 encoder to ``prototypes`` (K, D), rows in ``train_ws.class_keys`` order.
+
+    With a ``folder``, the state after every epoch is saved (``stage3_last.pt``) and a rerun resumes from it.
+    Under ``torchrun`` it trains data-parallel (:mod:`myosem_core.distributed`); rank 0 writes the files.
+    """
     import copy
 
     P = torch.from_numpy(check_prototypes(prototypes, train_ws.n_classes))
     with torch_threads(cfg.threads):
         seed_everything(seed)
-        model = build_model(copy.deepcopy(stage2.model), cfg, P.shape[1])
+        dev = ddp.device()
+        model = build_model(copy.deepcopy(stage2.model), cfg, P.shape[1]).to(dev)
         norm = stage2.normalizer
-        Xtr, ytr = torch.from_numpy(norm.transform(train_ws.X)), torch.from_numpy(train_ws.y)
-        Xva, yva = torch.from_numpy(norm.transform(val_ws.X)), torch.from_numpy(val_ws.y)
-        allowed = torch.from_numpy(np.unique(train_ws.y))
+        Xtr, ytr = torch.from_numpy(norm.transform(train_ws.X)).to(dev), torch.from_numpy(train_ws.y).to(dev)
+        Xva, yva = torch.from_numpy(norm.transform(val_ws.X)).to(dev), torch.from_numpy(val_ws.y).to(dev)
+        allowed, P = torch.from_numpy(np.unique(train_ws.y)).to(dev), P.to(dev)
         head_params = list(model.head.parameters()) + list(model.aux_classifier.parameters())
         stopper, curves = EarlyStopping(cfg.patience), []
         gen = torch.Generator().manual_seed(seed)
         phases = [("head", cfg.phase1_epochs), ("finetune", cfg.phase2_epochs)]
         epoch = 0
-        for phase, n_epochs in phases:
-            if n_epochs <= 0:
+        ckpt = EpochCheckpoint(folder, "stage3_last.pt", fingerprint(cfg, seed, P.cpu().numpy(), train_ws.X, val_ws.X,
+                                                                     ddp.state_digest(stage2.model).numpy()))
+        state = ckpt.load()
+        for phase_index, (phase, n_epochs) in enumerate(phases):
+            if n_epochs <= 0 or (state is not None and state["phase_index"] > phase_index):
                 continue
+            if state is not None:  # resuming in this phase: its set-up reads the early-stopping record
+                restore_stopper(stopper, state["stopper"])
             if phase == "head":
                 set_trainable(model, 0)
                 opt = torch.optim.AdamW(head_params, lr=cfg.phase1_lr, weight_decay=cfg.weight_decay)
@@ -160,21 +172,27 @@ def train_stage3(train_ws: WindowSet, val_ws: WindowSet, stage2: Stage2Run, prot
                 enc_params = set_trainable(model, cfg.unfreeze_layers)
                 opt = torch.optim.AdamW([{"params": head_params, "lr": cfg.phase2_head_lr},
                                          {"params": enc_params, "lr": cfg.phase2_lr}], weight_decay=cfg.weight_decay)
-            bar = tqdm(range(n_epochs), desc=f"stage 3 ({phase})", disable=not progress)
-            for _ in bar:
+            net, first = ddp.wrap(model), 0
+            if state is not None:
+                epoch = ckpt.restore(state, model, opt, None, gen, stopper) + 1
+                curves, first = state["curves"], (n_epochs if state["stop"] else state["phase_epoch"] + 1)
+                state = None
+            bar = tqdm(range(first, n_epochs), desc=f"stage 3 ({phase})", disable=not progress or not ddp.is_main())
+            for phase_epoch in bar:
                 t0 = time.perf_counter()
                 model.train()
                 if phase == "head":
                     model.encoder.eval()  # frozen: no dropout inside
                 sums, n = {"nce": 0.0, "aux": 0.0}, 0
-                for idx in batches(len(Xtr), cfg.batch_size, gen):
-                    out = model(Xtr[idx])
+                for idx in ddp.shard_batches(len(Xtr), cfg.batch_size, gen):
+                    out = net(Xtr[idx])
                     nce = prototype_info_nce(out.embedding, P, ytr[idx], cfg.temperature, allowed)
                     aux = classification_loss(model.aux_classifier(out.embedding), ytr[idx], allowed)
                     loss = nce + cfg.w_aux * aux
                     opt.zero_grad()
                     loss.backward()
                     opt.step()
+                    ddp.sync_module(model)
                     sums["nce"] += float(nce) * len(idx)
                     sums["aux"] += float(aux) * len(idx)
                     n += len(idx)
@@ -182,19 +200,23 @@ def train_stage3(train_ws: WindowSet, val_ws: WindowSet, stage2: Stage2Run, prot
                 row = {"epoch": epoch, "phase": phase, "train_nce": sums["nce"] / n, "train_aux": sums["aux"] / n,
                        **val, "seconds": time.perf_counter() - t0}
                 curves.append(row)
-                if stopper.step(val["val_nce"], epoch, model) and folder is not None:
+                if stopper.step(val["val_nce"], epoch, model) and folder is not None and ddp.is_main():
                     save_checkpoint(Path(folder) / "stage3.pt", state_dict=stopper.best_state, epoch=epoch)
                 bar.set_postfix(nce=f"{row['train_nce']:.3f}", val_nce=f"{val['val_nce']:.3f}",
                                 val_r1=f"{val['val_r1']:.3f}")
+                ckpt.save(epoch, model, opt, None, gen, stopper, curves, stop=stopper.should_stop(epoch),
+                          phase_index=phase_index, phase_epoch=phase_epoch)
                 epoch += 1
                 if stopper.should_stop(epoch - 1):
                     break
         model.load_state_dict(stopper.best_state)
-        model.eval()
+        model.cpu().eval()
+        allowed, P = allowed.cpu(), P.cpu()
     run = Stage3Run(model, stage2.normalizer, P.numpy(), tuple(train_ws.class_keys), cfg,
                     Path(folder) if folder else None, curves, allowed.tolist())
-    if folder is not None:
+    if folder is not None and ddp.is_main():
         _save(run, stopper.best_epoch)
+    ddp.barrier()
     return run
 
 
