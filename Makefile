@@ -27,11 +27,12 @@ export MYOSEM_RUNS ?= $(CURDIR)/runs
 export MYOSEM_CACHE ?= $(CURDIR)/cache
 export NUMBA_CACHE_DIR ?= $(CURDIR)/.numba_cache
 
-.PHONY: help install vendor execute book test clean
+.PHONY: help install vendor execute book check-offline test clean
 
 help:
 	@echo "make book [DATA_DIR=...] [PRESET=full|quick]  execute the notebooks and build book/_build/html"
 	@echo "make test [DATA_DIR=...]                      pytest tests/ + every notebook under nbval (quick preset)"
+	@echo "make check-offline                             screenshot the built book in headless Chromium, offline (needs chromium)"
 	@echo "make install                                  create .venv and install the package (done by both)"
 
 $(PY):
@@ -61,6 +62,9 @@ execute: $(STAMP)
 book: execute $(VENDOR_STAMP)
 	$(VENV)/bin/jupyter-book build . --path-output book -W --keep-going
 	@echo "book: $(CURDIR)/book/_build/html/index.html"
+
+check-offline:
+	bash scripts/check_offline_render.sh
 
 test: $(STAMP)
 	$(PY) -m pytest tests/

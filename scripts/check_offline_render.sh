@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Check that the built book renders offline (not part of CI; run after `make book`).
 #
-#   bash scripts/check_offline_render.sh [PAGE.html ...]   (default: every chapter page)
+#   [HEIGHT=1800] [SHOTS=build/render-check] bash scripts/check_offline_render.sh [PAGE.html ...]
+#   (default pages: the introduction and every chapter; HEIGHT is the screenshot height in pixels)
 #
 # 1. No page or stylesheet of book/_build/html loads a script, stylesheet, image
 #    or font from the network (plain <a href> links to papers are fine).
@@ -41,7 +42,7 @@ trap 'rm -rf "$profile"' EXIT
 flags=(--headless --no-sandbox --disable-gpu --disable-background-networking --disable-component-update
        --disable-sync --no-first-run --disable-quic --user-data-dir="$profile"
        --host-resolver-rules="MAP * ~NOTFOUND, EXCLUDE localhost"
-       --allow-file-access-from-files --window-size=1280,1800 --virtual-time-budget=15000)
+       --allow-file-access-from-files --window-size=1280,${HEIGHT:-1800} --virtual-time-budget=15000)
 for page in "${pages[@]}"; do
     name=$(basename "$page" .html)
     url="file://$(realpath "$page")"
