@@ -30,7 +30,6 @@ this: a copy whose outputs show a widget but whose metadata has no state fails.
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import time
@@ -39,6 +38,8 @@ from pathlib import Path
 
 import nbformat
 import papermill as pm
+
+from myosem_core.io import write_json, write_text
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
@@ -131,13 +132,8 @@ def write_build_info(out: Path, parameters: dict, timings: dict[str, float]) -> 
         ":::",
         "",
     ]
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = out / "build_info.json.tmp"
-    tmp.write_text(json.dumps(info, indent=2) + "\n")
-    tmp.replace(out / "build_info.json")
-    tmp = out / "build_info.md.tmp"
-    tmp.write_text("\n".join(lines))
-    tmp.replace(out / "build_info.md")
+    write_json(out / "build_info.json", info)
+    write_text(out / "build_info.md", "\n".join(lines))
 
 
 def remove_stale(out: Path, sources: list[Path]) -> None:
