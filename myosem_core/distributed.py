@@ -141,7 +141,7 @@ def wrap(model: nn.Module) -> nn.Module:
     if not is_distributed():
         return model
     ids = [torch.cuda.current_device()] if device().type == "cuda" else None
-    return nn.parallel.DistributedDataParallel(model, device_ids=ids, broadcast_buffers=True)
+    return nn.parallel.DistributedDataParallel(model, device_ids=ids)
 
 
 @torch.no_grad()
@@ -149,8 +149,16 @@ def sync_module(model: nn.Module) -> None:
     """Copy rank 0's parameters and buffers to every rank (a no-op in a single process)."""
     if not is_distributed():
         return
+    groups: dict = {}
     for t in [*model.parameters(), *model.buffers()]:
-        dist.broadcast(t.data, src=0)
+        groups.setdefault((t.dtype, t.device), []).append(t.data)
+    for tensors in groups.values():  # one broadcast per dtype instead of one per tensor
+        flat = torch.cat([t.reshape(-1) for t in tensors])
+        dist.broadcast(flat, src=0)
+        offset = 0
+        for t in tensors:
+            t.copy_(flat[offset:offset + t.numel()].view_as(t))
+            offset += t.numel()
 
 
 def state_digest(model: nn.Module) -> torch.Tensor:
@@ -188,11 +196,14 @@ def _spawned(local: int, fn: Callable, world: int, port: int, args: tuple) -> No
         shutdown()
 
 
-def spawn_local(fn: Callable, world: int, *args) -> None:
-    """Run ``fn(*args)`` in ``world`` fresh CPU processes joined by gloo on 127.0.0.1 (like ``torchrun``).
+def spawn_local(fn: Callable, world: int, *args, start_method: str = "spawn") -> None:
+    """Run ``fn(*args)`` in ``world`` CPU processes joined by gloo on 127.0.0.1 (like ``torchrun``).
 
-    ``fn`` must be importable (a module-level function). Raises if any process fails.
+    With ``start_method="spawn"`` the processes start fresh, and ``fn`` must be
+    importable (a module-level function); ``"fork"`` copies this process (faster
+    to start; CPU only). Raises if any process fails.
     """
     import torch.multiprocessing as mp
 
-    mp.spawn(_spawned, args=(fn, world, free_port(), args), nprocs=world, join=True)
+    mp.start_processes(_spawned, args=(fn, world, free_port(), args), nprocs=world, join=True,
+                       start_method=start_method)

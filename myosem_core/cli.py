@@ -1,0 +1,174 @@
+"""The ``myosem`` command: the notebooks' work on a server, without Jupyter.
+
+    myosem prepare --dataset ninapro-db1 --data-dir ../shared/data/ninapro-db1
+    myosem train-stage3 --dataset ninapro-db1 --data-dir ... --protocol user --preset full
+    myosem index --dataset ninapro-db1 --data-dir ... --protocol user          # prints the run folder
+    myosem query "bend the ring finger" --run RUN -k 5
+    myosem query --window window.npy --run RUN
+    torchrun --nproc_per_node=4 -m myosem_core.cli train-stage2 ...           # data-parallel
+
+Every subcommand has ``--help``. Tests call :func:`main` with a list of
+arguments; it returns the exit code instead of exiting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+EXIT_OK, EXIT_USAGE, EXIT_DATA, EXIT_MISSING, EXIT_INTERRUPTED = 0, 2, 3, 4, 130
+
+EPILOG = """\
+exit codes:
+  0    success
+  2    usage or configuration error (bad option, unknown dataset/preset/protocol, bad --set)
+  3    data error: a data file or window is missing fields, malformed or inconsistent
+  4    missing run or artifact: the run, index or file named on the command line does not exist
+  130  interrupted (Ctrl-C); the last epoch's checkpoint is kept: run the same command again to resume
+Errors are reported as one line on stderr: "myosem: error: ...".
+
+Results go to stdout (a short summary; --json for JSON). Runs are stored under
+--runs (default $MYOSEM_RUNS or <repo>/runs), keyed by a hash of the configuration,
+and reused: a command whose run already exists reads it instead of training again.
+A training run that was killed resumes from its last epoch checkpoint.
+
+Distributed training (PyTorch DDP; gloo on CPU, nccl on GPUs):
+  torchrun --nproc_per_node=N -m myosem_core.cli train-stage3 [options]
+"""
+
+
+def _common(p: argparse.ArgumentParser, data: bool = True) -> None:
+    g = p.add_argument_group("data and run options")
+    if data:
+        g.add_argument("--dataset", default="synthetic",
+                       help="synthetic (default, the embedded generator), ninapro-db1, ninapro-db2, ... ")
+        g.add_argument("--data-dir", default=None, help="folder of the dataset files (real datasets)")
+        g.add_argument("--preset", default="quick", help="quick (CI, minutes on CPU) or full (the book)")
+        g.add_argument("--seed", type=int, default=0)
+        g.add_argument("--protocol", default="rand", help="rand, user, class or cross-dataset")
+        g.add_argument("--set", action="append", metavar="SECTION.FIELD=VALUE",
+                       help="override a setting, e.g. stage2.max_epochs=3, data.window.hop_s=0.25, "
+                            "stage1.epochs=0 (repeatable; sections: data, stage1, stage2, stage3)")
+        g.add_argument("--threads", type=int, default=None, help="torch threads per process")
+    g.add_argument("--runs", default=None, help="runs folder (default $MYOSEM_RUNS or <repo>/runs)")
+    g.add_argument("--json", action="store_true", help="print the summary as JSON")
+    g.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import cli_commands as c
+
+    ap = argparse.ArgumentParser(prog="myosem", description="MyoSem: EMG <-> text retrieval from the command line.",
+                                 epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("prepare", help="window the data and save every protocol's manifest",
+                       description="Window the dataset, split it under each protocol and save the manifests "
+                                   "and data_summary.json into a run folder.")
+    _common(p)
+    p.add_argument("--protocols", nargs="+", default=None, help="protocols to save (default: rand user class)")
+    p.set_defaults(func=c.cmd_prepare)
+
+    helps = {1: "fine-tune the text space (Stage 1)", 2: "train the activation-aware EMG encoder (Stage 2)",
+             3: "align EMG to the Stage-1 prototypes (Stage 3; trains Stages 1-2 first if needed)"}
+    for n, text in helps.items():
+        p = sub.add_parser(f"train-stage{n}", help=text, description=text[0].upper() + text[1:] + ". "
+                           "Reuses the run if it exists; resumes a killed run from its last epoch.")
+        _common(p)
+        p.set_defaults(func=c.cmd_train, stage=n)
+    p = sub.add_parser("train", help="train one stage: train --stage N", description="Train Stage 1, 2 or 3.")
+    p.add_argument("--stage", type=int, choices=(1, 2, 3), required=True)
+    _common(p)
+    p.set_defaults(func=c.cmd_train)
+
+    p = sub.add_parser("evaluate", help="retrieval metrics of MyoSem and baselines on the test split",
+                       description="Train (or reuse) Stages 1-3, evaluate EMG->text and text->EMG retrieval of "
+                                   "MyoSem and the baselines on the protocol's test split; write result JSONs.")
+    _common(p)
+    p.add_argument("--baselines", nargs="*", default=["lda"], help="baseline retrievers (default: lda)")
+    p.set_defaults(func=c.cmd_evaluate)
+
+    p = sub.add_parser("index", help="embed windows with the Stage-3 run into a searchable index",
+                       description="Embed the windows of one split with the Stage-3 run these options name "
+                                   "(trained first if needed) and store them as <run>/index-<split>/.")
+    _common(p)
+    p.add_argument("--split", default="test", choices=("train", "val", "test", "all"),
+                   help="which windows to index (default: test)")
+    p.set_defaults(func=c.cmd_index)
+
+    p = sub.add_parser("query", help='"free text" -> top EMG windows, or --window FILE -> ranked descriptions',
+                       description="Search an index built by `myosem index`. With a sentence: the k windows whose "
+                                   "embedding is closest, with their true labels. With --window: the class "
+                                   "descriptions ranked for one window (.npy, shape (samples, channels)).")
+    p.add_argument("text", nargs="?", default=None, help="free-text description of a hand action")
+    p.add_argument("--window", default=None, metavar="FILE", help=".npy file with one EMG window")
+    p.add_argument("--run", required=True, help="Stage-3 run folder (or its name under --runs), or an index folder")
+    p.add_argument("-k", type=int, default=5, help="how many results (default 5)")
+    p.add_argument("--split", default="test", help="which index of the run (default: test)")
+    _common(p, data=False)
+    p.set_defaults(func=c.cmd_query)
+    return ap
+
+
+def _print_summary(args, summary: dict) -> None:
+    if not summary:
+        return
+    if args.json:
+        print(json.dumps(summary, indent=1, default=str))
+        return
+    import pandas as pd
+
+    for key, value in summary.items():
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            print(f"{key}:")
+            print(pd.DataFrame(value).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+        else:
+            print(f"{key}: {value}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit code (usage errors from argparse exit with 2)."""
+    from . import distributed as ddp
+    from .cli_commands import MissingArtifact
+    from .errors import ConfigError, DataError
+    from .training.resume import SimulatedInterrupt
+
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error (2): argparse already printed
+        return int(exc.code or 0)
+    if getattr(args, "threads", None):
+        import torch
+
+        torch.set_num_threads(args.threads)
+    code = EXIT_OK
+    try:
+        ddp.init_from_env()
+        summary = args.func(args)
+        if ddp.is_main():
+            _print_summary(args, summary)
+    except ConfigError as exc:
+        code = _fail(EXIT_USAGE, exc)
+    except DataError as exc:
+        code = _fail(EXIT_DATA, exc)
+    except (MissingArtifact, FileNotFoundError) as exc:
+        code = _fail(EXIT_MISSING, exc)
+    except (KeyboardInterrupt, SimulatedInterrupt) as exc:
+        code = _fail(EXIT_INTERRUPTED, f"interrupted ({exc or 'Ctrl-C'}); run the same command again to resume")
+    finally:
+        if code == EXIT_OK:
+            ddp.shutdown()
+    return code
+
+
+def _fail(code: int, exc) -> int:
+    msg = " ".join(str(exc).split()) or type(exc).__name__
+    print(f"myosem: error: {msg}", file=sys.stderr)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

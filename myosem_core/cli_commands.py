@@ -1,0 +1,222 @@
+"""What each ``myosem`` subcommand does. Every function takes the parsed arguments and returns a JSON-able summary.
+
+Training commands are safe under ``torchrun``: data loading and Stage 1 run on
+rank 0 first (the others then read the cache / run folder), Stages 2-3 train
+data-parallel on every rank, and only rank 0 writes files or prints.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import distributed as ddp
+from .cli_config import StageConfigs, stage_configs
+from .errors import DataError
+from .paths import runs_root
+
+
+class MissingArtifact(FileNotFoundError):
+    """A run, index or file named on the command line does not exist (exit code 4)."""
+
+
+def configs(args) -> StageConfigs:
+    return stage_configs(args.preset, args.dataset, args.data_dir, args.seed, args.set, args.threads)
+
+
+def load_data(sc: StageConfigs, protocol: str, progress: bool = False):
+    """The windows the config describes (through the shared cache) and their split under ``protocol``."""
+    from .data import load_windows, make_split
+    from .paths import cache_root
+
+    with ddp.main_first():  # rank 0 fills the window cache, the others read it
+        ws = load_windows(sc.cfg.data.dataset, sc.cfg.data.data_dir, cache_dir=cache_root(), progress=progress,
+                          **sc.cfg.data.load_options())
+    return ws, make_split(ws, protocol)
+
+
+def text_space(sc: StageConfigs, ws, split, args):
+    from .text.stage1 import load_or_train_stage1
+
+    with ddp.main_first():  # Stage 1 is not data-parallel: rank 0 trains it, the others load the run
+        return load_or_train_stage1(sc.cfg, ws, split, args.runs, sc.stage1, progress=_progress(args))
+
+
+def _progress(args) -> bool:
+    return not args.quiet and ddp.is_main()
+
+
+def _stage2(sc, ws, split, args):
+    from .training import load_or_train_stage2
+
+    return load_or_train_stage2(sc.cfg, ws, split, sc.stage2, args.runs, progress=_progress(args))
+
+
+def _stage3(sc, ws, split, args):
+    from .retrieval import prototypes_for
+    from .training import load_or_train_stage3
+
+    text = text_space(sc, ws, split, args)
+    s2 = _stage2(sc, ws, split, args)
+    P = prototypes_for(text, ws.class_keys)
+    return text, s2, load_or_train_stage3(sc.cfg, ws, split, P, s2, sc.stage3, runs=args.runs,
+                                          progress=_progress(args))
+
+
+# ------------------------------------------------------------------ commands
+
+def cmd_prepare(args) -> dict:
+    from .prepare import prepare_data
+
+    sc = configs(args)
+    protocols = args.protocols or ["rand", "user", "class"]
+    if not ddp.is_main():
+        return {}
+    ws, splits, folder = prepare_data(sc.cfg, protocols, args.runs)
+    return {"run": str(folder), "windows": len(ws), "synthetic": bool(ws.is_synthetic),
+            "protocols": {name: {s: int((sp.manifest["split"] == s).sum()) for s in ("train", "val", "test")}
+                          for name, sp in splits.items()}}
+
+
+def cmd_train(args) -> dict:
+    stage = args.stage
+    sc = configs(args)
+    ws, split = load_data(sc, args.protocol, _progress(args))
+    if stage == 1:
+        ts = text_space(sc, ws, split, args)
+        return {"stage": 1, "run": str(ts.run_dir), "classes": len(ts.class_keys), "dim": ts.dim}
+    if stage == 2:
+        s2 = _stage2(sc, ws, split, args)
+        best = min(s2.curves, key=lambda r: r["val_ce"]) if s2.curves else {}
+        return {"stage": 2, "run": str(s2.folder), "epochs": len(s2.curves), "world_size": ddp.world_size(),
+                **{k: best[k] for k in ("val_ce", "val_acc") if k in best}}
+    _, _, s3 = _stage3(sc, ws, split, args)
+    best = min(s3.curves, key=lambda r: r["val_nce"]) if s3.curves else {}
+    return {"stage": 3, "run": str(s3.folder), "epochs": len(s3.curves), "world_size": ddp.world_size(),
+            **{k: best[k] for k in ("val_nce", "val_r1") if k in best}}
+
+
+def cmd_evaluate(args) -> dict:
+    from .pipeline import run_myosem
+    from .retrieval import results_table
+
+    sc = configs(args)
+    ws, split = load_data(sc, args.protocol, _progress(args))
+    text, _, _ = _stage3(sc, ws, split, args)  # data-parallel training on every rank; evaluation on rank 0
+    if not ddp.is_main():
+        return {}
+    out = run_myosem(sc.cfg, args.protocol, text, args.runs, baselines=tuple(args.baselines), stage2=sc.stage2,
+                     stage3=sc.stage3, progress=_progress(args))
+    table = results_table(list(out.results.values()))
+    return {"results": str(out.results_folder), "table": table.to_dict(orient="records"),
+            "files": [r.get("path") for r in out.results.values()]}
+
+
+def cmd_index(args) -> dict:
+    from .data.catalog import class_name
+    from .search import save_index
+
+    sc = configs(args)
+    ws, split = load_data(sc, args.protocol, _progress(args))
+    text, s2, s3 = _stage3(sc, ws, split, args)
+    if not ddp.is_main():
+        return {}
+    rows = np.arange(len(ws)) if args.split == "all" else split.indices(args.split)
+    if len(rows) == 0:
+        raise DataError(f"<{args.protocol} split>", "split", f"no {args.split!r} windows to index")
+    sub = ws.subset(rows)
+    E = s3.embed(sub.X)
+    windows = pd.DataFrame({"window": rows, "class_key": sub.labels, "class_name": [class_name(k) for k in sub.labels],
+                            "subject": sub.subject, "repetition": sub.repetition, "start": sub.start,
+                            "recording": sub.recording})
+    folder = Path(s3.folder) / f"index-{args.split}"
+    info = {"stage3_run": str(s3.folder), "stage2_run": str(s2.folder), "stage1_run": str(text.run_dir),
+            "dataset": sc.cfg.data.dataset, "synthetic": bool(ws.is_synthetic), "protocol": args.protocol,
+            "split": args.split, "window_shape": list(ws.X.shape[1:])}
+    save_index(folder, E, windows, info)
+    return {"index": str(folder), "run": str(s3.folder), "n": int(len(E)), "dim": int(E.shape[1]),
+            "synthetic": bool(ws.is_synthetic)}
+
+
+def resolve_index(run: str, runs: str | None, split: str) -> Path:
+    """The index folder ``run`` names: an index folder, or a Stage-3 run holding ``index-<split>``."""
+    p = Path(run).expanduser()
+    if not p.exists():
+        p = runs_root(runs) / run
+    if (p / "index.json").is_file():
+        return p
+    if (p / f"index-{split}" / "index.json").is_file():
+        return p / f"index-{split}"
+    if not p.exists():
+        raise MissingArtifact(f"run {run!r} not found (neither a folder nor a run under {runs_root(runs)})")
+    raise MissingArtifact(f"{p}: no retrieval index (expected {p / f'index-{split}'}/index.json); "
+                          "build it with `myosem index` and the options the run was trained with")
+
+
+def _descriptions(index_info: dict) -> dict[str, str]:
+    """Class key -> canonical description from the Stage-1 run's views (empty when unavailable)."""
+    from .io import read_json
+
+    path = Path(index_info.get("stage1_run", "")) / "views.json"
+    if not path.is_file():
+        return {}
+    return {v["key"]: v["canonical"] for v in read_json(path)}
+
+
+def cmd_query(args) -> dict:
+    from .search import load_index
+
+    if (args.text is None) == (args.window is None):
+        from .errors import ConfigError
+
+        raise ConfigError("query needs either a sentence or --window FILE (not both)")
+    if not ddp.is_main():
+        return {}
+    index = load_index(resolve_index(args.run, args.runs, args.split))
+    if args.text is not None:
+        from .text.stage1 import load_stage1
+
+        folder = Path(index.info["stage1_run"])
+        if not (folder / "results.json").is_file():
+            raise MissingArtifact(f"{folder}: the Stage-1 run this index was built with is missing")
+        q = load_stage1(folder).encode_text([args.text])[0]
+        hits = index.search(q, args.k)
+        cols = [c for c in ("rank", "score", "window", "class_key", "class_name", "subject", "repetition")
+                if c in hits.columns]
+        return {"query": args.text, "index": str(index.folder), "synthetic": index.info.get("synthetic"),
+                "hits": hits[cols].to_dict(orient="records")}
+    return _query_window(args, index)
+
+
+def _query_window(args, index) -> dict:
+    from .data.catalog import class_name
+    from .training.stage3 import load_stage3
+
+    path = Path(args.window).expanduser()
+    if not path.is_file():
+        raise MissingArtifact(f"{path}: window file not found")
+    try:
+        x = np.load(path, allow_pickle=False)
+    except (ValueError, OSError) as exc:
+        raise DataError(path, None, f"not a readable .npy array ({exc})") from exc
+    shape = tuple(index.info["window_shape"])
+    x = x[None] if x.ndim == 2 else x
+    if x.ndim != 3 or tuple(x.shape[1:]) != shape or len(x) != 1:
+        raise DataError(path, "shape", f"expected one window of shape {shape} (samples, channels) "
+                        f"or (1, {shape[0]}, {shape[1]}), got {x.shape}")
+    if not np.isfinite(x).all():
+        raise DataError(path, "values", "the window contains NaN or infinite values")
+    run_folder = Path(index.info["stage3_run"])
+    if not (run_folder / "results.json").is_file():
+        raise MissingArtifact(f"{run_folder}: the Stage-3 run this index was built with is missing")
+    run = load_stage3(run_folder)
+    z = run.embed(x.astype(np.float32))[0]
+    s = run.prototypes @ z
+    order = np.argsort(-s, kind="stable")[:args.k]
+    canon = _descriptions(index.info)
+    ranked = [{"rank": r + 1, "score": float(s[i]), "class_key": run.class_keys[i],
+               "class_name": class_name(run.class_keys[i]), "description": canon.get(run.class_keys[i], "")}
+              for r, i in enumerate(order)]
+    return {"window": str(path), "run": str(run_folder), "synthetic": index.info.get("synthetic"), "ranked": ranked}

@@ -1,0 +1,178 @@
+"""Exact top-k search over a large stored corpus of embeddings, chunk by chunk.
+
+    hits = topk(corpus, queries, k=5)          # corpus (N, D), e.g. np.load("embeddings.npy", mmap_mode="r")
+    hits.indices, hits.scores                   # (Q, k) each, best first
+
+The corpus is read ``chunk_rows`` rows at a time: one float32 matrix product
+per chunk gives the chunk's scores, the chunk's k best are merged into a
+running top-k. Only one chunk of scores (Q x chunk_rows) exists at a time, so a
+million stored 128-d embeddings (512 MB as float32, memory-mapped from a
+``.npy``) are searched without ever holding an N-long score matrix per query.
+The result is exact: the same rows, in the same order, as sorting every score
+(ties broken by the lower row index, like ``np.argsort(-s, kind="stable")``).
+
+An *index folder* (written by ``myosem index``) stores a corpus beside what is
+known about each row:
+
+- ``embeddings.npy``: (N, D) float32 unit vectors;
+- ``windows.csv``: one row per embedding (class key, class name, subject, ...);
+- ``index.json``: where the embeddings came from (runs, dataset, protocol, split).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError
+from .io import atomic_path, read_json, write_json
+
+DEFAULT_CHUNK_ROWS = 65_536
+
+
+@dataclass
+class TopK:
+    scores: np.ndarray  # (Q, k) float32, descending per row
+    indices: np.ndarray  # (Q, k) int64 rows of the corpus
+
+
+def _chunk_topk(s: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The k best columns of each row of ``s`` (Q, c), ordered by (score desc, column asc)."""
+    q, c = s.shape
+    if np.isnan(s).any():  # a NaN row in the corpus ranks last instead of breaking the partition
+        s = np.where(np.isnan(s), -np.inf, s).astype(np.float32)
+    if k >= c:
+        cols = np.broadcast_to(np.arange(c), (q, c))
+        order = np.lexsort((cols, -s), axis=-1)
+        return np.take_along_axis(s, order, -1), order.astype(np.int64)
+    kth = np.partition(s, c - k, axis=1)[:, c - k:c - k + 1]  # k-th largest per row
+    rows, cols = np.nonzero(s >= kth)  # >= k entries per row (more when the k-th value is tied)
+    vals = s[rows, cols]
+    order = np.lexsort((cols, -vals, rows))
+    rows, cols, vals = rows[order], cols[order], vals[order]
+    take = (np.searchsorted(rows, np.arange(q))[:, None] + np.arange(k)[None]).ravel()
+    return vals[take].reshape(q, k), cols[take].reshape(q, k).astype(np.int64)
+
+
+def _merge(a: TopK, s: np.ndarray, i: np.ndarray, k: int) -> TopK:
+    scores, idx = np.concatenate([a.scores, s], 1), np.concatenate([a.indices, i], 1)
+    order = np.lexsort((idx, -scores), axis=-1)[:, :k]
+    return TopK(np.take_along_axis(scores, order, -1), np.take_along_axis(idx, order, -1))
+
+
+def _merge_above(a: TopK, s: np.ndarray, offset: int, k: int) -> TopK:
+    """Merge the entries of chunk ``s`` that beat each row's current k-th score (ties lose: their index is higher)."""
+    rows, cols = np.nonzero(s > a.scores[:, -1:])
+    if rows.size == 0:
+        return a
+    q = len(s)
+    all_rows = np.concatenate([np.repeat(np.arange(q), k), rows])
+    all_idx = np.concatenate([a.indices.ravel(), cols.astype(np.int64) + offset])
+    all_vals = np.concatenate([a.scores.ravel(), s[rows, cols]])
+    order = np.lexsort((all_idx, -all_vals, all_rows))
+    all_rows, all_idx, all_vals = all_rows[order], all_idx[order], all_vals[order]
+    take = (np.searchsorted(all_rows, np.arange(q))[:, None] + np.arange(k)[None]).ravel()
+    return TopK(all_vals[take].reshape(q, k), all_idx[take].reshape(q, k))
+
+
+def topk(corpus: np.ndarray, queries: np.ndarray, k: int = 5, chunk_rows: int = DEFAULT_CHUNK_ROWS,
+         source: object = "<corpus>", threads: int | None = None) -> TopK:
+    """Exact inner-product top-k of every query (Q, D) or (D,) over ``corpus`` (N, D), in row chunks.
+
+    ``threads`` limits the BLAS threads of the products (None: leave numpy's setting).
+    """
+    if corpus.ndim != 2:
+        raise DataError(source, "embeddings", f"expected a 2-d (N, D) array, got shape {corpus.shape}")
+    Q = np.asarray(queries, dtype=np.float32)
+    Q = Q[None] if Q.ndim == 1 else Q
+    if Q.ndim != 2 or Q.shape[1] != corpus.shape[1]:
+        raise DataError(source, "queries", f"expected queries of dimension {corpus.shape[1]}, got shape {Q.shape}")
+    if not np.isfinite(Q).all():
+        raise DataError(source, "queries", "queries contain NaN or infinite values")
+    if k < 1 or chunk_rows < 1:
+        raise DataError(source, "k", f"k and chunk_rows must be positive, got k={k}, chunk_rows={chunk_rows}")
+    n = corpus.shape[0]
+    k = min(k, n)
+    best = TopK(np.empty((len(Q), 0), np.float32), np.empty((len(Q), 0), np.int64))
+    with _blas_threads(threads):
+        for start in range(0, n, chunk_rows):
+            block = np.asarray(corpus[start:start + chunk_rows], dtype=np.float32)  # a view of a float32 memmap
+            s = Q @ block.T
+            if best.indices.shape[1] < k:  # still filling the first k per row
+                cs, ci = _chunk_topk(s, k)
+                best = _merge(best, cs, ci + start, k)
+            else:  # only entries above the current k-th score can enter
+                best = _merge_above(best, s, start, k)
+    return best
+
+
+def _blas_threads(n: int | None):
+    import contextlib
+
+    if not n:
+        return contextlib.nullcontext()
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(n, user_api="blas")
+
+
+def brute_force_topk(corpus: np.ndarray, queries: np.ndarray, k: int = 5) -> TopK:
+    """Reference: every score in float64, full stable sort (small corpora only)."""
+    Q = np.atleast_2d(np.asarray(queries, np.float64))
+    S = Q @ np.asarray(corpus, np.float64).T
+    order = np.argsort(-S, axis=1, kind="stable")[:, :k]
+    return TopK(np.take_along_axis(S, order, 1), order)
+
+
+# ------------------------------------------------------------------ index folders
+
+INDEX_FILES = ("embeddings.npy", "windows.csv", "index.json")
+
+
+def save_index(folder: str | Path, embeddings: np.ndarray, windows: pd.DataFrame, info: dict) -> Path:
+    """Write an index folder atomically file by file (``index.json`` last: it marks the index complete)."""
+    folder = Path(folder)
+    E = np.asarray(embeddings, dtype=np.float32)
+    if E.ndim != 2 or len(E) != len(windows):
+        raise DataError(folder, "embeddings", f"expected ({len(windows)}, D) embeddings, got shape {E.shape}")
+    with atomic_path(folder / "embeddings.npy", suffix=".npy") as tmp:
+        np.save(tmp, E)
+    with atomic_path(folder / "windows.csv") as tmp:
+        windows.to_csv(tmp, index=False)
+    write_json(folder / "index.json", {**info, "n": int(E.shape[0]), "dim": int(E.shape[1])})
+    return folder
+
+
+@dataclass
+class StoredIndex:
+    folder: Path
+    embeddings: np.ndarray  # (N, D) memory-mapped float32
+    windows: pd.DataFrame
+    info: dict
+
+    def search(self, queries: np.ndarray, k: int = 5, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> pd.DataFrame:
+        """Top-k rows for one query vector, with their stored metadata (rank, score, then the windows.csv columns)."""
+        hits = topk(self.embeddings, queries, k, chunk_rows, source=self.folder / "embeddings.npy")
+        rows = self.windows.iloc[hits.indices[0]].reset_index(drop=True)
+        return pd.concat([pd.DataFrame({"rank": np.arange(1, len(rows) + 1), "score": hits.scores[0]}), rows], axis=1)
+
+
+def load_index(folder: str | Path) -> StoredIndex:
+    """Open an index folder, the embeddings memory-mapped (nothing is read until searched)."""
+    folder = Path(folder)
+    for name in INDEX_FILES:
+        if not (folder / name).is_file():
+            raise FileNotFoundError(f"{folder / name}: index file missing; build the index with `myosem index`")
+    info = read_json(folder / "index.json")
+    try:
+        E = np.load(folder / "embeddings.npy", mmap_mode="r")
+    except ValueError as exc:
+        raise DataError(folder / "embeddings.npy", None, f"not a readable .npy array ({exc})") from exc
+    windows = pd.read_csv(folder / "windows.csv", dtype={"subject": str})
+    if E.ndim != 2 or len(E) != len(windows) or E.shape[1] != info.get("dim"):
+        raise DataError(folder / "embeddings.npy", "shape", f"expected ({len(windows)}, {info.get('dim')}) "
+                        f"to match windows.csv and index.json, got {E.shape}")
+    return StoredIndex(folder, E, windows, info)
