@@ -58,14 +58,14 @@ ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
 @dataclass(frozen=True)
 class DeepConfig:
     preset: str = "quick"
-    width: int = 64  # hidden width of every backbone
+    width: int = 64  # hidden width of every backbone (64: 43k-114k parameters; MyoSem quick has 95k)
     pretrain_epochs: int = 15  # step 1 (CE); matches MyoSem Stage 2's epoch budget
     pretrain_lr: float = 2e-3
     pretrain_patience: int = 4
     weight_decay: float = 1e-2
     batch_size: int = 128
     align: Stage3Config = Stage3Config()  # step 2: MyoSem's Stage-3 objective and schedule (head settings unused)
-    threads: int = 2
+    threads: int = 1  # intra-op threads (the machine is shared; more threads thrash under load)
 
     @classmethod
     def preset_named(cls, name: str) -> "DeepConfig":
@@ -75,7 +75,8 @@ class DeepConfig:
 
 
 DEEP_PRESETS = {
-    "quick": DeepConfig(preset="quick", align=Stage3Config.preset_named("quick")),
+    # quick: CI budget, narrower backbones (12k-30k parameters), MyoSem quick's epoch budgets
+    "quick": DeepConfig(preset="quick", width=32, align=Stage3Config.preset_named("quick")),
     "full": DeepConfig(preset="full", pretrain_epochs=40, pretrain_patience=8, align=Stage3Config.preset_named("full")),
 }
 
@@ -123,7 +124,7 @@ def _epoch(model, loss_fn, X, y, batch_size, gen, opt) -> float:
         opt.zero_grad()
         loss.backward()
         opt.step()
-        total += float(loss) * len(idx)
+        total += float(loss.detach()) * len(idx)
         n += len(idx)
     return total / n
 

@@ -1,0 +1,358 @@
+"""The comparison experiments of the MyoSem book: every model x protocol x seed, one result JSON each.
+
+    python -m myosem_core.experiments --preset full --data-dir ../shared/data/ninapro-db1 --seeds 0 1 2
+
+trains (or reuses) every model named in :data:`MODELS` on every protocol and
+seed, writes ``<dataset>__<protocol>__<model>__seed<k>.json`` into the
+experiment folder (:func:`experiment_folder`), and regenerates the tables of
+:data:`TABLES` from those files (``tables.md`` beside them). A result is reused
+when its recipe hash (data config, seed, protocol, model spec, training
+configs) matches; MyoSem's stages reuse their own cached runs the same way, so
+the notebooks and this command share work.
+
+Every model sees the same windows, split, candidates (all class prototypes)
+and metrics (:func:`myosem_core.retrieval.evaluate_scores`):
+
+- ``myosem``: Stage 1 prototypes, Stage 2 encoder, Stage 3 alignment;
+- EMG baselines: deep backbones aligned to the same Stage-1 prototypes
+  (:mod:`myosem_core.baselines.deep`), LDA and a random forest (probabilities);
+  foundation-model rows (CPEP, EMBridge, AEMG) run once their issues register
+  a retriever of that name, and show as missing until then;
+- text baselines: MyoSem's Stage-2 encoder with Stage 3 trained against other
+  prototypes (:mod:`myosem_core.baselines.text`);
+- ablations: MyoSem with one part switched off through its config.
+
+``cross-dataset`` needs two datasets; with one dataset (NinaPro DB1 here) it is
+not run and the CLI says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from .config import Config, make_config, run_directory
+from .errors import ConfigError
+from .io import read_json, write_text
+from .paths import runs_root
+from .retrieval import evaluate_retriever, prototypes_for, result_path, save_result
+
+#: bump when a change to the training code should invalidate cached results
+RECIPE_VERSION = 1
+PROTOCOLS = ("rand", "user", "class")
+DEFAULT_SEEDS = {"quick": (0,), "full": (0, 1, 2)}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One row of the comparison: which EMG encoder, which text prototypes, which switches."""
+
+    name: str  # the "model" field of its result files
+    label: str  # shown in tables
+    group: str  # MyoSem | EMG-DL | classical | EMG-FM | text | ablation
+    emg: str = "myosem"  # "myosem" (Stages 2-3) or a retriever registry name
+    text: str = "stage1"  # prototypes: stage1 | frozen | label | tfidf | none (a classifier that ranks by probability)
+    encoder: dict = field(default_factory=dict)  # Stage-2 EncoderConfig overrides
+    head: dict = field(default_factory=dict)  # Stage-3 QueryHeadConfig overrides
+    note: str = ""
+
+    @property
+    def is_myosem(self) -> bool:
+        return self.emg == "myosem"
+
+
+def _specs(*specs: ModelSpec) -> dict[str, ModelSpec]:
+    return {s.name: s for s in specs}
+
+
+MODELS: dict[str, ModelSpec] = _specs(
+    ModelSpec("myosem", "MyoSem", "MyoSem"),
+    ModelSpec("tcn", "TCN", "EMG-DL", emg="tcn"),
+    ModelSpec("attn-cnn-rnn", "Attn-CNN-RNN", "EMG-DL", emg="attn-cnn-rnn"),
+    ModelSpec("cnn-bilstm", "CNN-BiLSTM", "EMG-DL", emg="cnn-bilstm"),
+    ModelSpec("se-cnn", "SE-CNN", "EMG-DL", emg="se-cnn"),
+    ModelSpec("atzori-cnn", "Atzori CNN", "EMG-DL", emg="atzori-cnn"),
+    ModelSpec("lda", "LDA (TD features)", "classical", emg="lda", text="none",
+              note="class probabilities; unseen classes score 0"),
+    ModelSpec("rf", "Random forest (TD features)", "classical", emg="rf", text="none",
+              note="class probabilities; unseen classes score 0"),
+    ModelSpec("cpep", "CPEP", "EMG-FM", emg="cpep", note="row of the EMBridge issue"),
+    ModelSpec("embridge", "EMBridge", "EMG-FM", emg="embridge", note="row of the EMBridge issue"),
+    ModelSpec("aemg", "AEMG", "EMG-FM", emg="aemg", note="row of the AEMG issue"),
+    ModelSpec("text-frozen", "Frozen MiniLM, all views", "text", text="frozen"),
+    ModelSpec("text-label", "Frozen MiniLM, label only", "text", text="label"),
+    ModelSpec("text-tfidf", "TF-IDF + SVD, all views", "text", text="tfidf"),
+    ModelSpec("myosem-no-activation", "w/o activation-aware descriptors", "ablation",
+              encoder={"gates_fixed_zero": True}),
+    ModelSpec("myosem-no-queries", "w/o semantic queries", "ablation", head={"use_queries": False}),
+    ModelSpec("myosem-no-pretrain", "w/o action-semantic pretraining", "ablation", text="label",
+              note="frozen encoder, label text only"),
+    ModelSpec("myosem-no-vq", "w/o VQ", "ablation", encoder={"use_vq": False}),
+)
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    title: str
+    models: tuple[str, ...]
+
+
+TABLES: dict[str, TableSpec] = {
+    "emg": TableSpec("EMG encoders (same Stage-1 prototypes)",
+                     ("myosem", "tcn", "attn-cnn-rnn", "cnn-bilstm", "se-cnn", "atzori-cnn", "lda", "rf", "cpep",
+                      "embridge", "aemg")),
+    "text": TableSpec("Text prototypes (same MyoSem Stage-2 encoder, Stage 3 retrained)",
+                      ("myosem", "text-frozen", "text-label", "text-tfidf")),
+    "ablation": TableSpec("Ablations of MyoSem",
+                          ("myosem", "myosem-no-activation", "myosem-no-queries", "myosem-no-pretrain",
+                           "myosem-no-vq")),
+}
+
+TFIDF_DIM = 64
+
+
+# ------------------------------------------------------------------ where results go
+
+def experiment_folder(preset: str = "quick", dataset: str = "synthetic", data_dir: str | None = None,
+                      runs: str | Path | None = None) -> Path:
+    """``<runs>/experiments-<dataset>-<preset>-<hash of the data config>``: every seed's results of this data."""
+    cfg = make_config(preset, dataset, data_dir, seed=0)
+    return run_directory(runs_root(runs), cfg, name=f"experiments-{dataset}")
+
+
+def load_experiment_results(folder: str | Path) -> list[dict]:
+    """Every result JSON in an experiment folder."""
+    return [read_json(p) for p in sorted(Path(folder).glob("*__*__*__seed*.json"))]
+
+
+# ------------------------------------------------------------------ recipes (what a result depends on)
+
+def _stage_configs(spec: ModelSpec, preset: str):
+    from .training import Stage2Config, Stage3Config
+
+    s2 = Stage2Config.preset_named(preset)
+    s3 = Stage3Config.preset_named(preset)
+    if spec.encoder:
+        s2 = replace(s2, encoder=replace(s2.encoder, **spec.encoder))
+    if spec.head:
+        s3 = replace(s3, head=replace(s3.head, **spec.head))
+    return s2, s3
+
+
+def recipe(spec: ModelSpec, cfg: Config, protocol: str) -> dict:
+    """Everything a result depends on; its hash keys the cached result."""
+    from .training.common import config_hash
+
+    out: dict = {"version": RECIPE_VERSION, "data": cfg.to_dict(), "protocol": protocol, "spec": asdict(spec)}
+    if spec.is_myosem or spec.text != "stage1":
+        s2, s3 = _stage_configs(spec, cfg.preset)
+        out.update(stage2=asdict(s2), stage3=asdict(s3))
+    if spec.text in ("stage1", "frozen", "label", "tfidf"):
+        from .text.stage1 import Stage1Config
+
+        s1 = Stage1Config.preset(cfg.preset, seed=cfg.seed)
+        out["stage1"] = asdict(s1) if spec.text == "stage1" else {"process": asdict(s1.process)}
+    if spec.text == "tfidf":
+        out["tfidf_dim"] = TFIDF_DIM
+    if not spec.is_myosem:
+        from .baselines.registry import DEEP_BASELINES
+
+        if spec.emg in DEEP_BASELINES:
+            from .baselines.deep import DeepConfig
+
+            out["deep"] = asdict(DeepConfig.preset_named(cfg.preset))
+    out = _drop_threads(out)
+    out["hash"] = config_hash(out)
+    return out
+
+
+def _drop_threads(d):
+    """Thread counts change speed, not results: keep them out of the recipe."""
+    if isinstance(d, dict):
+        return {k: _drop_threads(v) for k, v in d.items() if k != "threads"}
+    return d
+
+
+# ------------------------------------------------------------------ running
+
+class Context:
+    """Per-process memo of windows, splits and prototypes (loading them is cheap, training Stage 1 is not)."""
+
+    def __init__(self, runs=None, progress: bool = True):
+        self.runs, self.progress = runs, progress
+        self._data: dict = {}
+        self._protos: dict = {}
+
+    def data(self, cfg: Config, protocol: str):
+        from .pipeline import load_data
+
+        key = (cfg.hash(), protocol)
+        if key not in self._data:
+            self._data[key] = load_data(cfg, protocol)
+        return self._data[key]
+
+    def prototypes(self, source: str, cfg: Config, protocol: str) -> np.ndarray | None:
+        if source == "none":
+            return None
+        key = (source, cfg.hash(), protocol)
+        if key not in self._protos:
+            ws, split = self.data(cfg, protocol)
+            self._protos[key] = self._build_prototypes(source, cfg, ws, split)
+        return self._protos[key]
+
+    def _build_prototypes(self, source, cfg, ws, split) -> np.ndarray:
+        from .text.stage1 import Stage1Config, load_or_train_stage1
+
+        if source == "stage1":
+            return prototypes_for(load_or_train_stage1(cfg, ws, split, self.runs, progress=self.progress),
+                                  ws.class_keys)
+        from .baselines.text import frozen_prototypes, tfidf_prototypes
+        from .text.views import build_views
+
+        views = build_views(ws, split, Stage1Config.preset(cfg.preset, seed=cfg.seed).process)
+        if source == "frozen":
+            return frozen_prototypes(views, "all")
+        if source == "label":
+            return frozen_prototypes(views, "label")
+        if source == "tfidf":
+            return tfidf_prototypes(views, split.heldout_classes, TFIDF_DIM, seed=cfg.seed)
+        raise ConfigError(f"unknown text source {source!r}")
+
+
+def _train_myosem(spec: ModelSpec, cfg: Config, ws, split, P, ctx: Context):
+    from .retrievers import MyoSemRetriever
+    from .training import load_or_train_stage2, load_or_train_stage3
+
+    s2cfg, s3cfg = _stage_configs(spec, cfg.preset)
+    s2 = load_or_train_stage2(cfg, ws, split, s2cfg, ctx.runs, ctx.progress)
+    s3 = load_or_train_stage3(cfg, ws, split, P, s2, s3cfg, runs=ctx.runs, progress=ctx.progress)
+    seconds = sum(r.get("seconds", 0.0) for r in s2.curves) + sum(r.get("seconds", 0.0) for r in s3.curves)
+    info = {"train_seconds": seconds, "stage2_run": str(s2.folder), "stage3_run": str(s3.folder)}
+    return MyoSemRetriever.from_run(s3), info
+
+
+def run_experiment(name: str, protocol: str, seed: int = 0, preset: str = "quick", dataset: str = "synthetic",
+                   data_dir: str | None = None, runs: str | Path | None = None, ctx: Context | None = None,
+                   progress: bool = True, force: bool = False) -> dict | None:
+    """One model on one protocol and seed: the cached result when its recipe matches, else train and save.
+
+    Returns None (and writes nothing) for a registry name nobody has registered yet.
+    """
+    from .retrievers import RETRIEVERS, make_retriever
+
+    if name not in MODELS:
+        raise ConfigError(f"unknown model {name!r}; expected one of {list(MODELS)}")
+    if protocol not in PROTOCOLS:
+        raise ConfigError(f"protocol {protocol!r} is not run here; expected one of {PROTOCOLS} "
+                          "(cross-dataset needs two datasets)")
+    spec = MODELS[name]
+    if not spec.is_myosem and spec.emg not in RETRIEVERS:
+        return None
+    ctx = ctx or Context(runs, progress)
+    cfg = make_config(preset, dataset, data_dir, seed)
+    folder = experiment_folder(preset, dataset, data_dir, runs)
+    rec = recipe(spec, cfg, protocol)
+    path = result_path(folder, dataset, protocol, name, seed)
+    if path.is_file() and not force:
+        cached = read_json(path)
+        if cached.get("recipe_hash") == rec["hash"]:
+            return cached
+    ws, split = ctx.data(cfg, protocol)
+    P = ctx.prototypes(spec.text, cfg, protocol)
+    t0 = time.perf_counter()
+    if spec.is_myosem:
+        retriever, info = _train_myosem(spec, cfg, ws, split, P, ctx)
+    else:
+        retriever = make_retriever(spec.emg, seed=seed, preset=preset, progress=progress)
+        retriever.fit(ws.subset(split.train), ws.subset(split.val), P)
+        info = {"train_seconds": time.perf_counter() - t0}
+        if hasattr(retriever, "describe"):
+            info["details"] = {k: v for k, v in retriever.describe().items() if k != "curves"}
+    result = evaluate_retriever(name, ws, split, P, seed, retriever=retriever)
+    result.update(label=spec.label, group=spec.group, preset=preset, text_source=spec.text,
+                  recipe_hash=rec["hash"], recipe={k: v for k, v in rec.items() if k != "data"}, **info)
+    result["path"] = str(save_result(folder, result))
+    return result
+
+
+def run_experiments(models=None, protocols=PROTOCOLS, seeds=None, preset: str = "quick", dataset: str = "synthetic",
+                    data_dir: str | None = None, runs: str | Path | None = None, progress: bool = True,
+                    force: bool = False, threads: int | None = 2) -> list[dict]:
+    """Every model x protocol x seed, one after the other (never two trainings at once)."""
+    import torch
+    from tqdm.auto import tqdm
+
+    if threads:
+        torch.set_num_threads(threads)
+    models = list(models or MODELS)
+    seeds = list(DEFAULT_SEEDS[preset] if seeds is None else seeds)
+    ctx = Context(runs, progress)
+    jobs = [(s, p, m) for s in seeds for p in protocols for m in models]
+    out = []
+    for seed, protocol, name in tqdm(jobs, desc="experiments", disable=not progress):
+        r = run_experiment(name, protocol, seed, preset, dataset, data_dir, runs, ctx, progress, force)
+        if r is not None:
+            out.append(r)
+    return out
+
+
+# ------------------------------------------------------------------ tables
+
+def experiment_tables(results: list[dict], protocols=PROTOCOLS, seeds=None, preset: str = "quick") -> dict:
+    """``{(table, direction): ComparisonTable}`` of every table in :data:`TABLES`, both directions."""
+    from .tables import DIRECTIONS, comparison_table
+
+    n_seeds = len(DEFAULT_SEEDS[preset] if seeds is None else seeds)
+    labels = {k: s.label for k, s in MODELS.items()}
+    return {(name, d): comparison_table(results, spec.models, protocols, d, labels=labels, n_seeds=n_seeds,
+                                        title=f"{spec.title} — {DIRECTIONS[d]}")
+            for name, spec in TABLES.items() for d in DIRECTIONS}
+
+
+def tables_markdown(tables: dict, ours: str = "myosem") -> str:
+    from .tables import reading
+
+    parts = []
+    for t in tables.values():
+        parts += [t.to_markdown(), "", *[f"- {s}" for s in reading(t, ours)], ""]
+    return "\n".join(parts)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m myosem_core.experiments",
+                                 description="Run (or reuse) every comparison experiment and regenerate the tables.")
+    ap.add_argument("--preset", default="quick", choices=("quick", "full"))
+    ap.add_argument("--dataset", default="ninapro-db1")
+    ap.add_argument("--data-dir", default=None)
+    ap.add_argument("--seeds", type=int, nargs="+", default=None, help="default: 0 (quick), 0 1 2 (full)")
+    ap.add_argument("--protocols", nargs="+", default=list(PROTOCOLS), choices=PROTOCOLS + ("cross-dataset",))
+    ap.add_argument("--models", nargs="+", default=None, choices=list(MODELS))
+    ap.add_argument("--runs", default=None, help="runs root (default $MYOSEM_RUNS or <repo>/runs)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--force", action="store_true", help="retrain even when a cached result matches")
+    ap.add_argument("--tables-only", action="store_true", help="regenerate the tables from existing results")
+    args = ap.parse_args(argv)
+    if "cross-dataset" in args.protocols:
+        raise SystemExit("cross-dataset needs two datasets (e.g. DB2 -> DB3); only one dataset "
+                         f"({args.dataset}) is given here, so it is not run")
+    if args.dataset != "synthetic" and not args.data_dir:
+        raise SystemExit(f"--data-dir is required for dataset {args.dataset!r}")
+    seeds = DEFAULT_SEEDS[args.preset] if args.seeds is None else args.seeds
+    if not args.tables_only:
+        run_experiments(args.models, args.protocols, seeds, args.preset, args.dataset, args.data_dir, args.runs,
+                        threads=args.threads, force=args.force)
+    folder = experiment_folder(args.preset, args.dataset, args.data_dir, args.runs)
+    results = [r for r in load_experiment_results(folder) if r["seed"] in set(seeds)]
+    text = tables_markdown(experiment_tables(results, args.protocols, seeds, args.preset))
+    write_text(folder / "tables.md", text)
+    print(text)
+    print(f"results and tables.md in {folder}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

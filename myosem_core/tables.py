@@ -1,0 +1,158 @@
+"""Comparison tables generated from result JSON files, never typed.
+
+:func:`comparison_table` aggregates results (one dict per dataset / protocol /
+model / seed, as :func:`myosem_core.retrieval.evaluate_retriever` writes them)
+into a :class:`ComparisonTable`: rows = models (in the order asked for, also
+those without results), columns = protocol x metric, each cell the mean and the
+sample standard deviation (ddof = 1) over seeds. Rendering:
+
+- values in percent with one decimal, ``mean ± std`` (just the mean for one seed);
+- a model with no result for a protocol shows ``—`` (missing, never 0);
+- the best mean of each column (after rounding to what is shown; ties all) in bold;
+- a cell built from fewer seeds than the table expects is marked ``(n=k)``.
+
+:func:`reading` turns a table into sentences that say, per column, who leads
+and by how much, and plainly where the reference model does not lead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+DIRECTIONS = {"emg_to_text": "EMG→text", "text_to_emg": "text→EMG"}
+METRICS = ("R@1", "R@3", "MRR")
+MISSING = "—"
+
+
+@dataclass
+class ComparisonTable:
+    """Means, standard deviations and seed counts per model (rows) and (protocol, metric) (columns)."""
+
+    mean: pd.DataFrame
+    std: pd.DataFrame
+    n: pd.DataFrame
+    direction: str
+    title: str = ""
+    labels: dict = field(default_factory=dict)  # model -> display name
+    n_seeds: int | None = None  # seeds each cell should have
+    decimals: int = 1
+
+    @property
+    def models(self) -> list[str]:
+        return list(self.mean.index)
+
+    def shown(self) -> pd.DataFrame:
+        """The means as displayed (percent, rounded); NaN where missing."""
+        return (self.mean * 100).round(self.decimals)
+
+    def best(self) -> pd.DataFrame:
+        """True where a cell holds its column's best shown mean (ties: all of them)."""
+        shown = self.shown()
+        return shown.eq(shown.max(axis=0), axis=1) & shown.notna()
+
+    def cell(self, model: str, col) -> str:
+        m = self.mean.at[model, col]
+        if pd.isna(m):
+            return MISSING
+        text = f"{100 * m:.{self.decimals}f}"
+        s = self.std.at[model, col]
+        if not pd.isna(s):
+            text += f" ± {100 * s:.{self.decimals}f}"
+        n = int(self.n.at[model, col])
+        if self.n_seeds is not None and n < self.n_seeds:
+            text += f" (n={n})"
+        return text
+
+    def formatted(self, bold=("**", "**")) -> pd.DataFrame:
+        """Cell strings; the best of each column wrapped in ``bold``."""
+        best = self.best()
+        out = pd.DataFrame(index=self.mean.index, columns=self.mean.columns, dtype=object)
+        for model in self.mean.index:
+            for col in self.mean.columns:
+                text = self.cell(model, col)
+                out.at[model, col] = f"{bold[0]}{text}{bold[1]}" if best.at[model, col] else text
+        out.index = [self.labels.get(m, m) for m in out.index]
+        return out
+
+    def caption(self) -> str:
+        seeds = f"mean ± sample std over {self.n_seeds} seeds" if (self.n_seeds or 0) > 1 else "one seed (no std)"
+        return (f"{self.title}. Percent, {seeds}; best per column in bold; {MISSING} = no result yet.")
+
+    def to_markdown(self) -> str:
+        f = self.formatted()
+        protocols = list(dict.fromkeys(c[0] for c in f.columns))
+        head = "| Model | " + " | ".join(f"{p} {m}" for p, m in f.columns) + " |"
+        rule = "|---|" + "---|" * len(f.columns)
+        rows = [f"| {name} | " + " | ".join(str(v) for v in row) + " |" for name, row in zip(f.index, f.values)]
+        return "\n".join([f"**{self.title}** ({', '.join(protocols)})", "", head, rule, *rows, "", self.caption()])
+
+
+def _value(result: dict, direction: str, metric: str) -> float:
+    return float(result[direction][metric]) if metric in result.get(direction, {}) else np.nan
+
+
+def comparison_table(results: list[dict], models, protocols, direction: str = "emg_to_text", metrics=METRICS,
+                     labels: dict | None = None, n_seeds: int | None = None, title: str = "",
+                     dataset: str | None = None) -> ComparisonTable:
+    """Aggregate ``results`` over seeds into a table of ``models`` x (``protocols`` x ``metrics``).
+
+    Results of other models, protocols or datasets (when ``dataset`` is given) are ignored.
+    """
+    if direction not in DIRECTIONS:
+        raise ValueError(f"direction must be one of {list(DIRECTIONS)}, got {direction!r}")
+    models, protocols = list(models), list(protocols)
+    cols = pd.MultiIndex.from_tuples([(p, m) for p in protocols for m in metrics], names=["protocol", "metric"])
+    mean = pd.DataFrame(np.nan, index=models, columns=cols)
+    std, n = mean.copy(), pd.DataFrame(0, index=models, columns=cols)
+    groups: dict[tuple[str, str], dict[int, dict]] = {}
+    for r in results:
+        if r["model"] in models and r["protocol"] in protocols and (dataset is None or r["dataset"] == dataset):
+            groups.setdefault((r["model"], r["protocol"]), {})[int(r["seed"])] = r  # one result per seed
+    for (model, protocol), by_seed in groups.items():
+        for metric in metrics:
+            v = np.array([_value(r, direction, metric) for r in by_seed.values()])
+            v = v[~np.isnan(v)]
+            if v.size:
+                mean.at[model, (protocol, metric)] = v.mean()
+                std.at[model, (protocol, metric)] = v.std(ddof=1) if v.size > 1 else np.nan
+                n.at[model, (protocol, metric)] = v.size
+    return ComparisonTable(mean, std, n, direction, title, dict(labels or {}), n_seeds)
+
+
+def reading(table: ComparisonTable, ours: str = "myosem") -> list[str]:
+    """Sentences read off the table: per protocol and metric who leads, and where ``ours`` does not."""
+    name = table.labels.get(ours, ours)
+    if ours not in table.models:
+        return [f"{name} is not in this table."]
+    shown = table.shown()
+    d = DIRECTIONS[table.direction]
+    lead, behind, missing = [], [], []
+    for col in shown.columns:
+        col_label = f"{col[0]} {d} {col[1]}"
+        others = shown[col].drop(index=ours).dropna()
+        mine = shown.at[ours, col]
+        if np.isnan(mine):
+            missing.append(col_label)
+            continue
+        if others.empty:
+            lead.append(f"{col_label} (no other model has a result)")
+            continue
+        best_other = others.idxmax()
+        gap = mine - others.max()
+        other = f"{table.labels.get(best_other, best_other)} {others.max():.{table.decimals}f}"
+        if gap >= 0:
+            lead.append(f"{col_label}: {mine:.{table.decimals}f} vs next best {other} (+{gap:.{table.decimals}f})")
+        else:
+            behind.append(f"{col_label}: {mine:.{table.decimals}f} vs best {other} ({gap:.{table.decimals}f})")
+    n = len(shown.columns) - len(missing)
+    out = [f"{name} leads (or ties) in {len(lead)} of {n} columns with a result."] if n else []
+    if behind:
+        out.append(f"{name} does NOT lead in: " + "; ".join(behind) + ".")
+    if lead:
+        out.append(f"{name} leads in: " + "; ".join(lead) + ".")
+    if missing:
+        out.append(f"{name} has no result for: " + ", ".join(missing) + ".")
+    return out
