@@ -24,6 +24,7 @@ from ..losses import stage2_loss
 from ..models.activation_encoder import ActivationAwareEncoder, EncoderConfig
 from ..paths import runs_root
 from .. import distributed as ddp
+from .augment import AugmentConfig, augment
 from .common import (EarlyStopping, batches, load_checkpoint, predict_in_batches, save_checkpoint, seed_everything,
                      torch_threads)
 from .resume import EpochCheckpoint, fingerprint
@@ -41,8 +42,9 @@ class Stage2Config:
     batch_size: int = 128
     max_epochs: int = 15
     patience: int = 4  # epochs without a better validation CE before stopping
+    augment: AugmentConfig = AugmentConfig()  # random channel gains / noise on the training windows
     log_normalize: bool | None = None  # None: log1p before z-scoring iff the signal is an RMS envelope
-    threads: int = 2
+    threads: int = 1  # intra-op threads (the machine is shared; more threads thrash under load)
 
     @classmethod
     def preset_named(cls, name: str) -> "Stage2Config":
@@ -205,7 +207,7 @@ def load_stage2(folder: str | Path) -> Stage2Run:
         raise DataError(folder, "results.json", "not a completed Stage-2 run folder")
     enc_cfg = EncoderConfig(**read_json(folder / "encoder_config.json"))
     raw = read_json(folder / "stage2_config.json")
-    cfg = Stage2Config(**{**raw, "encoder": EncoderConfig(**raw["encoder"])})
+    cfg = Stage2Config(**{**raw, "encoder": EncoderConfig(**raw["encoder"]), "augment": AugmentConfig(**raw["augment"])})
     model = ActivationAwareEncoder(enc_cfg)
     model.load_state_dict(load_checkpoint(folder / "stage2.pt")["state_dict"])
     model.eval()

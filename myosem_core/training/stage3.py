@@ -31,6 +31,7 @@ from ..models.activation_encoder import ActivationAwareEncoder, EncoderConfig
 from ..models.semantic_queries import MyoSemModel, QueryHeadConfig, SemanticQueryHead
 from ..paths import runs_root
 from .. import distributed as ddp
+from .augment import AugmentConfig, augment
 from .common import (EarlyStopping, batches, config_hash, load_checkpoint, predict_in_batches, save_checkpoint,
                      seed_everything, torch_threads)
 from .resume import EpochCheckpoint, fingerprint, restore_stopper
@@ -51,8 +52,9 @@ class Stage3Config:
     phase2_head_lr: float = 5e-4
     unfreeze_layers: int = 1
     weight_decay: float = 1e-2
+    augment: AugmentConfig = AugmentConfig()
     patience: int = 3
-    threads: int = 2
+    threads: int = 1  # intra-op threads (the machine is shared; more threads thrash under load)
 
     @classmethod
     def preset_named(cls, name: str) -> "Stage3Config":
@@ -193,8 +195,8 @@ def train_stage3(train_ws: WindowSet, val_ws: WindowSet, stage2: Stage2Run, prot
                     loss.backward()
                     opt.step()
                     ddp.sync_module(model)
-                    sums["nce"] += float(nce) * len(idx)
-                    sums["aux"] += float(aux) * len(idx)
+                    sums["nce"] += float(nce.detach()) * len(idx)
+                    sums["aux"] += float(aux.detach()) * len(idx)
                     n += len(idx)
                 val = evaluate_stage3(model, Xva, yva, P, cfg, allowed)
                 row = {"epoch": epoch, "phase": phase, "train_nce": sums["nce"] / n, "train_aux": sums["aux"] / n,
@@ -259,7 +261,7 @@ def load_stage3(folder: str | Path) -> Stage3Run:
     model.load_state_dict(load_checkpoint(folder / "stage3.pt")["state_dict"])
     model.eval()
     raw = read_json(folder / "stage3_config.json")
-    cfg = Stage3Config(**{**raw, "head": QueryHeadConfig(**raw["head"])})
+    cfg = Stage3Config(**{**raw, "head": QueryHeadConfig(**raw["head"]), "augment": AugmentConfig(**raw["augment"])})
     with np.load(folder / "prototypes.npz") as z:
         P, keys = z["prototypes"], tuple(z["class_keys"].tolist())
     return Stage3Run(model, ChannelNormalizer.from_dict(read_json(folder / "normalizer.json")), P, keys, cfg, folder,

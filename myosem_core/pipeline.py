@@ -1,0 +1,61 @@
+"""MyoSem end to end on one protocol: windows -> split -> Stage 2 -> Stage 3 -> retrieval results (+ baselines).
+
+    out = run_myosem(make_config("quick", "ninapro-db1", data_dir), "user", text_space)
+    out.results["myosem"]["emg_to_text"]["R@1"], out.results["lda"]["emg_to_text"]["R@1"]
+
+``text_space`` is Stage 1's TextSpace (``class_keys``, ``prototypes``,
+``encode_text``) or anything with those attributes; its prototypes are frozen.
+Every stage reuses its cached run when the config hash matches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .config import Config, run_directory
+from .data.loading import load_windows
+from .data.protocols import Split, make_split
+from .data.windows import WindowSet
+from .paths import cache_root, runs_root
+from .retrieval import evaluate_retriever, prototypes_for
+from .retrievers import MyoSemRetriever
+
+
+@dataclass
+class MyoSemOutput:
+    ws: WindowSet
+    split: Split
+    prototypes: object
+    stage2: object
+    stage3: object
+    results_folder: Path
+    results: dict = field(default_factory=dict)
+
+
+def results_folder(cfg: Config, runs: str | Path | None = None) -> Path:
+    """Where retrieval results of every model on this data config go (one JSON per dataset/protocol/model/seed)."""
+    return run_directory(runs_root(runs), cfg, name=f"retrieval-{cfg.data.dataset}")
+
+
+def load_data(cfg: Config, protocol: str) -> tuple[WindowSet, Split]:
+    ws = load_windows(cfg.data.dataset, cfg.data.data_dir, cache_dir=cache_root(), **cfg.data.load_options())
+    return ws, make_split(ws, protocol)
+
+
+def run_myosem(cfg: Config, protocol: str, text_space, runs: str | Path | None = None, baselines=("lda",),
+               model_name: str = "myosem", stage2=None, stage3=None, progress: bool = True) -> MyoSemOutput:
+    """Train (or reuse) Stages 2-3 on ``protocol`` and evaluate MyoSem and ``baselines`` on its test split."""
+    from .training import load_or_train_stage2, load_or_train_stage3
+
+    ws, split = load_data(cfg, protocol)
+    P = prototypes_for(text_space, ws.class_keys)
+    s2 = load_or_train_stage2(cfg, ws, split, stage2, runs, progress)
+    s3 = load_or_train_stage3(cfg, ws, split, P, s2, stage3, runs=runs, progress=progress)
+    folder = results_folder(cfg, runs)
+    split.save(folder / "manifests")
+    results = {model_name: evaluate_retriever(model_name, ws, split, P, cfg.seed, folder,
+                                              retriever=MyoSemRetriever.from_run(s3))}
+    for name in baselines:
+        results[name] = evaluate_retriever(name, ws, split, P, cfg.seed, folder)
+    return MyoSemOutput(ws, split, P, s2, s3, folder, results)

@@ -1,0 +1,81 @@
+"""Train/evaluate MyoSem (Stages 2-3) and the LDA baseline on one protocol; print both directions' metrics.
+
+    .venv/bin/python scripts/myosem_retrieval.py --dataset ninapro-db1 --data-dir ../shared/data/ninapro-db1 \
+        --protocol user --preset quick --seed 0
+
+Prototypes come from Stage 1 (``myosem_core.text.stage1.load_or_train_stage1``);
+``--text frozen`` uses the frozen sentence encoder's mean view embedding per
+class instead (the "w/o action-semantic pretrain" variant; results are saved
+under the model name ``myosem-frozen-text``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+import torch
+
+from myosem_core.config import make_config
+from myosem_core.pipeline import run_myosem
+
+
+class FrozenTextSpace:
+    """Frozen sentence-encoder prototypes: L2-normalised mean of each class's training views."""
+
+    def __init__(self, class_keys):
+        from myosem_core.text.catalog import descriptions_for
+        from myosem_core.text.encoder import load_encoder
+
+        self.encoder = load_encoder()
+        self.class_keys = tuple(class_keys)
+        protos = []
+        for cd in descriptions_for(self.class_keys):
+            v = self.encoder.encode(cd.training_texts()).mean(0)
+            protos.append(v / np.linalg.norm(v))
+        self.prototypes = np.stack(protos).astype(np.float32)
+
+    def encode_text(self, texts):
+        return self.encoder.encode(list(texts))
+
+
+def stage1_text_space(cfg, protocol):
+    from myosem_core.text.stage1 import load_or_train_stage1
+
+    return load_or_train_stage1(cfg, protocol=protocol)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dataset", default="synthetic")
+    ap.add_argument("--data-dir", default=None)
+    ap.add_argument("--protocol", default="user")
+    ap.add_argument("--preset", default="quick")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--runs", default=None)
+    ap.add_argument("--text", choices=("stage1", "frozen"), default="stage1")
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    cfg = make_config(args.preset, args.dataset, args.data_dir, args.seed)
+    from myosem_core.pipeline import load_data
+
+    ws, _ = load_data(cfg, args.protocol)
+    if args.text == "frozen":
+        text, name = FrozenTextSpace(ws.class_keys), "myosem-frozen-text"
+    else:
+        text, name = stage1_text_space(cfg, args.protocol), "myosem"
+    out = run_myosem(cfg, args.protocol, text, runs=args.runs, model_name=name)
+    table = {m: {"emg_to_text": {k: r["emg_to_text"][k] for k in ("R@1", "R@3", "R@5", "MRR")},
+                 "text_to_emg": {k: r["text_to_emg"][k] for k in ("R@1", "R@3", "MRR")},
+                 **({"heldout": {"R@3_all_candidates": r["heldout"]["emg_to_text_all_candidates"]["R@3"],
+                                 "R@3_heldout_candidates": r["heldout"]["emg_to_text_heldout_candidates"]["R@3"]}}
+                    if "heldout" in r else {})}
+             for m, r in out.results.items()}
+    print(json.dumps(table, indent=1))
+    print("results in", out.results_folder)
+
+
+if __name__ == "__main__":
+    main()
