@@ -79,7 +79,8 @@ class ComparisonTable:
 
     def caption(self) -> str:
         seeds = f"mean ± sample std over {self.n_seeds} seeds" if (self.n_seeds or 0) > 1 else "one seed (no std)"
-        return (f"{self.title}. Percent, {seeds}; best per column in bold; {MISSING} = no result yet.")
+        lead = f"{self.title}. " if self.title else ""
+        return f"{lead}Percent, {seeds}; best per column in bold; {MISSING} = no result yet."
 
     def to_markdown(self) -> str:
         f = self.formatted()
@@ -87,7 +88,8 @@ class ComparisonTable:
         head = "| Model | " + " | ".join(f"{p} {m}" for p, m in f.columns) + " |"
         rule = "|---|" + "---|" * len(f.columns)
         rows = [f"| {name} | " + " | ".join(str(v) for v in row) + " |" for name, row in zip(f.index, f.values)]
-        return "\n".join([f"**{self.title}** ({', '.join(protocols)})", "", head, rule, *rows, "", self.caption()])
+        top = [f"**{self.title}** ({', '.join(protocols)})", ""] if self.title else []
+        return "\n".join([*top, head, rule, *rows, "", self.caption()])
 
 
 def _value(result: dict, direction: str, metric: str) -> float:
