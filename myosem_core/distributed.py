@@ -112,14 +112,16 @@ def main_first() -> Iterator[None]:
             barrier()
 
 
-def shard_batches(n: int, batch_size: int, generator: torch.Generator | None = None) -> Iterator[torch.Tensor]:
+def shard_batches(n: int, batch_size: int, generator: torch.Generator | None = None,
+                  shard: tuple[int, int] | None = None) -> Iterator[torch.Tensor]:
     """This rank's share of each global index batch over ``range(n)`` (shuffled with ``generator``).
 
-    With one process this is exactly :func:`myosem_core.training.common.batches`.
+    ``shard`` = (rank, world size), default the process group's. With one process
+    this is exactly :func:`myosem_core.training.common.batches`.
     """
     from .training.common import batches
 
-    world = world_size()
+    me, world = shard if shard is not None else (rank(), world_size())
     if world == 1 or n == 0:
         yield from batches(n, batch_size, generator)
         return
@@ -128,7 +130,6 @@ def shard_batches(n: int, batch_size: int, generator: torch.Generator | None = N
     if padded > n:  # repeat the first indices so every rank gets the same number of samples
         order = torch.cat([order, order.repeat(-(-(padded - n) // n))[:padded - n]])
     step = -(-batch_size // world) * world
-    me = rank()
     for i in range(0, padded, step):
         yield order[i:i + step][me::world]
 
