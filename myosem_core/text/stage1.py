@@ -1,0 +1,302 @@
+"""MyoSem Stage 1: fine-tune the sentence encoder on multi-view class descriptions, export frozen prototypes.
+
+Flow of :func:`load_or_train_stage1`:
+
+1. views of every class (:func:`~myosem_core.text.views.build_views`): catalog
+   text plus the process view derived from the training windows' pose;
+2. the training corpus: seen classes only (the ``class`` protocol's held-out
+   classes contribute nothing), held-out paraphrases never;
+3. "before": every text encoded by the frozen packaged encoder and evaluated;
+4. fine-tuning of the top ``train_layers`` transformer layers with the
+   multi-positive contrastive objective (:mod:`~myosem_core.text.loss`); the
+   frozen bottom's output is computed once and cached, which is what makes this
+   fit in minutes on two CPU cores;
+5. "after": every text (held-out classes and paraphrases included) encoded by
+   the fine-tuned encoder; prototypes = L2-normalised mean of each class's view
+   embeddings; everything saved atomically to the run folder and frozen.
+
+A second call with the same data, split, views and config reads the run folder
+instead of training again.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from ..config import Config, run_directory
+from ..data.protocols import Split
+from ..data.windows import WindowSet
+from ..errors import ConfigError, DataError
+from ..io import atomic_path, read_json, save_npz, write_json
+from ..paths import runs_root
+from .catalog import normalize_text
+from .encoder import SentenceEncoder, encoder_spec, load_encoder
+from .evaluate import class_prototypes, evaluate_embeddings
+from .loss import stage1_loss
+from .process import ProcessConfig
+from .views import ClassViews, TextCorpus, all_texts, build_views, training_texts, views_digest
+
+
+@dataclass(frozen=True)
+class Stage1Config:
+    """Hyper-parameters of Stage 1 (``quick`` for CI, ``full`` for the book)."""
+
+    encoder: str = "minilm"
+    train_layers: int = 2  # fine-tune the top N transformer layers; the rest stay frozen (their output cached)
+    epochs: int = 40  # passes over the training corpus
+    batch_classes: int = 0  # classes per step (all their texts); 0 = every class, one step per epoch
+    lr: float = 1e-4
+    weight_decay: float = 0.01
+    warmup: float = 0.1  # fraction of the steps with a linear learning-rate ramp
+    temperature: float = 0.05
+    w_process_canonical: float = 1.0  # main term
+    w_label: float = 0.5  # label anchoring
+    w_paraphrase: float = 0.5  # paraphrase consistency
+    grad_clip: float = 1.0
+    seed: int = 0
+    process: ProcessConfig = field(default_factory=ProcessConfig)
+
+    @classmethod
+    def preset(cls, name: str, **overrides) -> "Stage1Config":
+        if name not in STAGE1_PRESETS:
+            raise ConfigError(f"unknown Stage-1 preset {name!r}; expected one of {sorted(STAGE1_PRESETS)}")
+        return replace(STAGE1_PRESETS[name], **overrides)
+
+
+STAGE1_PRESETS = {
+    "quick": Stage1Config(train_layers=2, epochs=40),
+    "full": Stage1Config(train_layers=4, epochs=120),
+}
+
+_FILES = ("encoder_top.safetensors", "embeddings.npz", "prototypes.npz", "views.json", "results.json")
+
+
+@dataclass
+class TextSpace:
+    """The frozen Stage-1 text space: class prototypes and an encoder for any sentence."""
+
+    class_keys: tuple[str, ...]
+    prototypes: np.ndarray  # (K, D) float32, unit rows, in class_keys order
+    views: list[ClassViews]
+    encoder: SentenceEncoder
+    heldout_classes: list[str]
+    run_dir: Path
+    results: dict
+
+    def encode_text(self, texts: list[str] | str) -> np.ndarray:
+        """(n, D) unit vectors of any sentences, in the same space as the prototypes."""
+        if isinstance(texts, str):
+            texts = [texts]
+        return self.encoder.encode(list(texts))
+
+    def scores(self, texts: list[str] | str) -> np.ndarray:
+        """(n, K) cosine similarity of sentences to every class prototype."""
+        return self.encode_text(texts) @ self.prototypes.T
+
+    def embeddings(self) -> dict[str, np.ndarray]:
+        """All view texts with class index, view name and their embeddings before and after fine-tuning."""
+        with np.load(self.run_dir / "embeddings.npz", allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+
+    @property
+    def dim(self) -> int:
+        return int(self.prototypes.shape[1])
+
+
+# ------------------------------------------------------------------ training
+
+def _check_no_leak(corpus: TextCorpus, views: list[ClassViews], heldout_classes) -> None:
+    """Raise if any held-out paraphrase or held-out-class text is in the training corpus."""
+    forbidden = {}
+    for cv in views:
+        for t in cv.heldout_paraphrases:
+            forbidden[normalize_text(t)] = f"{cv.key} held-out paraphrase"
+        if cv.key in set(heldout_classes):
+            for _, t in cv.training_texts():
+                forbidden.setdefault(normalize_text(t), f"{cv.key} (held-out class)")
+    for t in corpus.texts:
+        if normalize_text(t) in forbidden:
+            raise DataError("<stage-1 corpus>", "texts", f"{t!r} ({forbidden[normalize_text(t)]}) must not reach training")
+
+
+def _buckets(encoder: SentenceEncoder, texts: list[str], start_layer: int, size: int = 32):
+    """Length-sorted buckets of (text positions, attention mask, frozen hidden states at ``start_layer``)."""
+    order = np.argsort([len(t) for t in texts], kind="stable")
+    out = []
+    with torch.no_grad():
+        for a in range(0, len(texts), size):
+            pos = order[a:a + size]
+            batch = encoder.tokenize([texts[i] for i in pos])
+            out.append((torch.as_tensor(pos), batch["attention_mask"], encoder.bottom(batch, start_layer)))
+    return out
+
+
+def fit(encoder: SentenceEncoder, corpus: TextCorpus, cfg: Stage1Config, progress: bool = True) -> list[dict]:
+    """Fine-tune the top ``cfg.train_layers`` layers of ``encoder`` on ``corpus`` in place; return the loss history."""
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    params = encoder.set_trainable_top(cfg.train_layers)
+    start = encoder.n_layers - cfg.train_layers
+    buckets = _buckets(encoder, corpus.texts, start)
+    y_all = torch.as_tensor(corpus.class_index)
+    classes = np.unique(corpus.class_index)
+    per_epoch = 1 if not cfg.batch_classes or cfg.batch_classes >= len(classes) else int(np.ceil(len(classes) / cfg.batch_classes))
+    total = cfg.epochs * per_epoch
+    history: list[dict] = []
+    if total == 0 or not params:
+        return history
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    warm = max(1, int(cfg.warmup * total))
+    sched = torch.optim.lr_scheduler.LambdaLR(  # linear warm-up, then linear decay to zero
+        opt, lambda s: (s + 1) / warm if s < warm else max(0.0, (total - s) / max(1, total - warm)))
+    encoder.train()
+    bar = tqdm(range(total), desc="stage 1: fine-tuning text encoder", disable=not progress)
+    for step in bar:
+        if per_epoch == 1:
+            chosen = classes
+        else:
+            if step % per_epoch == 0:
+                perm = rng.permutation(classes)
+            chosen = perm[(step % per_epoch) * cfg.batch_classes:(step % per_epoch + 1) * cfg.batch_classes]
+        embs, rows = [], []
+        for pos, mask, hidden in buckets:
+            keep = torch.as_tensor(np.isin(corpus.class_index[pos.numpy()], chosen))
+            if not bool(keep.any()):
+                continue
+            h = encoder.run_layers(hidden[keep], mask[keep], start)
+            embs.append(encoder.pool(h, mask[keep]))
+            rows.append(pos[keep])
+        emb, rows = torch.cat(embs), torch.cat(rows)
+        loss, parts = stage1_loss(emb, y_all[rows], corpus.view[rows.numpy()].tolist(), cfg.temperature,
+                                  cfg.w_process_canonical, cfg.w_label, cfg.w_paraphrase)
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
+        opt.step()
+        sched.step()
+        history.append({"step": step, "loss": float(loss.detach()), **parts})
+        bar.set_postfix(loss=f"{history[-1]['loss']:.3f}")
+    encoder.eval()
+    for p in encoder.model.parameters():
+        p.requires_grad_(False)
+    return history
+
+
+# ------------------------------------------------------------------ saving / loading
+
+def _save_top(path: Path, encoder: SentenceEncoder, n_top: int) -> None:
+    from safetensors.torch import save_file
+
+    tensors = {k: v.detach().contiguous().clone() for k, v in encoder.top_parameters(n_top).items()}
+    with atomic_path(path, suffix=".safetensors") as tmp:
+        save_file(tensors, str(tmp), metadata={"base_sha256": encoder.spec.sha256, "train_layers": str(n_top)})
+
+
+def _load_top(path: Path, encoder: SentenceEncoder) -> None:
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as f:
+        meta = f.metadata() or {}
+        if meta.get("base_sha256") != encoder.spec.sha256:
+            raise DataError(path, "base_sha256", f"fine-tuned layers belong to another base model "
+                            f"({meta.get('base_sha256')}), expected {encoder.spec.sha256}")
+        state = {k: f.get_tensor(k) for k in f.keys()}
+    own = dict(encoder.model.named_parameters())
+    unknown = sorted(set(state) - set(own))
+    if unknown:
+        raise DataError(path, unknown[0], "parameter not in the encoder")
+    with torch.no_grad():
+        for k, v in state.items():
+            own[k].copy_(v)
+    for p in encoder.model.parameters():
+        p.requires_grad_(False)
+    encoder.eval()
+
+
+def run_key(cfg: Config, stage1: Stage1Config, split: Split, views: list[ClassViews]) -> Config:
+    """The config whose hash names the Stage-1 run folder: data, Stage-1 settings, split and every text."""
+    return replace(cfg, extra={**cfg.extra, "stage": "stage1-text", "stage1": asdict(stage1),
+                               "protocol": asdict(split.config), "heldout_classes": split.heldout_classes,
+                               "views": views_digest(views), "encoder_sha256": encoder_spec(stage1.encoder).sha256})
+
+
+def _views_json(views: list[ClassViews], heldout) -> list[dict]:
+    return [{**asdict(v), "heldout_class": v.key in set(heldout)} for v in views]
+
+
+def train_stage1(cfg: Stage1Config, ws: WindowSet, split: Split, views: list[ClassViews], folder: Path,
+                 progress: bool = True) -> TextSpace:
+    """Train, evaluate before/after, save everything into ``folder``; return the frozen text space."""
+    heldout = list(split.heldout_classes)
+    corpus = training_texts(views, heldout)
+    _check_no_leak(corpus, views, heldout)
+    texts = all_texts(views)
+    encoder = load_encoder(cfg.encoder)
+    emb_before = encoder.encode(texts.texts)
+    before = evaluate_embeddings(emb_before, texts.class_index, texts.view, ws.class_keys, heldout)
+    t0 = time.perf_counter()
+    history = fit(encoder, corpus, cfg, progress)
+    train_s = time.perf_counter() - t0
+    emb_after = encoder.encode(texts.texts)
+    after = evaluate_embeddings(emb_after, texts.class_index, texts.view, ws.class_keys, heldout)
+    proto_sel = texts.view != "heldout"
+    K = len(ws.class_keys)
+    protos = class_prototypes(emb_after[proto_sel], texts.class_index[proto_sel], texts.view[proto_sel], K)
+    protos_before = class_prototypes(emb_before[proto_sel], texts.class_index[proto_sel], texts.view[proto_sel], K)
+
+    folder.mkdir(parents=True, exist_ok=True)
+    split.save(folder / "manifests")
+    write_json(folder / "views.json", _views_json(views, heldout))
+    save_npz(folder / "embeddings.npz", text=np.asarray(texts.texts, dtype=str), class_index=texts.class_index,
+             view=texts.view, before=emb_before, after=emb_after)
+    save_npz(folder / "prototypes.npz", class_keys=np.asarray(ws.class_keys, dtype=str), prototypes=protos,
+             prototypes_before=protos_before)
+    _save_top(folder / "encoder_top.safetensors", encoder, cfg.train_layers)
+    results = {
+        "dataset": sorted(set(ws.dataset.tolist())), "synthetic": ws.is_synthetic, "protocol": split.config.name,
+        "class_keys": list(ws.class_keys), "heldout_classes": heldout,
+        "n_training_texts": len(corpus), "n_training_classes": int(len(np.unique(corpus.class_index))),
+        "before": before, "after": after, "history": history,
+        "timing": {"train_seconds": train_s, "torch_threads": torch.get_num_threads(), "steps": len(history)},
+        "stage1": asdict(cfg),
+    }
+    write_json(folder / "results.json", results)  # written last: its presence marks a complete run
+    return TextSpace(tuple(ws.class_keys), protos, views, encoder, heldout, folder, results)
+
+
+def load_stage1(folder: str | Path, encoder_name: str | None = None) -> TextSpace:
+    """The frozen text space saved in a Stage-1 run folder."""
+    folder = Path(folder)
+    for name in _FILES:
+        if not (folder / name).is_file():
+            raise DataError(folder / name, None, "Stage-1 run file missing; train again with load_or_train_stage1")
+    results = read_json(folder / "results.json")
+    encoder = load_encoder(encoder_name or results["stage1"]["encoder"])
+    _load_top(folder / "encoder_top.safetensors", encoder)
+    with np.load(folder / "prototypes.npz", allow_pickle=False) as z:
+        keys, protos = tuple(z["class_keys"].tolist()), z["prototypes"].astype(np.float32)
+    views = [ClassViews(**{k: v for k, v in d.items() if k != "heldout_class"}) for d in read_json(folder / "views.json")]
+    return TextSpace(keys, protos, views, encoder, list(results["heldout_classes"]), folder, results)
+
+
+def load_or_train_stage1(cfg: Config, ws: WindowSet, split: Split, run_dir: str | Path | None = None,
+                         stage1: Stage1Config | None = None, progress: bool = True) -> TextSpace:
+    """The Stage-1 text space for this data and split: read from its run folder, or trained and saved there.
+
+    ``cfg`` is the experiment config (:func:`myosem_core.config.make_config`);
+    ``stage1`` defaults to the preset of the same name with the config's seed;
+    ``run_dir`` is the runs root (default :func:`myosem_core.paths.runs_root`).
+    """
+    s1 = stage1 or Stage1Config.preset(cfg.preset, seed=cfg.seed)
+    views = build_views(ws, split, s1.process)
+    folder = run_directory(runs_root(run_dir), run_key(cfg, s1, split, views),
+                           name=f"stage1-{cfg.data.dataset}-{split.config.name}")
+    if all((folder / f).is_file() for f in _FILES):
+        return load_stage1(folder, s1.encoder)
+    return train_stage1(s1, ws, split, views, folder, progress)
