@@ -1,0 +1,180 @@
+"""The ``myosem`` command: help on every subcommand, exit codes a script can rely on, and the whole flow on tiny data."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from myosem_core.cli import EXIT_DATA, EXIT_INTERRUPTED, EXIT_MISSING, EXIT_USAGE, main
+from myosem_core.training.resume import INTERRUPT_ENV
+from tiny_myosem import CLI_TINY
+
+COMMANDS = ["prepare", "train-stage1", "train-stage2", "train-stage3", "train", "evaluate", "index", "query"]
+
+
+def test_help_lists_commands_and_exit_codes(capsys):
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert all(c in out for c in COMMANDS)
+    for code in ("0 ", "2 ", "3 ", "4 "):
+        assert f"\n  {code}" in out
+    assert "torchrun --nproc_per_node" in out
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_subcommand_has_help(command, capsys):
+    assert main([command, "--help"]) == 0
+    assert f"usage: myosem {command}" in capsys.readouterr().out
+
+
+def test_installed_console_script_runs():
+    exe = Path(sys.executable).parent / "myosem"
+    assert exe.is_file(), f"{exe} missing: install the package (pip install -e .)"
+    proc = subprocess.run([str(exe), "--help"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "exit codes" in proc.stdout and "query" in proc.stdout
+
+
+def _error_line(capsys) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err and err[-1].startswith("myosem: error: "), err
+    return err[-1]
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["prepare", "--bogus"], "unrecognized arguments"),
+    (["prepare", "--preset", "huge"], "unknown preset"),
+    (["prepare", "--dataset", "nope"], "unknown dataset"),
+    (["prepare", "--set", "stage2.nope=1"], "no field 'nope'"),
+    (["prepare", "--set", "stage2.max_epochs=many"], "max_epochs=many"),
+    (["prepare", "--set", "oops"], "SECTION.FIELD=VALUE"),
+    (["query", "some text", "--window", "w.npy", "--run", "r"], "not both"),
+    (["query", "--run", "r"], "either a sentence or --window"),
+])
+def test_usage_and_config_errors_exit_2(argv, needle, capsys, tmp_path):
+    assert main([*argv, "--runs", str(tmp_path)]) == EXIT_USAGE
+    assert needle in _error_line(capsys)
+
+
+def test_bad_data_folder_exits_3(tmp_path, capsys):
+    assert main(["prepare", "--dataset", "ninapro-db1", "--data-dir", str(tmp_path), "--runs", str(tmp_path)]) == EXIT_DATA
+    assert "S*_A1_E1.mat" in _error_line(capsys)
+
+
+def test_missing_run_exits_4(tmp_path, capsys):
+    assert main(["query", "open the hand", "--run", "no-such-run", "--runs", str(tmp_path)]) == EXIT_MISSING
+    assert "not found" in _error_line(capsys)
+    (tmp_path / "empty-run").mkdir()
+    assert main(["query", "open the hand", "--run", str(tmp_path / "empty-run")]) == EXIT_MISSING
+    assert "myosem index" in _error_line(capsys)
+
+
+@pytest.fixture(scope="module")
+def flow(tmp_path_factory):
+    """prepare -> train-stage2 (interrupted, then resumed) -> train-stage3 -> index on the tiny synthetic set."""
+    import os
+
+    root = tmp_path_factory.mktemp("cli")
+    old = {k: os.environ.get(k) for k in ("MYOSEM_CACHE", INTERRUPT_ENV)}
+    os.environ["MYOSEM_CACHE"] = str(root / "cache")
+    common = [*CLI_TINY, "--runs", str(root / "runs"), "--json"]
+    out = {"root": root, "common": common}
+    try:
+        out["prepare"] = _run(["prepare", *common])
+        os.environ[INTERRUPT_ENV] = "0"
+        out["interrupted"] = main(["train-stage2", *common])
+        del os.environ[INTERRUPT_ENV]
+        out["stage2"] = _run(["train-stage2", *common])
+        out["stage3"] = _run(["train-stage3", *common])
+        out["index"] = _run(["index", *common])
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return out
+
+
+def _run(argv) -> dict:
+    import contextlib
+    import io
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        code = main(argv)
+    assert code == 0, (argv[0], code)
+    return json.loads(buf.getvalue())
+
+
+def test_prepare_writes_manifests(flow):
+    p = flow["prepare"]
+    assert p["synthetic"] is True and p["windows"] == 480
+    assert set(p["protocols"]) == {"rand", "user", "class"}
+    for name in p["protocols"]:
+        assert (Path(p["run"]) / "manifests" / f"{name}.csv").is_file()
+
+
+def test_interrupted_training_exits_130_and_the_rerun_resumes(flow):
+    assert flow["interrupted"] == EXIT_INTERRUPTED
+    s2 = flow["stage2"]
+    assert s2["epochs"] == 2 and s2["world_size"] == 1
+    run = Path(s2["run"])
+    assert (run / "results.json").is_file() and (run / "stage2_last.pt").is_file()
+
+
+def test_index_holds_the_test_windows(flow):
+    idx = flow["index"]
+    assert idx["run"] == flow["stage3"]["run"] and idx["synthetic"] is True
+    windows = pd.read_csv(Path(idx["index"]) / "windows.csv")
+    assert len(windows) == idx["n"] == 144
+    E = np.load(Path(idx["index"]) / "embeddings.npy")
+    np.testing.assert_allclose(np.linalg.norm(E, axis=1), 1.0, atol=1e-4)
+
+
+def test_text_query_returns_top_windows_with_true_labels(flow):
+    res = _run(["query", "bend the ring finger", "--run", flow["stage3"]["run"], "-k", "5", "--json"])
+    hits = res["hits"]
+    assert [h["rank"] for h in hits] == [1, 2, 3, 4, 5]
+    scores = [h["score"] for h in hits]
+    assert scores == sorted(scores, reverse=True)
+    windows = pd.read_csv(Path(flow["index"]["index"]) / "windows.csv").set_index("window")
+    for h in hits:  # the label shown is the window's true label
+        assert windows.loc[h["window"], "class_key"] == h["class_key"]
+
+
+def test_window_query_ranks_every_description(flow, tmp_path, capsys, monkeypatch):
+    from myosem_core.cli_commands import load_data
+    from myosem_core.cli_config import stage_configs
+
+    monkeypatch.setenv("MYOSEM_CACHE", str(flow["root"] / "cache"))
+    sets = [CLI_TINY[i + 1] for i, a in enumerate(CLI_TINY) if a == "--set"]
+    sc = stage_configs("quick", "synthetic", None, 0, sets)
+    ws, split = load_data(sc, "rand")
+    window = ws.X[split.test[0]]
+    np.save(tmp_path / "w.npy", window)
+    res = _run(["query", "--window", str(tmp_path / "w.npy"), "--run", flow["stage3"]["run"], "-k", "12", "--json"])
+    ranked = res["ranked"]
+    assert sorted(r["class_key"] for r in ranked) == sorted(ws.class_keys)
+    assert all(r["description"] for r in ranked)
+    assert [r["score"] for r in ranked] == sorted((r["score"] for r in ranked), reverse=True)
+    np.save(tmp_path / "short.npy", window[:10])
+    assert main(["query", "--window", str(tmp_path / "short.npy"), "--run", flow["stage3"]["run"]]) == EXIT_DATA
+    assert "shape" in _error_line(capsys)
+    assert main(["query", "--window", str(tmp_path / "none.npy"), "--run", flow["stage3"]["run"]]) == EXIT_MISSING
+
+
+def test_evaluate_writes_results_for_myosem_and_the_baseline(flow, monkeypatch):
+    monkeypatch.setenv("MYOSEM_CACHE", str(flow["root"] / "cache"))
+    res = _run(["evaluate", *flow["common"]])
+    models = {row["model"] for row in res["table"]}
+    assert models == {"myosem", "lda"}
+    for path in res["files"]:
+        result = json.loads(Path(path).read_text())
+        assert result["synthetic"] is True and 0.0 <= result["emg_to_text"]["R@1"] <= 1.0
