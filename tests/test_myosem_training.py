@@ -131,3 +131,33 @@ def test_retrieval_index(data):
     assert index.search_emg(te.X[i], k=1)["class_key"].item() == "tiny/T/2"  # a raw window works too
     free = index.search_emg(i, k=2, sentences=["delta move", "bravo move", "alpha move"])
     assert free["description"].iloc[0] == "bravo move"
+
+
+def test_log_normalizer_turns_gains_into_offsets_and_round_trips():
+    from myosem_core.training.normalization import InputNormalizer
+
+    rng = np.random.default_rng(0)
+    X = np.exp(rng.normal(-2, 1, (50, 20, 3))).astype(np.float32)  # envelope-like, median ~0.14
+    norm = InputNormalizer.fit(X, log=True)
+    assert norm.eps == pytest.approx(np.quantile(X, 0.1), rel=1e-5)
+    big = X + 1.0  # well above the floor: a x5 gain must become one constant shift per channel
+    d = norm.transform(5 * big) - norm.transform(big)
+    assert np.allclose(d, d[0, 0], atol=0.05)
+    again = InputNormalizer.from_dict(norm.to_dict())
+    assert np.array_equal(again.transform(X), norm.transform(X))
+    plain = InputNormalizer.fit(X, log=False)
+    assert plain.eps is None and np.allclose(plain.transform(X).reshape(-1, 3).mean(0), 0, atol=1e-4)
+
+
+def test_augmentation_is_seeded_and_off_by_default():
+    from myosem_core.training.augment import AugmentConfig, augment
+
+    x = torch.zeros(4, 5, 3)
+    assert augment(x, AugmentConfig()) is x
+    torch.manual_seed(0)
+    a = augment(x, AugmentConfig(channel_offset=1.0))
+    torch.manual_seed(0)
+    b = augment(x, AugmentConfig(channel_offset=1.0))
+    assert torch.equal(a, b)
+    assert torch.allclose(a, a[:, :1].expand_as(a))  # one offset per window and channel, constant over time
+    assert a.std() > 0.3

@@ -33,9 +33,9 @@ def augment(x: torch.Tensor, cfg: AugmentConfig) -> torch.Tensor:
     B, L, C = x.shape
     out = x
     if cfg.channel_offset:
-        out = out + cfg.channel_offset * torch.randn(B, 1, C)
+        out = out + cfg.channel_offset * torch.randn(B, 1, C, device=x.device)
     if cfg.global_offset:
-        out = out + cfg.global_offset * torch.randn(B, 1, 1)
+        out = out + cfg.global_offset * torch.randn(B, 1, 1, device=x.device)
     if cfg.noise:
-        out = out + cfg.noise * torch.randn(B, L, C)
+        out = out + cfg.noise * torch.randn(B, L, C, device=x.device)
     return out

@@ -15,7 +15,6 @@ import torch
 from tqdm.auto import tqdm
 
 from ..config import Config, run_directory
-from ..data.normalize import ChannelNormalizer
 from ..data.protocols import Split
 from ..data.windows import WindowSet
 from ..errors import ConfigError, DataError
@@ -25,6 +24,7 @@ from ..models.activation_encoder import ActivationAwareEncoder, EncoderConfig
 from ..paths import runs_root
 from .. import distributed as ddp
 from .augment import AugmentConfig, augment
+from .normalization import InputNormalizer
 from .common import (EarlyStopping, batches, load_checkpoint, predict_in_batches, save_checkpoint, seed_everything,
                      torch_threads)
 from .resume import EpochCheckpoint, fingerprint
@@ -43,7 +43,8 @@ class Stage2Config:
     max_epochs: int = 15
     patience: int = 4  # epochs without a better validation CE before stopping
     augment: AugmentConfig = AugmentConfig()  # random channel gains / noise on the training windows
-    log_normalize: bool | None = None  # None: log1p before z-scoring iff the signal is an RMS envelope
+    log_normalize: bool | None = None  # None: log-compress before z-scoring iff the signal is an RMS envelope
+    log_eps_quantile: float = 0.1  # log floor eps = this quantile of the training values
     threads: int = 1  # intra-op threads (the machine is shared; more threads thrash under load)
 
     @classmethod
@@ -65,7 +66,7 @@ class Stage2Run:
     """A trained Stage-2 encoder with its normaliser, folder and training curves."""
 
     model: ActivationAwareEncoder
-    normalizer: ChannelNormalizer
+    normalizer: InputNormalizer
     config: Stage2Config
     folder: Path | None = None
     curves: list[dict] = field(default_factory=list)
@@ -101,9 +102,9 @@ def encoder_config_for(ws: WindowSet, cfg: Stage2Config) -> EncoderConfig:
     return replace(cfg.encoder, n_channels=C, window_len=L, patch_len=patch, n_classes=ws.n_classes)
 
 
-def fit_normalizer(train_ws: WindowSet, cfg: Stage2Config) -> ChannelNormalizer:
+def fit_normalizer(train_ws: WindowSet, cfg: Stage2Config) -> InputNormalizer:
     log = cfg.log_normalize if cfg.log_normalize is not None else train_ws.signal_kind == "rms"
-    return ChannelNormalizer(log=log).fit(train_ws.X)
+    return InputNormalizer.fit(train_ws.X, log, cfg.log_eps_quantile)
 
 
 def train_stage2(train_ws: WindowSet, val_ws: WindowSet, cfg: Stage2Config = Stage2Config(), seed: int = 0,
@@ -139,7 +140,7 @@ def train_stage2(train_ws: WindowSet, val_ws: WindowSet, cfg: Stage2Config = Sta
             model.train()
             sums, n = {}, 0
             for idx in ddp.shard_batches(len(Xtr), cfg.batch_size, gen):
-                x, y = Xtr[idx], ytr[idx]
+                x, y = augment(Xtr[idx], cfg.augment), ytr[idx]
                 loss, parts = stage2_loss(net(x), x, y, cfg.w_rec, cfg.w_vq, train_classes)
                 opt.zero_grad()
                 loss.backward()
@@ -211,7 +212,7 @@ def load_stage2(folder: str | Path) -> Stage2Run:
     model = ActivationAwareEncoder(enc_cfg)
     model.load_state_dict(load_checkpoint(folder / "stage2.pt")["state_dict"])
     model.eval()
-    return Stage2Run(model, ChannelNormalizer.from_dict(read_json(folder / "normalizer.json")), cfg, folder,
+    return Stage2Run(model, InputNormalizer.from_dict(read_json(folder / "normalizer.json")), cfg, folder,
                      read_json(folder / "curves.json"), read_json(folder / "results.json")["train_classes"])
 
 

@@ -21,7 +21,6 @@ import torch
 from tqdm.auto import tqdm
 
 from ..config import Config, run_directory
-from ..data.normalize import ChannelNormalizer
 from ..data.protocols import Split
 from ..data.windows import WindowSet
 from ..errors import ConfigError, DataError
@@ -32,6 +31,7 @@ from ..models.semantic_queries import MyoSemModel, QueryHeadConfig, SemanticQuer
 from ..paths import runs_root
 from .. import distributed as ddp
 from .augment import AugmentConfig, augment
+from .normalization import InputNormalizer
 from .common import (EarlyStopping, batches, config_hash, load_checkpoint, predict_in_batches, save_checkpoint,
                      seed_everything, torch_threads)
 from .resume import EpochCheckpoint, fingerprint, restore_stopper
@@ -74,7 +74,7 @@ class Stage3Run:
     """A trained MyoSem model (encoder + query head) with what it needs to embed raw windows."""
 
     model: MyoSemModel
-    normalizer: ChannelNormalizer
+    normalizer: InputNormalizer
     prototypes: np.ndarray  # (K, D) the frozen targets it was trained against, rows = class_keys
     class_keys: tuple[str, ...]
     config: Stage3Config
@@ -187,7 +187,7 @@ def train_stage3(train_ws: WindowSet, val_ws: WindowSet, stage2: Stage2Run, prot
                     model.encoder.eval()  # frozen: no dropout inside
                 sums, n = {"nce": 0.0, "aux": 0.0}, 0
                 for idx in ddp.shard_batches(len(Xtr), cfg.batch_size, gen):
-                    out = net(Xtr[idx])
+                    out = net(augment(Xtr[idx], cfg.augment))
                     nce = prototype_info_nce(out.embedding, P, ytr[idx], cfg.temperature, allowed)
                     aux = classification_loss(model.aux_classifier(out.embedding), ytr[idx], allowed)
                     loss = nce + cfg.w_aux * aux
@@ -264,7 +264,7 @@ def load_stage3(folder: str | Path) -> Stage3Run:
     cfg = Stage3Config(**{**raw, "head": QueryHeadConfig(**raw["head"]), "augment": AugmentConfig(**raw["augment"])})
     with np.load(folder / "prototypes.npz") as z:
         P, keys = z["prototypes"], tuple(z["class_keys"].tolist())
-    return Stage3Run(model, ChannelNormalizer.from_dict(read_json(folder / "normalizer.json")), P, keys, cfg, folder,
+    return Stage3Run(model, InputNormalizer.from_dict(read_json(folder / "normalizer.json")), P, keys, cfg, folder,
                      read_json(folder / "curves.json"), read_json(folder / "results.json")["train_classes"])
 
 

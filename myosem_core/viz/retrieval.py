@@ -1,0 +1,130 @@
+"""Figures of the MyoSem chapters: training curves, gates, codebook use, similarity heatmaps, UMAP,
+query attention over the per-channel signal, and retrieval result tables."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from ..data.catalog import class_name
+
+
+def _ax(ax=None, figsize=(6, 4)):
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize)
+    return ax
+
+
+def plot_curves(curves: list[dict], keys=("train_total", "val_total"), title: str = "", ax=None):
+    """Per-epoch values of ``keys`` from a run's ``curves.json``."""
+    ax = _ax(ax)
+    epochs = [r["epoch"] for r in curves]
+    for k in keys:
+        ax.plot(epochs, [r.get(k) for r in curves], marker="o", ms=3, label=k)
+    if curves and "phase" in curves[0]:
+        switch = [r["epoch"] for r in curves if r["phase"] == "finetune"]
+        if switch:
+            ax.axvline(switch[0] - 0.5, color="grey", ls="--", lw=1, label="phase 2: encoder unfrozen")
+    ax.set(xlabel="epoch", title=title)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_gates(curves: list[dict], title: str = "descriptor gates", ax=None):
+    """The three learnable gates (RMS, envelope, waveform length) over the epochs."""
+    ax = _ax(ax)
+    epochs = [r["epoch"] for r in curves]
+    for name in curves[0]["gates"]:
+        ax.plot(epochs, [r["gates"][name] for r in curves], marker="o", ms=3, label=name)
+    ax.axhline(0, color="k", lw=0.5)
+    ax.set(xlabel="epoch", ylabel="gate value", title=title)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_codebook_usage(codes: np.ndarray, codebook_size: int, title: str = "codebook usage", ax=None):
+    """Share of tokens per codebook entry, sorted; the title gives the perplexity (effective entries)."""
+    ax = _ax(ax)
+    counts = np.bincount(np.asarray(codes).ravel(), minlength=codebook_size).astype(float)
+    p = counts / counts.sum()
+    nz = p[p > 0]
+    perplexity = float(np.exp(-(nz * np.log(nz)).sum()))
+    ax.bar(np.arange(codebook_size), np.sort(p)[::-1], color="tab:blue")
+    ax.set(xlabel="entry (sorted by use)", ylabel="share of tokens",
+           title=f"{title}: {int((counts > 0).sum())}/{codebook_size} used, perplexity {perplexity:.1f}")
+    return ax
+
+
+def plot_similarity(M: np.ndarray, rows, cols, title: str = "", ax=None, vmin=None, vmax=None, cmap="viridis"):
+    """Heatmap of a (rows x cols) similarity matrix with class names as tick labels."""
+    ax = _ax(ax, (6.5, 5.5))
+    im = ax.imshow(M, cmap=cmap, vmin=vmin, vmax=vmax)
+    ax.set_xticks(range(len(cols)), [_name(c) for c in cols], rotation=70, fontsize=7)
+    ax.set_yticks(range(len(rows)), [_name(r) for r in rows], fontsize=7)
+    ax.set_title(title, fontsize=10)
+    plt.colorbar(im, ax=ax, fraction=0.046)
+    return ax
+
+
+def plot_embedding_2d(Y: np.ndarray, labels, title: str = "", ax=None):
+    """2-D scatter (e.g. UMAP) coloured by class."""
+    ax = _ax(ax, (6.5, 5.5))
+    labels = np.asarray(labels)
+    for i, k in enumerate(pd.unique(labels)):
+        m = labels == k
+        ax.scatter(Y[m, 0], Y[m, 1], s=5, alpha=0.6, color=plt.cm.tab20(i % 20), label=_name(k))
+    ax.set(title=title, xticks=[], yticks=[])
+    ax.legend(fontsize=6, markerscale=3, loc="best", ncol=2)
+    return ax
+
+
+def plot_query_attention(window: np.ndarray, attention: np.ndarray, fs: float, title: str = "", ax=None,
+                         channel_names=None):
+    """Per-channel RMS of a window as a heatmap (channels x time) with each query's attention over time on top."""
+    ax = _ax(ax, (7, 3.5))
+    L, C = window.shape
+    M, P = attention.shape
+    t = np.arange(L) / fs
+    ax.imshow(window.T, aspect="auto", origin="lower", cmap="Greys", extent=(0, L / fs, -0.5, C - 0.5))
+    ax.set_yticks(range(C), channel_names or [f"ch{i + 1}" for i in range(C)], fontsize=6)
+    ax2 = ax.twinx()
+    centres = (np.arange(P) + 0.5) * (L / P) / fs
+    for m in range(M):
+        ax2.step(np.r_[0, centres + 0.5 * L / P / fs], np.r_[attention[m, 0], attention[m]], where="pre",
+                 lw=1.5, label=f"query {m + 1}")
+    ax2.set_ylim(0, max(0.01, float(attention.max()) * 1.15))
+    ax2.set_ylabel("attention")
+    ax2.legend(fontsize=6, loc="upper right")
+    ax.set(xlabel="time (s)", title=title, xlim=(0, t[-1] + 1 / fs))
+    return ax
+
+
+def plot_window(window: np.ndarray, fs: float, title: str = "", ax=None, channel_names=None):
+    """Each channel of a window as a line (offset for readability)."""
+    ax = _ax(ax, (6, 3))
+    t = np.arange(window.shape[0]) / fs
+    span = float(np.ptp(window)) or 1.0
+    for c in range(window.shape[1]):
+        ax.plot(t, window[:, c] + c * span * 0.6, lw=1)
+    ax.set_yticks([c * span * 0.6 for c in range(window.shape[1])],
+                  channel_names or [f"ch{c + 1}" for c in range(window.shape[1])], fontsize=6)
+    ax.set(xlabel="time (s)", title=title)
+    return ax
+
+
+def plot_metric_bars(table: pd.DataFrame, metric: str, title: str = "", ax=None):
+    """Grouped bars: one group per protocol, one bar per model, for column ``metric`` of a results table."""
+    ax = _ax(ax, (7, 3.5))
+    piv = table.pivot_table(index="protocol", columns="model", values=metric)
+    piv.plot.bar(ax=ax, rot=0)
+    ax.set(ylabel=metric, title=title, ylim=(0, 1))
+    ax.legend(fontsize=7)
+    return ax
+
+
+def _name(key) -> str:
+    try:
+        return class_name(str(key))
+    except Exception:
+        return str(key)
