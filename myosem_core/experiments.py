@@ -42,7 +42,7 @@ from .paths import runs_root
 from .retrieval import evaluate_retriever, prototypes_for, result_path, save_result
 
 #: bump when a change to the training code should invalidate cached results
-RECIPE_VERSION = 1
+RECIPE_VERSION = 2
 PROTOCOLS = ("rand", "user", "class")
 DEFAULT_SEEDS = {"quick": (0,), "full": (0, 1, 2)}
 
@@ -131,11 +131,28 @@ def load_experiment_results(folder: str | Path) -> list[dict]:
 
 # ------------------------------------------------------------------ recipes (what a result depends on)
 
-def _stage_configs(spec: ModelSpec, preset: str):
+def stage_presets(preset: str):
+    """MyoSem's Stage-2 and Stage-3 configs in the comparison.
+
+    ``full``: the stages' own full presets. ``quick`` (CI, a few minutes per
+    notebook): the stages' quick presets with the epochs cut to the deep
+    baselines' quick budget (Stage 2: 8 epochs, patience 3; Stage 3: 5 + 3,
+    patience 2), so every model of a quick comparison trains equally long.
+    """
+    from .baselines.deep import DeepConfig
     from .training import Stage2Config, Stage3Config
 
-    s2 = Stage2Config.preset_named(preset)
-    s3 = Stage3Config.preset_named(preset)
+    s2, s3 = Stage2Config.preset_named(preset), Stage3Config.preset_named(preset)
+    if preset == "quick":
+        deep = DeepConfig.preset_named("quick")
+        s2 = replace(s2, max_epochs=deep.pretrain_epochs, patience=deep.pretrain_patience)
+        a = deep.align
+        s3 = replace(s3, phase1_epochs=a.phase1_epochs, phase2_epochs=a.phase2_epochs, patience=a.patience)
+    return s2, s3
+
+
+def _stage_configs(spec: ModelSpec, preset: str):
+    s2, s3 = stage_presets(preset)
     if spec.encoder:
         s2 = replace(s2, encoder=replace(s2.encoder, **spec.encoder))
     if spec.head:
@@ -302,15 +319,65 @@ def run_experiments(models=None, protocols=PROTOCOLS, seeds=None, preset: str = 
 
 # ------------------------------------------------------------------ tables
 
-def experiment_tables(results: list[dict], protocols=PROTOCOLS, seeds=None, preset: str = "quick") -> dict:
-    """``{(table, direction): ComparisonTable}`` of every table in :data:`TABLES`, both directions."""
+def experiment_tables(results: list[dict], protocols=PROTOCOLS, seeds=None, preset: str = "quick",
+                      names=None) -> dict:
+    """``{(table, direction): ComparisonTable}`` of the tables ``names`` (default: all of :data:`TABLES`)."""
     from .tables import DIRECTIONS, comparison_table
 
     n_seeds = len(DEFAULT_SEEDS[preset] if seeds is None else seeds)
     labels = {k: s.label for k, s in MODELS.items()}
-    return {(name, d): comparison_table(results, spec.models, protocols, d, labels=labels, n_seeds=n_seeds,
-                                        title=f"{spec.title} — {DIRECTIONS[d]}")
-            for name, spec in TABLES.items() for d in DIRECTIONS}
+    tag = " [SYNTHETIC data]" if any(r.get("synthetic") for r in results) else ""
+    return {(name, d): comparison_table(results, TABLES[name].models, protocols, d, labels=labels, n_seeds=n_seeds,
+                                        title=f"{TABLES[name].title} — {DIRECTIONS[d]}{tag}")
+            for name in (names or TABLES) for d in DIRECTIONS}
+
+
+def timing_table(results: list[dict], models):
+    """Mean training seconds per model (rows) and protocol (columns) as recorded in the results.
+
+    MyoSem-family rows sum their Stage-2 and Stage-3 epochs (Stage 1 and a Stage 2
+    shared with other rows are counted in each); baselines time their ``fit``.
+    A machine shared with other jobs inflates all of them: compare within a column,
+    and see ``benchmarks/bench_baselines.py`` for controlled ratios.
+    """
+    import pandas as pd
+
+    rows = [{"model": MODELS[r["model"]].label, "protocol": r["protocol"], "seconds": r.get("train_seconds")}
+            for r in results if r["model"] in models and r.get("train_seconds") is not None]
+    if not rows:
+        return pd.DataFrame()
+    t = pd.DataFrame(rows).pivot_table(index="model", columns="protocol", values="seconds", aggfunc="mean")
+    return t.reindex([MODELS[m].label for m in models if MODELS[m].label in t.index]).round(1)
+
+
+@dataclass
+class ExperimentView:
+    """What a notebook shows: the results of its protocols and seeds, and their tables."""
+
+    results: list[dict]
+    tables: dict
+    protocols: list[str]
+    seeds: list[int]
+    folder: Path
+
+
+def notebook_experiments(names, preset: str = "quick", dataset: str = "synthetic", data_dir: str | None = None,
+                         protocol: str = "rand", seed: int = 0, run_dir: str | Path | None = None, protocols=None,
+                         seeds=None, progress: bool = True) -> ExperimentView:
+    """Run (or reuse) the models of tables ``names`` and build those tables, as notebooks 05 and 06 do.
+
+    Defaults: preset ``quick`` -> the notebook's ``protocol`` and ``seed`` only (CI
+    budget); ``full`` -> every protocol and seeds 0, 1, 2.
+    """
+    protocols = list(protocols or ([protocol] if preset == "quick" else PROTOCOLS))
+    seeds = list(seeds if seeds is not None else ([seed] if preset == "quick" else DEFAULT_SEEDS[preset]))
+    models = list(dict.fromkeys(m for n in names for m in TABLES[n].models))
+    run_experiments(models, protocols, seeds, preset, dataset, data_dir, run_dir, progress)
+    folder = experiment_folder(preset, dataset, data_dir, run_dir)
+    results = [r for r in load_experiment_results(folder)
+               if r["seed"] in set(seeds) and r["protocol"] in set(protocols) and r["dataset"] == dataset]
+    return ExperimentView(results, experiment_tables(results, protocols, seeds, preset, names), protocols, seeds,
+                          folder)
 
 
 def tables_markdown(tables: dict, ours: str = "myosem") -> str:

@@ -59,7 +59,7 @@ ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
 class DeepConfig:
     preset: str = "quick"
     width: int = 64  # hidden width of every backbone (64: 43k-114k parameters; MyoSem quick has 95k)
-    pretrain_epochs: int = 15  # step 1 (CE); matches MyoSem Stage 2's epoch budget
+    pretrain_epochs: int = 15  # step 1 (CE), the counterpart of MyoSem Stage 2
     pretrain_lr: float = 2e-3
     pretrain_patience: int = 4
     weight_decay: float = 1e-2
@@ -74,9 +74,14 @@ class DeepConfig:
         return DEEP_PRESETS[name]
 
 
+#: Stage-3 schedule of the comparison's quick preset (CI budget); :mod:`myosem_core.experiments` cuts MyoSem's
+#: quick Stage 3 to the same epochs, so every model of a quick comparison trains for the same budget.
+QUICK_ALIGN = replace(Stage3Config.preset_named("quick"), phase1_epochs=5, phase2_epochs=3, patience=2)
+
 DEEP_PRESETS = {
-    # quick: CI budget, narrower backbones (12k-30k parameters), MyoSem quick's epoch budgets
-    "quick": DeepConfig(preset="quick", width=32, align=Stage3Config.preset_named("quick")),
+    # quick: CI budget (8 CE + 5 + 3 alignment epochs at most), narrower backbones (12k-30k parameters)
+    "quick": DeepConfig(preset="quick", width=32, pretrain_epochs=8, pretrain_patience=3, align=QUICK_ALIGN),
+    # full: MyoSem full's budgets (Stage 2: 40 epochs, patience 8; Stage 3: 25 + 15, patience 6)
     "full": DeepConfig(preset="full", pretrain_epochs=40, pretrain_patience=8, align=Stage3Config.preset_named("full")),
 }
 

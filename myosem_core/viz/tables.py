@@ -1,0 +1,62 @@
+"""Showing comparison tables in the notebooks: HTML with bold best cells, and a bar chart per metric."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from ..tables import DIRECTIONS, MISSING, ComparisonTable
+
+
+def table_html(table: ComparisonTable) -> str:
+    """The table as HTML: two header rows (protocol, metric), best cells bold, caption below."""
+    f = table.formatted(bold=("<b>", "</b>"))
+    protocols = list(dict.fromkeys(c[0] for c in f.columns))
+    metrics = [c[1] for c in f.columns if c[0] == protocols[0]]
+    head1 = "<th></th>" + "".join(f'<th colspan="{len(metrics)}" style="text-align:center">{p}</th>'
+                                  for p in protocols)
+    head2 = "<th>Model</th>" + "".join(f"<th>{m}</th>" for _, m in f.columns)
+    body = "".join("<tr><td style='text-align:left'>" + str(name) + "</td>"
+                   + "".join(f"<td>{v}</td>" for v in row) + "</tr>" for name, row in zip(f.index, f.values))
+    return (f"<table><caption style='caption-side:bottom'>{table.caption()}</caption>"
+            f"<thead><tr>{head1}</tr><tr>{head2}</tr></thead><tbody>{body}</tbody></table>")
+
+
+def show_table(table: ComparisonTable):
+    """Display object for a notebook cell (falls back to the markdown text outside IPython)."""
+    try:
+        from IPython.display import HTML
+    except ImportError:  # pragma: no cover - IPython is a dev dependency
+        return table.to_markdown()
+    return HTML(f"<h4>{table.title}</h4>" + table_html(table))
+
+
+def plot_metric(table: ComparisonTable, metric: str = "R@1", ours: str = "myosem", ax=None):
+    """Grouped bars of one metric: protocols on the x axis, one bar per model, std over seeds as error bars.
+
+    Models without any result are left out of the bars and named in the legend title.
+    """
+    cols = [c for c in table.mean.columns if c[1] == metric]
+    protocols = [c[0] for c in cols]
+    have = [m for m in table.models if table.mean.loc[m, cols].notna().any()]
+    absent = [table.labels.get(m, m) for m in table.models if m not in have]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(1.2 + 1.1 * len(protocols) * max(1, len(have)) / 3, 3.4))
+    width = 0.8 / max(1, len(have))
+    x = np.arange(len(protocols))
+    for i, m in enumerate(have):
+        mean = 100 * table.mean.loc[m, cols].to_numpy(dtype=float)
+        std = 100 * np.nan_to_num(table.std.loc[m, cols].to_numpy(dtype=float))
+        style = {"edgecolor": "black", "linewidth": 1.5} if m == ours else {}
+        pos = x + (i - (len(have) - 1) / 2) * width
+        ok = np.isfinite(mean)
+        ax.bar(pos[ok], mean[ok], width, yerr=std[ok], capsize=2, label=table.labels.get(m, m), **style)
+        for p in pos[~ok]:  # a missing cell is marked, never drawn as a zero bar
+            ax.text(p, 1, MISSING, ha="center", va="bottom", fontsize=8)
+    ax.set_xticks(x, protocols)
+    ax.set_ylabel(f"{DIRECTIONS[table.direction]} {metric} (%)")
+    ax.set_ylim(0, 100)
+    title = f"models without results ({MISSING}): {', '.join(absent)}" if absent else None
+    ax.legend(fontsize=7, ncol=2, title=title, title_fontsize=7, loc="upper right")
+    ax.set_title(table.title, fontsize=9)
+    return ax
