@@ -95,6 +95,15 @@ def device() -> torch.device:
     return torch.device(os.environ.get(DEVICE_ENV) or "cpu")
 
 
+def run_key_extra() -> dict:
+    """What a cached run's key adds for a data-parallel run: ``{"world_size": N}`` when N > 1, else nothing.
+
+    A run trained on N processes is close to, not bit-identical with, a one-process run,
+    so it gets its own folder; one-process keys stay exactly as they were.
+    """
+    return {"world_size": world_size()} if world_size() > 1 else {}
+
+
 def barrier() -> None:
     if is_distributed():
         dist.barrier()
