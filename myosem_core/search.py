@@ -109,14 +109,21 @@ def topk(corpus: np.ndarray, queries: np.ndarray, k: int = 5, chunk_rows: int = 
     return best
 
 
+_CONTROLLER = None
+
+
 def _blas_threads(n: int | None):
+    """A context limiting BLAS to ``n`` threads (the library scan is done once, not per query)."""
     import contextlib
 
+    global _CONTROLLER
     if not n:
         return contextlib.nullcontext()
-    from threadpoolctl import threadpool_limits
+    if _CONTROLLER is None:
+        from threadpoolctl import ThreadpoolController
 
-    return threadpool_limits(n, user_api="blas")
+        _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER.limit(limits=n, user_api="blas")
 
 
 def brute_force_topk(corpus: np.ndarray, queries: np.ndarray, k: int = 5) -> TopK:

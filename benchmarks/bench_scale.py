@@ -1,0 +1,329 @@
+"""Speed and memory of MyoSem at scale: training throughput, inference latency, text->EMG search, book build.
+
+Each function returns a JSON-able dict; :mod:`benchmarks.run_all` runs them in
+one process and writes ``<runs>/benchmarks/scale.json``. Absolute numbers are
+this machine's; the ratios (model vs model, corpus size vs corpus size) are
+measured in the same run, so they carry over to other machines better.
+
+- :func:`training_throughput`: windows/s of one training step (forward,
+  backward, AdamW) at batch 128 on the same windows, for Stage 2, both phases
+  of Stage 3 and the Atzori CNN baseline (its CE step and its alignment step),
+  each with the preset's model size.
+- :func:`inference_latency`: per-window latency at batch 1 on one thread
+  (model only, and normalise + embed as ``Stage3Run.embed`` does) and
+  throughput at batch 256.
+- :func:`search_scaling`: exact chunked top-k over 10 k / 100 k / 1 M stored
+  embeddings, memory-mapped from ``.npy``: latency of one query and of a batch
+  of queries, working memory beyond the corpus, and how cost grows with N.
+- :func:`book_build_times`: the notebook timings the book's execution script
+  recorded (``build_info.json``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import statistics
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@contextlib.contextmanager
+def threads(n: int):
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _timed(fn, repeats: int) -> list[float]:
+    out = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+# ------------------------------------------------------------------ training
+
+
+def _step_fns(ws, P: torch.Tensor, preset: str, batch: torch.Tensor, labels: torch.Tensor) -> dict:
+    """name -> (callable running one training step, number of trained parameters)."""
+    from myosem_core.baselines.deep import ARCHITECTURES, AlignedBaseline, DeepConfig
+    from myosem_core.losses import classification_loss, prototype_info_nce, stage2_loss
+    from myosem_core.models.activation_encoder import ActivationAwareEncoder
+    from myosem_core.training import Stage2Config, Stage3Config
+    from myosem_core.training.stage2 import encoder_config_for
+    from myosem_core.training.stage3 import build_model, set_trainable
+
+    s2cfg, s3cfg, dcfg = (Stage2Config.preset_named(preset), Stage3Config.preset_named(preset),
+                          DeepConfig.preset_named(preset))
+    allowed = torch.unique(labels)
+    K = ws.n_classes
+    fns = {}
+    aug = getattr(s2cfg, "augment", None)
+
+    def augmented(x, cfg):
+        from myosem_core.training.augment import augment
+
+        return augment(x, cfg) if cfg is not None else x
+
+    enc = ActivationAwareEncoder(encoder_config_for(ws, s2cfg))
+    opt2 = torch.optim.AdamW(enc.parameters(), lr=s2cfg.lr)
+
+    def stage2_step():
+        enc.train()
+        x = augmented(batch, aug)
+        loss, _ = stage2_loss(enc(x), x, labels, s2cfg.w_rec, s2cfg.w_vq, allowed)
+        opt2.zero_grad()
+        loss.backward()
+        opt2.step()
+
+    fns["Stage 2 (encoder: CE + rec + VQ)"] = (stage2_step, sum(p.numel() for p in enc.parameters()))  # all trained
+
+    aug3 = getattr(s3cfg, "augment", None)
+
+    def stage3_step(model, opt, frozen_encoder):
+        def run():
+            model.train()
+            if frozen_encoder:
+                model.encoder.eval()
+            out = model(augmented(batch, aug3))
+            loss = (prototype_info_nce(out.embedding, P, labels, s3cfg.temperature, allowed)
+                    + s3cfg.w_aux * classification_loss(model.aux_classifier(out.embedding), labels, allowed))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        return run
+
+    for phase, unfreeze in (("phase 1 (head, frozen encoder)", 0), ("phase 2 (head + last encoder layers)",
+                                                                     s3cfg.unfreeze_layers)):
+        model = build_model(ActivationAwareEncoder(encoder_config_for(ws, s2cfg)), s3cfg, P.shape[1])
+        head = list(model.head.parameters()) + list(model.aux_classifier.parameters())
+        trainable = head + set_trainable(model, unfreeze)
+        opt = torch.optim.AdamW(trainable, lr=s3cfg.phase1_lr)
+        fns[f"Stage 3 {phase}"] = (stage3_step(model, opt, unfreeze == 0), sum(p.numel() for p in trainable))
+
+    base = AlignedBaseline(ARCHITECTURES["atzori-cnn"](ws.X.shape[2], ws.X.shape[1], width=dcfg.width), K, P.shape[1])
+    opt_ce = torch.optim.AdamW(list(base.backbone.parameters()) + list(base.classifier.parameters()), lr=1e-3)
+    opt_al = torch.optim.AdamW(base.parameters(), lr=1e-3)
+
+    def atzori_ce():
+        base.train()
+        loss = classification_loss(base.classifier(base.segment(batch)), labels, allowed)
+        opt_ce.zero_grad()
+        loss.backward()
+        opt_ce.step()
+
+    def atzori_align():
+        base.train()
+        z = base.embed(batch)
+        loss = prototype_info_nce(z, P, labels, dcfg.align.temperature, allowed) + dcfg.align.w_aux * \
+            classification_loss(base.aux_classifier(z), labels, allowed)
+        opt_al.zero_grad()
+        loss.backward()
+        opt_al.step()
+
+    n_ce = sum(p.numel() for m in (base.backbone, base.classifier) for p in m.parameters())
+    fns["Atzori CNN (CE step)"] = (atzori_ce, n_ce)
+    fns["Atzori CNN (alignment step)"] = (atzori_align, sum(p.numel() for p in base.parameters()))
+    return fns
+
+
+def training_throughput(ws, prototypes: np.ndarray, preset: str = "quick", batch_size: int = 128,
+                        n_threads: int = 1, steps: int = 10, repeats: int = 3, seed: int = 0) -> dict:
+    """Windows per second of one training step of each model on the same normalised batch."""
+    from myosem_core.training.stage2 import fit_normalizer
+    from myosem_core.training import Stage2Config
+
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    rows = rng.choice(len(ws), size=min(batch_size, len(ws)), replace=False)
+    norm = fit_normalizer(ws, Stage2Config.preset_named(preset))
+    batch = torch.from_numpy(norm.transform(ws.X[rows]))
+    labels = torch.from_numpy(ws.y[rows])
+    P = torch.from_numpy(np.asarray(prototypes, np.float32))
+    out = {"preset": preset, "batch_size": len(rows), "threads": n_threads, "steps_per_timing": steps,
+           "window_shape": list(ws.X.shape[1:]), "models": {}}
+    with threads(n_threads):
+        for name, (fn, n_params) in _step_fns(ws, P, preset, batch, labels).items():
+            fn()  # warm-up (allocations, first-call overheads)
+            secs = _timed(lambda: [fn() for _ in range(steps)], repeats)
+            per_step = statistics.median(secs) / steps
+            out["models"][name] = {"windows_per_s": len(rows) / per_step, "ms_per_step": 1e3 * per_step,
+                                   "trained_parameters": int(n_params)}
+    ref = out["models"]["Atzori CNN (CE step)"]["windows_per_s"]
+    for m in out["models"].values():
+        m["ratio_to_atzori_ce"] = m["windows_per_s"] / ref
+    return out
+
+
+# ------------------------------------------------------------------ inference
+
+
+def inference_latency(ws, prototypes: np.ndarray, preset: str = "quick", n_single: int = 200,
+                      big_batch: int = 256, seed: int = 0) -> dict:
+    """Per-window latency at batch 1 on one thread, and throughput at ``big_batch`` on 1 and 2 threads."""
+    from myosem_core.baselines.deep import ARCHITECTURES, AlignedBaseline, DeepConfig
+    from myosem_core.models.activation_encoder import ActivationAwareEncoder
+    from myosem_core.training import Stage2Config, Stage3Config
+    from myosem_core.training.stage2 import encoder_config_for, fit_normalizer
+    from myosem_core.training.stage3 import Stage3Run, build_model
+
+    torch.manual_seed(seed)
+    s2cfg, s3cfg = Stage2Config.preset_named(preset), Stage3Config.preset_named(preset)
+    P = np.asarray(prototypes, np.float32)
+    model = build_model(ActivationAwareEncoder(encoder_config_for(ws, s2cfg)), s3cfg, P.shape[1]).eval()
+    run = Stage3Run(model, fit_normalizer(ws, s2cfg), P, tuple(ws.class_keys), s3cfg)
+    base = AlignedBaseline(ARCHITECTURES["atzori-cnn"](ws.X.shape[2], ws.X.shape[1],
+                                                       width=DeepConfig.preset_named(preset).width),
+                           ws.n_classes, P.shape[1]).eval()
+    norm = run.normalizer
+    one_raw = ws.X[:1]
+    one = torch.from_numpy(norm.transform(one_raw))
+    big = torch.from_numpy(norm.transform(ws.X[np.arange(big_batch) % len(ws)]))
+    models = {"MyoSem (Stages 2-3)": lambda x: model(x).embedding, "Atzori CNN": base.embed}
+    out = {"preset": preset, "window_shape": list(ws.X.shape[1:]), "embed_dim": int(P.shape[1]), "models": {}}
+    with torch.no_grad():
+        for name, fn in models.items():
+            row = {}
+            with threads(1):
+                for _ in range(10):
+                    fn(one)
+                lat = _timed(lambda: fn(one), n_single)
+                row["batch1_ms_median"] = 1e3 * statistics.median(lat)
+                row["batch1_ms_p90"] = 1e3 * float(np.percentile(lat, 90))
+                fn(big)
+                row[f"batch{big_batch}_windows_per_s_1thread"] = big_batch / statistics.median(
+                    _timed(lambda: fn(big), 5))
+            with threads(2):
+                fn(big)
+                row[f"batch{big_batch}_windows_per_s_2threads"] = big_batch / statistics.median(
+                    _timed(lambda: fn(big), 5))
+            out["models"][name] = row
+        with threads(1):  # the whole path a caller pays: normalise a raw window, embed it
+            for _ in range(10):
+                run.embed(one_raw)
+            lat = _timed(lambda: run.embed(one_raw), n_single)
+        out["models"]["MyoSem (Stages 2-3)"]["batch1_end_to_end_ms_median"] = 1e3 * statistics.median(lat)
+    out["target_batch1_ms"] = 2.0
+    out["meets_target"] = out["models"]["MyoSem (Stages 2-3)"]["batch1_ms_median"] < 2.0
+    return out
+
+
+# ------------------------------------------------------------------ search
+
+
+def _write_corpus(path: Path, n: int, dim: int, seed: int, chunk: int = 100_000) -> None:
+    """(n, dim) random unit float32 rows into a .npy, written chunk by chunk (never all in memory)."""
+    mm = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n, dim))
+    rng = np.random.default_rng(seed)
+    for a in range(0, n, chunk):
+        block = rng.standard_normal((min(chunk, n - a), dim), dtype=np.float32)
+        block /= np.linalg.norm(block, axis=1, keepdims=True)
+        mm[a:a + len(block)] = block
+    mm.flush()
+    del mm
+
+
+def search_scaling(sizes=(10_000, 100_000, 1_000_000), dim: int = 384, k: int = 5, n_queries: int = 12,
+                   n_threads: int = 1, repeats: int = 5, folder: str | Path | None = None, seed: int = 0) -> dict:
+    """Exact chunked top-k over memory-mapped corpora of each size; the full-sort search as the reference."""
+    from myosem_core.search import DEFAULT_CHUNK_ROWS, topk
+
+    rng = np.random.default_rng(seed + 1)
+    Q = rng.standard_normal((n_queries, dim)).astype(np.float32)
+    Q /= np.linalg.norm(Q, axis=1, keepdims=True)
+    out = {"dim": dim, "k": k, "batch_queries": n_queries, "threads": n_threads, "chunk_rows": DEFAULT_CHUNK_ROWS,
+           "corpus": "random unit vectors, float32 .npy, memory-mapped (page cache warm)", "sizes": {}}
+    with tempfile.TemporaryDirectory(dir=folder) as tmp:
+        for n in sizes:
+            path = Path(tmp) / f"corpus-{n}.npy"
+            _write_corpus(path, n, dim, seed)
+            E = np.load(path, mmap_mode="r")
+            topk(E, Q[0], k, threads=n_threads)  # warm the page cache
+            one = _timed(lambda: topk(E, Q[0], k, threads=n_threads), repeats)
+            many = _timed(lambda: topk(E, Q, k, threads=n_threads), max(2, repeats // 2))
+            tracemalloc.start()
+            topk(E, Q[0], k, threads=n_threads)
+            _, peak_one = tracemalloc.get_traced_memory()
+            tracemalloc.reset_peak()
+            topk(E, Q, k, threads=n_threads)
+            _, peak_many = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+
+            def full_sort():  # the naive way: every score, then a full sort
+                s = np.asarray(E) @ Q[0]
+                return np.argsort(-s, kind="stable")[:k]
+
+            with _blas(n_threads):
+                naive = _timed(full_sort, max(2, repeats // 2))
+            out["sizes"][str(n)] = {
+                "n": n, "corpus_mib": n * dim * 4 / 2**20,
+                "query_ms_median": 1e3 * statistics.median(one),
+                f"batch{n_queries}_ms_median": 1e3 * statistics.median(many),
+                "full_sort_query_ms_median": 1e3 * statistics.median(naive),
+                "working_mib_one_query": peak_one / 2**20, f"working_mib_batch{n_queries}": peak_many / 2**20,
+            }
+            del E
+            path.unlink()
+    ns = sorted(out["sizes"], key=int)
+    for a, b in zip(ns, ns[1:]):
+        ta, tb = out["sizes"][a]["query_ms_median"], out["sizes"][b]["query_ms_median"]
+        out["sizes"][b]["time_ratio_to_previous"] = tb / ta
+        out["sizes"][b]["size_ratio_to_previous"] = int(b) / int(a)
+    if len(ns) >= 2:
+        x = np.log([int(n) for n in ns])
+        y = np.log([out["sizes"][n]["query_ms_median"] for n in ns])
+        out["growth_exponent"] = float(np.polyfit(x, y, 1)[0])  # latency ~ N^exponent (1 = linear)
+    return out
+
+
+def _blas(n: int):
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(n, user_api="blas")
+
+
+# ------------------------------------------------------------------ book build
+
+
+def book_build_times(folders=(REPO / "book" / "executed", REPO / "build" / "bench-book-quick")) -> dict:
+    """Per-notebook execution seconds recorded by ``scripts/execute_notebooks.py`` (``build_info.json``)."""
+    import json
+
+    out = {}
+    for folder in folders:
+        info_path = Path(folder) / "build_info.json"
+        if not info_path.is_file():
+            continue
+        info = json.loads(info_path.read_text())
+        secs = info.get("notebooks_seconds", {})
+        key = f"{info.get('preset')}-{info.get('dataset')}"
+        out[key] = {"folder": str(Path(folder).relative_to(REPO)) if Path(folder).is_relative_to(REPO) else str(folder),
+                    "preset": info.get("preset"), "dataset": info.get("dataset"), "commit": info.get("commit"),
+                    "built_utc": info.get("built_utc"), "notebooks": len(secs),
+                    "total_s": round(sum(secs.values()), 1), "notebooks_seconds": secs}
+    return out
+
+
+def execute_quick_book(data_dir: str | None, out: Path = REPO / "build" / "bench-book-quick") -> float:
+    """Execute every notebook with preset quick (papermill, as ``make test`` would) and return the wall time."""
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, str(REPO / "scripts" / "execute_notebooks.py"), "--out", str(out), "--preset", "quick"]
+    if data_dir:
+        cmd += ["--data-dir", str(data_dir)]
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, cwd=REPO)
+    return time.perf_counter() - t0

@@ -1,0 +1,182 @@
+"""Run every scale benchmark in one process; write the JSON and the book's table.
+
+    .venv/bin/python benchmarks/run_all.py                       # real DB1 beside the repo, else synthetic
+    .venv/bin/python benchmarks/run_all.py --book-quick          # also execute the notebooks (preset quick)
+    .venv/bin/python benchmarks/run_all.py --smoke               # seconds: tiny sizes, nothing written to book/
+
+Writes ``<runs>/benchmarks/scale.json`` (every figure, with the machine and the
+settings) and ``book/scale_results.md`` (the table the "Running at scale" page
+includes; generated from the JSON, never edited by hand).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_scale  # noqa: E402
+
+REPO = bench_scale.REPO
+DEFAULT_DATA = REPO.parent / "shared" / "data" / "ninapro-db1"
+BOOK_TABLE = REPO / "book" / "scale_results.md"
+
+
+def load_bench_windows(data_dir: Path | None, preset: str, seed: int):
+    """The training windows of the protocol ``rand`` of the real DB1 (or the synthetic set), as the book uses them."""
+    from myosem_core.config import make_config
+    from myosem_core.data import load_windows, make_split
+    from myosem_core.paths import cache_root
+
+    dataset = "ninapro-db1" if data_dir else "synthetic"
+    cfg = make_config(preset, dataset, str(data_dir) if data_dir else None, seed)
+    ws = load_windows(dataset, cfg.data.data_dir, cache_dir=cache_root(), progress=False, **cfg.data.load_options())
+    return ws.subset(make_split(ws, "rand").train), dataset
+
+
+def machine() -> dict:
+    import torch
+
+    return {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
+            "cpu": platform.processor() or platform.machine(), "cpus_visible": os.cpu_count(),
+            "load_avg_1min_at_start": round(os.getloadavg()[0], 2)}
+
+
+def run(args) -> dict:
+    from myosem_core.io import write_json
+    from myosem_core.paths import runs_root
+
+    data_dir = None if args.synthetic else Path(args.data_dir) if args.data_dir else (
+        DEFAULT_DATA if DEFAULT_DATA.is_dir() else None)
+    ws, dataset = load_bench_windows(data_dir, "quick", args.seed)
+    rng = np.random.default_rng(args.seed)
+    P = rng.standard_normal((ws.n_classes, args.embed_dim)).astype(np.float32)
+    P /= np.linalg.norm(P, axis=1, keepdims=True)
+    t_start = time.perf_counter()
+    out = {"command": "python benchmarks/run_all.py " + " ".join(args.argv), "dataset": dataset,
+           "synthetic": dataset == "synthetic", "n_windows": len(ws),
+           "measured_utc": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(),
+           "prototypes": f"random unit vectors, D={args.embed_dim} (the Stage-1 MiniLM space's size)"}
+    presets = ["quick"] if args.smoke else ["quick", "full"]
+    out["training"] = {p: bench_scale.training_throughput(ws, P, p, n_threads=args.threads,
+                                                          steps=2 if args.smoke else 10,
+                                                          repeats=1 if args.smoke else 3) for p in presets}
+    print("training throughput done", flush=True)
+    out["inference"] = {p: bench_scale.inference_latency(ws, P, p, n_single=20 if args.smoke else 200)
+                        for p in presets}
+    print("inference latency done", flush=True)
+    sizes = [1_000, 10_000] if args.smoke else [10_000, 100_000, 1_000_000]
+    out["search"] = bench_scale.search_scaling(sizes, dim=args.embed_dim, n_threads=args.threads,
+                                               repeats=2 if args.smoke else 5)
+    print("search done", flush=True)
+    if args.book_quick:
+        out["book_quick_wall_s"] = bench_scale.execute_quick_book(data_dir)
+    out["book"] = bench_scale.book_build_times()
+    out["benchmark_seconds"] = time.perf_counter() - t_start
+    folder = runs_root() / "benchmarks"
+    write_json(folder / ("scale-smoke.json" if args.smoke else "scale.json"), out)
+    if not args.smoke:
+        from myosem_core.io import write_text
+
+        write_text(BOOK_TABLE, render_markdown(out))
+    return out
+
+
+# ------------------------------------------------------------------ the book's table
+
+
+def _fmt(v, digits=3) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, (int, np.integer)) or (isinstance(v, float) and v >= 100):
+        return f"{v:,.0f}"
+    return f"{v:.{digits}g}"
+
+
+def render_markdown(r: dict) -> str:
+    """The benchmark tables as MyST markdown, every number read from the result dict ``r``."""
+    m = r["machine"]
+    data = "the **synthetic** generator" if r["synthetic"] else f"real **{r['dataset']}**"
+    lines = [f"Measured {r['measured_utc']} by `{r['command']}` on {m['cpus_visible']} CPU(s) "
+             f"(load average {m['load_avg_1min_at_start']} when it started; other jobs shared the machine), "
+             f"torch {m['torch']}, on windows of {data} ({r['n_windows']:,} training windows of the `rand` split). "
+             f"Raw figures: `runs/benchmarks/scale.json`.", ""]
+    lines += ["### Training throughput", "",
+              "One training step (forward, backward, AdamW) at batch "
+              f"{next(iter(r['training'].values()))['batch_size']} on the same windows, "
+              f"{next(iter(r['training'].values()))['threads']} thread(s). Ratio: windows/s relative to the "
+              "Atzori CNN's classification step of the same preset.", "",
+              "| preset | model | trained parameters | windows/s | ratio to Atzori CNN (CE) |",
+              "| --- | --- | ---: | ---: | ---: |"]
+    for preset, t in r["training"].items():
+        for name, row in t["models"].items():
+            lines.append(f"| {preset} | {name} | {row['trained_parameters']:,} | {_fmt(row['windows_per_s'])} | "
+                         f"{row['ratio_to_atzori_ce']:.2f} |")
+    lines += ["", "### Inference", "",
+              "Embedding one window at batch 1 on one thread (median over repeated calls; end to end = "
+              "normalise the raw window + embed, as `Stage3Run.embed`), and throughput at batch 256. "
+              f"Target: under {r['inference'][next(iter(r['inference']))]['target_batch1_ms']:g} ms per window.", "",
+              "| preset | model | batch 1 (ms) | batch 1, p90 (ms) | batch 1 end to end (ms) | "
+              "batch 256, 1 thread (windows/s) | batch 256, 2 threads (windows/s) |",
+              "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+    for preset, inf in r["inference"].items():
+        for name, row in inf["models"].items():
+            lines.append(f"| {preset} | {name} | {_fmt(row['batch1_ms_median'])} | {_fmt(row['batch1_ms_p90'])} | "
+                         f"{_fmt(row.get('batch1_end_to_end_ms_median'))} | "
+                         f"{_fmt(row['batch256_windows_per_s_1thread'])} | "
+                         f"{_fmt(row['batch256_windows_per_s_2threads'])} |")
+    s = r["search"]
+    bq = s["batch_queries"]
+    lines += ["", "### Text → EMG search", "",
+              f"Exact top-{s['k']} over N stored {s['dim']}-d float32 embeddings memory-mapped from `.npy`, "
+              f"{s['chunk_rows']:,} rows per chunk, {s['threads']} BLAS thread(s); one query, and a batch of "
+              f"{bq} queries (every class prototype of DB1). Working memory = peak allocation during the search, "
+              "beyond the stored corpus. Full sort = every score, then `argsort` (the naive reference).", "",
+              f"| stored embeddings | corpus (MiB) | 1 query (ms) | {bq} queries (ms) | full sort, 1 query (ms) | "
+              f"working memory, 1 query (MiB) | time ratio to previous size |",
+              "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for n, row in sorted(s["sizes"].items(), key=lambda kv: int(kv[0])):
+        ratio = (f"{row['time_ratio_to_previous']:.1f}× for {row['size_ratio_to_previous']:.0f}× the rows"
+                 if "time_ratio_to_previous" in row else "—")
+        lines.append(f"| {int(n):,} | {_fmt(row['corpus_mib'])} | {_fmt(row['query_ms_median'])} | "
+                     f"{_fmt(row[f'batch{bq}_ms_median'])} | {_fmt(row['full_sort_query_ms_median'])} | "
+                     f"{_fmt(row['working_mib_one_query'])} | {ratio} |")
+    if "growth_exponent" in s:
+        lines += ["", f"Query time grows as N^{s['growth_exponent']:.2f} over these sizes (1.00 = linear)."]
+    lines += ["", "### Book build", ""]
+    if r.get("book"):
+        lines += ["Notebook execution time recorded by `scripts/execute_notebooks.py` (`build_info.json`).", "",
+                  "| preset | dataset | notebooks | execution (s) | commit |", "| --- | --- | ---: | ---: | --- |"]
+        for b in r["book"].values():
+            lines.append(f"| {b['preset']} | {b['dataset']} | {b['notebooks']} | {_fmt(b['total_s'])} | "
+                         f"`{b['commit']}` |")
+    else:
+        lines.append("No executed book was found when the benchmark ran (run `make book` first).")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data-dir", default=None, help=f"NinaPro DB1 folder (default {DEFAULT_DATA} if it exists)")
+    ap.add_argument("--synthetic", action="store_true", help="use the synthetic generator even if DB1 exists")
+    ap.add_argument("--threads", type=int, default=1, help="threads for training steps and search (default 1)")
+    ap.add_argument("--embed-dim", type=int, default=384)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--book-quick", action="store_true", help="also execute every notebook with preset quick")
+    ap.add_argument("--smoke", action="store_true", help="tiny sizes, quick preset only; writes scale-smoke.json")
+    args = ap.parse_args(argv)
+    args.argv = list(argv if argv is not None else sys.argv[1:])
+    out = run(args)
+    print(render_markdown(out) if not args.smoke else "smoke run done")
+    return out
+
+
+if __name__ == "__main__":
+    main()
