@@ -16,7 +16,8 @@ a no-op and the loop computes exactly what it computed before.
   share of each *global* batch, so ``batch_size`` keeps meaning the global
   batch and an epoch has the same number of steps on any number of processes.
 - :func:`wrap` wraps a model in ``DistributedDataParallel`` (gradients are
-  averaged across ranks during ``backward``).
+  averaged across ranks during ``backward``); :func:`wrap_loss` does the same
+  for a loss function that calls a model's submodules directly (the deep baselines).
 - :func:`sync_module` broadcasts rank 0's parameters and buffers after each
   optimiser step. Needed because some modules change weights outside autograd
   (the VQ codebook re-seeds dead entries from the local batch), which would
@@ -152,6 +153,30 @@ def wrap(model: nn.Module) -> nn.Module:
         return model
     ids = [torch.cuda.current_device()] if device().type == "cuda" else None
     return nn.parallel.DistributedDataParallel(model, device_ids=ids)
+
+
+class _LossModule(nn.Module):
+    """Lets DDP see a loss computed by any function of ``model``'s submodules, not only ``model.forward``."""
+
+    def __init__(self, model: nn.Module, loss_fn: Callable):
+        super().__init__()
+        self.model, self.loss_fn = model, loss_fn
+
+    def forward(self, *args):
+        return self.loss_fn(*args)
+
+
+def wrap_loss(model: nn.Module, loss_fn: Callable) -> Callable:
+    """``loss_fn`` (a function of ``model``'s parts) run through ``DistributedDataParallel`` when distributed.
+
+    For loops that call submodules directly (``model.classifier(model.segment(x))``);
+    parameters that a given loss does not touch are allowed (``find_unused_parameters``).
+    """
+    if not is_distributed():
+        return loss_fn
+    ids = [torch.cuda.current_device()] if device().type == "cuda" else None
+    return nn.parallel.DistributedDataParallel(_LossModule(model, loss_fn), device_ids=ids,
+                                               find_unused_parameters=True)
 
 
 @torch.no_grad()

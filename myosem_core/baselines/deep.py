@@ -34,6 +34,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..data.normalize import ChannelNormalizer
+from .. import distributed as ddp
 from ..data.windows import WindowSet
 from ..errors import ConfigError, DataError
 from ..losses import classification_loss, prototype_info_nce
@@ -124,11 +125,13 @@ class DeepRun:
 
 def _epoch(model, loss_fn, X, y, batch_size, gen, opt) -> float:
     total, n = 0.0, 0
-    for idx in batches(len(X), batch_size, gen):
-        loss = loss_fn(X[idx], y[idx])
+    step_loss = ddp.wrap_loss(model, loss_fn)  # DistributedDataParallel under torchrun, loss_fn itself otherwise
+    for idx in ddp.shard_batches(len(X), batch_size, gen):
+        loss = step_loss(X[idx], y[idx])
         opt.zero_grad()
         loss.backward()
         opt.step()
+        ddp.sync_module(model)
         total += float(loss.detach()) * len(idx)
         n += len(idx)
     return total / n
