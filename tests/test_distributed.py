@@ -85,3 +85,21 @@ def test_two_cpu_processes_finish_with_identical_weights(tmp_path):
     # and the data-parallel run learned: validation CE fell below its first epoch's
     curves = json.loads((tmp_path / "s2" / "curves.json").read_text())
     assert len(curves) == STAGE2.max_epochs and min(r["val_ce"] for r in curves[1:]) < curves[0]["val_ce"]
+
+
+def _train_baseline_rank(ws, split, P, out):
+    from dataclasses import replace
+
+    from myosem_core.baselines.deep import DeepConfig, train_deep
+
+    torch.set_num_threads(1)
+    cfg = DeepConfig(width=8, pretrain_epochs=2, batch_size=32, align=replace(STAGE3, phase1_epochs=1, phase2_epochs=1))
+    run = train_deep("atzori-cnn", ws.subset(split.train), ws.subset(split.val), P, cfg, 0, progress=False)
+    torch.save(run.model.state_dict(), out / f"deep{ddp.rank()}.pt")
+
+
+def test_deep_baseline_trains_data_parallel_to_identical_replicas(tmp_path):
+    ws, split = tiny_windows()
+    ddp.spawn_local(_train_baseline_rank, 2, ws, split, tiny_prototypes(ws.n_classes), tmp_path, start_method="fork")
+    a, b = (torch.load(tmp_path / f"deep{r}.pt") for r in range(2))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
