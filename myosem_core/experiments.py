@@ -327,7 +327,8 @@ def experiment_tables(results: list[dict], protocols=PROTOCOLS, seeds=None, pres
     n_seeds = len(DEFAULT_SEEDS[preset] if seeds is None else seeds)
     labels = {k: s.label for k, s in MODELS.items()}
     tag = " [SYNTHETIC data]" if any(r.get("synthetic") for r in results) else ""
-    return {(name, d): comparison_table(results, TABLES[name].models, protocols, d, labels=labels, n_seeds=n_seeds,
+    columns = [c for p in protocols for c in ((p, "class-heldout") if p == "class" else (p,))]
+    return {(name, d): comparison_table(results, TABLES[name].models, columns, d, labels=labels, n_seeds=n_seeds,
                                         title=f"{TABLES[name].title} — {DIRECTIONS[d]}{tag}")
             for name in (names or TABLES) for d in DIRECTIONS}
 

@@ -9,7 +9,8 @@ sample standard deviation (ddof = 1) over seeds. Rendering:
 - values in percent with one decimal, ``mean ± std`` (just the mean for one seed);
 - a model with no result for a protocol shows ``—`` (missing, never 0);
 - the best mean of each column (after rounding to what is shown; ties all) in bold;
-- a cell built from fewer seeds than the table expects is marked ``(n=k)``.
+- a cell built from fewer seeds than the table expects is marked ``(n=k)``;
+- the derived column ``class-heldout`` reads the ``class`` protocol's held-out-class figures.
 
 :func:`reading` turns a table into sentences that say, per column, who leads
 and by how much, and plainly where the reference model does not lead.
@@ -80,7 +81,9 @@ class ComparisonTable:
     def caption(self) -> str:
         seeds = f"mean ± sample std over {self.n_seeds} seeds" if (self.n_seeds or 0) > 1 else "one seed (no std)"
         lead = f"{self.title}. " if self.title else ""
-        return f"{lead}Percent, {seeds}; best per column in bold; {MISSING} = no result yet."
+        notes = "".join(f" {COLUMN_NOTES[p]}." for p in dict.fromkeys(c[0] for c in self.mean.columns)
+                        if p in COLUMN_NOTES)
+        return f"{lead}Percent, {seeds}; best per column in bold; {MISSING} = no result yet.{notes}"
 
     def to_markdown(self) -> str:
         f = self.formatted()
@@ -92,8 +95,26 @@ class ComparisonTable:
         return "\n".join([*top, head, rule, *rows, "", self.caption()])
 
 
-def _value(result: dict, direction: str, metric: str) -> float:
-    return float(result[direction][metric]) if metric in result.get(direction, {}) else np.nan
+#: derived columns: name -> (protocol whose results feed it, where each direction's metrics sit in the result)
+DERIVED_COLUMNS = {
+    "class-heldout": ("class", {"emg_to_text": ("heldout", "emg_to_text_all_candidates"),
+                                "text_to_emg": ("heldout", "text_to_emg_heldout")}),
+}
+COLUMN_NOTES = {"class-heldout": "class-heldout = the class protocol's held-out-class test windows only "
+                                 "(EMG→text: against all 12 prototypes; text→EMG: episodes of the held-out classes)"}
+
+
+def _value(result: dict, direction: str, metric: str, column: str | None = None) -> float:
+    section = result.get(direction, {})
+    if column in DERIVED_COLUMNS:
+        section = result
+        for key in DERIVED_COLUMNS[column][1][direction]:
+            section = section.get(key, {}) if isinstance(section, dict) else {}
+    return float(section[metric]) if metric in section else np.nan
+
+
+def _source(column: str) -> str:
+    return DERIVED_COLUMNS[column][0] if column in DERIVED_COLUMNS else column
 
 
 def comparison_table(results: list[dict], models, protocols, direction: str = "emg_to_text", metrics=METRICS,
@@ -111,11 +132,14 @@ def comparison_table(results: list[dict], models, protocols, direction: str = "e
     std, n = mean.copy(), pd.DataFrame(0, index=models, columns=cols)
     groups: dict[tuple[str, str], dict[int, dict]] = {}
     for r in results:
-        if r["model"] in models and r["protocol"] in protocols and (dataset is None or r["dataset"] == dataset):
-            groups.setdefault((r["model"], r["protocol"]), {})[int(r["seed"])] = r  # one result per seed
+        if r["model"] not in models or (dataset is not None and r["dataset"] != dataset):
+            continue
+        for protocol in protocols:
+            if r["protocol"] == _source(protocol):
+                groups.setdefault((r["model"], protocol), {})[int(r["seed"])] = r  # one result per seed
     for (model, protocol), by_seed in groups.items():
         for metric in metrics:
-            v = np.array([_value(r, direction, metric) for r in by_seed.values()])
+            v = np.array([_value(r, direction, metric, protocol) for r in by_seed.values()])
             v = v[~np.isnan(v)]
             if v.size:
                 mean.at[model, (protocol, metric)] = v.mean()

@@ -89,3 +89,20 @@ def test_experiment_tables_cover_every_table_and_direction(folder):
     emg = tables[("emg", "emg_to_text")]
     assert emg.models[0] == "myosem" and "cpep" in emg.models
     assert emg.labels["tcn"] == "TCN"
+
+
+def test_class_heldout_column_reads_the_heldout_section():
+    r = result("myosem", "class", 0, 0.5)
+    r["heldout"] = {"emg_to_text_all_candidates": {"R@1": 0.25, "R@3": 0.5, "MRR": 0.4},
+                    "text_to_emg_heldout": {"R@1": 0.75, "R@3": 1.0, "MRR": 0.8}}
+    lda = result("lda", "class", 0, 0.6)
+    lda["heldout"] = {"emg_to_text_all_candidates": {"R@1": 0.0, "R@3": 0.0, "MRR": 0.1},
+                      "text_to_emg_heldout": {"R@1": 0.25, "R@3": 0.75, "MRR": 0.5}}
+    t = comparison_table([r, lda], ["myosem", "lda"], ["class", "class-heldout"])
+    assert t.mean.at["myosem", ("class", "R@1")] == pytest.approx(0.5)
+    assert t.mean.at["myosem", ("class-heldout", "R@1")] == pytest.approx(0.25)
+    assert t.mean.at["lda", ("class-heldout", "R@1")] == pytest.approx(0.0)
+    assert t.formatted().at["lda", ("class-heldout", "R@1")] == "0.0"  # a measured zero stays 0.0
+    t2 = comparison_table([r, lda], ["myosem", "lda"], ["class-heldout"], "text_to_emg")
+    assert t2.mean.at["myosem", ("class-heldout", "R@1")] == pytest.approx(0.75)
+    assert "held-out-class test windows" in t2.caption()
