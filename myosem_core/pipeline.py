@@ -5,6 +5,7 @@
 
 ``text_space`` is Stage 1's TextSpace (``class_keys``, ``prototypes``,
 ``encode_text``) or anything with those attributes; its prototypes are frozen.
+``None`` loads (or trains) Stage 1 for the same data and split.
 Every stage reuses its cached run when the config hash matches.
 """
 
@@ -31,6 +32,7 @@ class MyoSemOutput:
     stage3: object
     results_folder: Path
     results: dict = field(default_factory=dict)
+    text_space: object = None
 
 
 def results_folder(cfg: Config, runs: str | Path | None = None) -> Path:
@@ -43,12 +45,14 @@ def load_data(cfg: Config, protocol: str) -> tuple[WindowSet, Split]:
     return ws, make_split(ws, protocol)
 
 
-def run_myosem(cfg: Config, protocol: str, text_space, runs: str | Path | None = None, baselines=("lda",),
+def run_myosem(cfg: Config, protocol: str, text_space=None, runs: str | Path | None = None, baselines=("lda",),
                model_name: str = "myosem", stage2=None, stage3=None, progress: bool = True) -> MyoSemOutput:
     """Train (or reuse) Stages 2-3 on ``protocol`` and evaluate MyoSem and ``baselines`` on its test split."""
     from .training import load_or_train_stage2, load_or_train_stage3
 
     ws, split = load_data(cfg, protocol)
+    if text_space is None:
+        text_space = load_stage1_text_space(cfg, ws, split, runs, progress)
     P = prototypes_for(text_space, ws.class_keys)
     s2 = load_or_train_stage2(cfg, ws, split, stage2, runs, progress)
     s3 = load_or_train_stage3(cfg, ws, split, P, s2, stage3, runs=runs, progress=progress)
@@ -58,4 +62,11 @@ def run_myosem(cfg: Config, protocol: str, text_space, runs: str | Path | None =
                                               retriever=MyoSemRetriever.from_run(s3))}
     for name in baselines:
         results[name] = evaluate_retriever(name, ws, split, P, cfg.seed, folder)
-    return MyoSemOutput(ws, split, P, s2, s3, folder, results)
+    return MyoSemOutput(ws, split, P, s2, s3, folder, results, text_space)
+
+
+def load_stage1_text_space(cfg: Config, ws: WindowSet, split: Split, runs=None, progress: bool = True):
+    """Stage 1's frozen text space for this data and split (trained and cached by its own module)."""
+    from .text.stage1 import load_or_train_stage1
+
+    return load_or_train_stage1(cfg, ws, split, run_dir=runs, progress=progress)

@@ -166,3 +166,25 @@ class RetrievalIndex:
 
 def _unit(Z: np.ndarray) -> np.ndarray:
     return Z / (np.linalg.norm(Z, axis=-1, keepdims=True) + 1e-12)
+
+
+def class_centres(Z: np.ndarray, y: np.ndarray, n_classes: int) -> np.ndarray:
+    """(K, D) unit-norm mean embedding per class (a row of NaN for a class without windows)."""
+    out = np.full((n_classes, Z.shape[1]), np.nan, dtype=np.float64)
+    for k in range(n_classes):
+        if np.any(y == k):
+            out[k] = Z[y == k].mean(0)
+    return _unit(out)
+
+
+def cosine_matrix(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """Cosine similarity of every row of ``A`` with every row of ``B``."""
+    return _unit(np.asarray(A, np.float64)) @ _unit(np.asarray(B, np.float64)).T
+
+
+def diagonal_margin(M: np.ndarray) -> float:
+    """Mean diagonal minus mean off-diagonal of a square similarity matrix (NaN rows ignored)."""
+    ok = ~np.isnan(M).any(axis=1)
+    M = M[ok][:, ok]
+    off = M[~np.eye(len(M), dtype=bool)]
+    return float(np.diag(M).mean() - off.mean())

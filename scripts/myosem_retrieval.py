@@ -40,12 +40,6 @@ class FrozenTextSpace:
         return self.encoder.encode(list(texts))
 
 
-def stage1_text_space(cfg, protocol):
-    from myosem_core.text.stage1 import load_or_train_stage1
-
-    return load_or_train_stage1(cfg, protocol=protocol)
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dataset", default="synthetic")
@@ -61,11 +55,10 @@ def main(argv=None):
     cfg = make_config(args.preset, args.dataset, args.data_dir, args.seed)
     from myosem_core.pipeline import load_data
 
-    ws, _ = load_data(cfg, args.protocol)
+    text, name = None, "myosem"  # None: Stage 1 of the same data and split
     if args.text == "frozen":
+        ws, _ = load_data(cfg, args.protocol)
         text, name = FrozenTextSpace(ws.class_keys), "myosem-frozen-text"
-    else:
-        text, name = stage1_text_space(cfg, args.protocol), "myosem"
     out = run_myosem(cfg, args.protocol, text, runs=args.runs, model_name=name)
     table = {m: {"emg_to_text": {k: r["emg_to_text"][k] for k in ("R@1", "R@3", "R@5", "MRR")},
                  "text_to_emg": {k: r["text_to_emg"][k] for k in ("R@1", "R@3", "MRR")},

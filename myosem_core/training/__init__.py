@@ -6,7 +6,7 @@
 """
 
 from .stage2 import Stage2Config, Stage2Run, load_or_train_stage2, train_stage2
-from .stage3 import Stage3Config, Stage3Run, load_or_train_stage3, train_stage3
+from .stage3 import Stage3Config, Stage3Run, load_or_train_stage3, train_stage3, untrained_stage3
 
 __all__ = ["Stage2Config", "Stage2Run", "Stage3Config", "Stage3Run", "load_or_train_stage2", "load_or_train_stage3",
-           "train_stage2", "train_stage3"]
+           "train_stage2", "train_stage3", "untrained_stage3"]

@@ -287,3 +287,15 @@ def load_or_train_stage3(cfg: Config, ws: WindowSet, split: Split, prototypes: n
         return load_stage3(folder)
     split.save(folder / "manifests")
     return train_stage3(ws.subset(split.train), ws.subset(split.val), stage2, P, stage3, cfg.seed, folder, progress)
+
+
+def untrained_stage3(stage2: Stage2Run, prototypes: np.ndarray, cfg: Stage3Config = Stage3Config(),
+                     seed: int = 0) -> Stage3Run:
+    """The Stage-3 model before alignment (trained encoder, freshly initialised head): the "before" picture."""
+    import copy
+
+    P = check_prototypes(prototypes, stage2.model.cfg.n_classes)
+    seed_everything(seed)
+    model = build_model(copy.deepcopy(stage2.model), cfg, P.shape[1]).eval()
+    keys = tuple(str(i) for i in range(len(P)))
+    return Stage3Run(model, stage2.normalizer, P, keys, cfg, None, [], list(stage2.train_classes))
