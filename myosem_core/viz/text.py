@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import warnings
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -16,6 +15,7 @@ import pandas as pd
 import seaborn as sns
 
 from ..data.catalog import class_name
+from ..paths import repo_root
 
 _GROUPS = {"all": "all classes", "seen": "seen classes", "heldout": "held-out classes",
            "heldout_only_candidates": "held-out classes, held-out candidates only"}
@@ -72,7 +72,7 @@ def plot_view_consistency(results: dict, title: str = "", heldout_classes=(), ax
 
 def umap_2d(emb: np.ndarray, n_neighbors: int = 15, seed: int = 0) -> np.ndarray:
     """(n, 2) UMAP of unit vectors (cosine), with the neighbour graph from scikit-learn passed in precomputed."""
-    os.environ.setdefault("NUMBA_CACHE_DIR", str(Path.home() / ".cache" / "numba"))
+    os.environ.setdefault("NUMBA_CACHE_DIR", str(repo_root() / ".numba_cache"))  # as the Makefile sets it
     import umap
     from sklearn.neighbors import NearestNeighbors
 
