@@ -192,7 +192,8 @@ def inference_latency(ws, prototypes: np.ndarray, preset: str = "quick", n_singl
     one = torch.from_numpy(norm.transform(one_raw))
     big = torch.from_numpy(norm.transform(ws.X[np.arange(big_batch) % len(ws)]))
     models = {"MyoSem (Stages 2-3)": lambda x: model(x).embedding, "Atzori CNN": base.embed}
-    out = {"preset": preset, "window_shape": list(ws.X.shape[1:]), "embed_dim": int(P.shape[1]), "models": {}}
+    out = {"preset": preset, "window_shape": list(ws.X.shape[1:]), "embed_dim": int(P.shape[1]),
+           "big_batch": big_batch, "models": {}}
     with torch.no_grad():
         for name, fn in models.items():
             row = {}
@@ -308,10 +309,12 @@ def book_build_times(folders=(REPO / "book" / "executed", REPO / "build" / "benc
             continue
         info = json.loads(info_path.read_text())
         secs = info.get("notebooks_seconds", {})
+        current = sorted(p.name for p in (REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
         key = f"{info.get('preset')}-{info.get('dataset')}"
         out[key] = {"folder": str(Path(folder).relative_to(REPO)) if Path(folder).is_relative_to(REPO) else str(folder),
                     "preset": info.get("preset"), "dataset": info.get("dataset"), "commit": info.get("commit"),
                     "built_utc": info.get("built_utc"), "notebooks": len(secs),
+                    "notebooks_in_book": len(current), "covers_current_notebooks": sum(n in secs for n in current),
                     "total_s": round(sum(secs.values()), 1), "notebooks_seconds": secs}
     return out
 

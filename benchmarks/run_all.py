@@ -100,6 +100,10 @@ def _fmt(v, digits=3) -> str:
     return f"{v:.{digits}g}"
 
 
+def _big(r: dict) -> int:
+    return next(iter(r["inference"].values())).get("big_batch", 256)
+
+
 def render_markdown(r: dict) -> str:
     """The benchmark tables as MyST markdown, every number read from the result dict ``r``."""
     m = r["machine"]
@@ -121,17 +125,18 @@ def render_markdown(r: dict) -> str:
                          f"{row['ratio_to_atzori_ce']:.2f} |")
     lines += ["", "### Inference", "",
               "Embedding one window at batch 1 on one thread (median over repeated calls; end to end = "
-              "normalise the raw window + embed, as `Stage3Run.embed`), and throughput at batch 256. "
+              f"normalise the raw window + embed, as `Stage3Run.embed`), and throughput at batch {_big(r)}. "
               f"Target: under {r['inference'][next(iter(r['inference']))]['target_batch1_ms']:g} ms per window.", "",
               "| preset | model | batch 1 (ms) | batch 1, p90 (ms) | batch 1 end to end (ms) | "
-              "batch 256, 1 thread (windows/s) | batch 256, 2 threads (windows/s) |",
+              f"batch {_big(r)}, 1 thread (windows/s) | batch {_big(r)}, 2 threads (windows/s) |",
               "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
     for preset, inf in r["inference"].items():
+        big = inf.get("big_batch", 256)
         for name, row in inf["models"].items():
             lines.append(f"| {preset} | {name} | {_fmt(row['batch1_ms_median'])} | {_fmt(row['batch1_ms_p90'])} | "
                          f"{_fmt(row.get('batch1_end_to_end_ms_median'))} | "
-                         f"{_fmt(row['batch256_windows_per_s_1thread'])} | "
-                         f"{_fmt(row['batch256_windows_per_s_2threads'])} |")
+                         f"{_fmt(row[f'batch{big}_windows_per_s_1thread'])} | "
+                         f"{_fmt(row[f'batch{big}_windows_per_s_2threads'])} |")
     s = r["search"]
     bq = s["batch_queries"]
     lines += ["", "### Text → EMG search", "",
@@ -152,10 +157,14 @@ def render_markdown(r: dict) -> str:
         lines += ["", f"Query time grows as N^{s['growth_exponent']:.2f} over these sizes (1.00 = linear)."]
     lines += ["", "### Book build", ""]
     if r.get("book"):
-        lines += ["Notebook execution time recorded by `scripts/execute_notebooks.py` (`build_info.json`).", "",
-                  "| preset | dataset | notebooks | execution (s) | commit |", "| --- | --- | ---: | ---: | --- |"]
+        lines += ["Notebook execution time recorded by `scripts/execute_notebooks.py` (`build_info.json` of the "
+                  "last build of each preset found). *Current notebooks executed* counts how many of the book's "
+                  "present notebooks that build ran: a build older than the latest notebooks covers fewer.", "",
+                  "| preset | dataset | built | notebooks executed | current notebooks executed | execution (s) | "
+                  "commit |", "| --- | --- | --- | ---: | ---: | ---: | --- |"]
         for b in r["book"].values():
-            lines.append(f"| {b['preset']} | {b['dataset']} | {b['notebooks']} | {_fmt(b['total_s'])} | "
+            lines.append(f"| {b['preset']} | {b['dataset']} | {b['built_utc']} | {b['notebooks']} | "
+                         f"{b['covers_current_notebooks']} of {b['notebooks_in_book']} | {_fmt(b['total_s'])} | "
                          f"`{b['commit']}` |")
     else:
         lines.append("No executed book was found when the benchmark ran (run `make book` first).")
