@@ -44,6 +44,18 @@ def threads(n: int):
         torch.set_num_threads(before)
 
 
+def _interleaved(fns: dict, repeats: int) -> dict[str, list[float]]:
+    """Seconds of each callable, ``repeats`` times, taking turns: on a shared machine every
+    model then meets the same background load, so their ratios stay fair."""
+    out: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            out[name].append(time.perf_counter() - t0)
+    return out
+
+
 def _timed(fn, repeats: int) -> list[float]:
     out = []
     for _ in range(repeats):
@@ -155,10 +167,13 @@ def training_throughput(ws, prototypes: np.ndarray, preset: str = "quick", batch
     out = {"preset": preset, "batch_size": len(rows), "threads": n_threads, "steps_per_timing": steps,
            "window_shape": list(ws.X.shape[1:]), "models": {}}
     with threads(n_threads):
-        for name, (fn, n_params) in _step_fns(ws, P, preset, batch, labels).items():
+        fns = _step_fns(ws, P, preset, batch, labels)
+        for fn, _ in fns.values():
             fn()  # warm-up (allocations, first-call overheads)
-            secs = _timed(lambda: [fn() for _ in range(steps)], repeats)
-            per_step = statistics.median(secs) / steps
+        secs = _interleaved({name: (lambda f=fn: [f() for _ in range(steps)]) for name, (fn, _) in fns.items()},
+                            repeats)
+        for name, (_, n_params) in fns.items():
+            per_step = statistics.median(secs[name]) / steps
             out["models"][name] = {"windows_per_s": len(rows) / per_step, "ms_per_step": 1e3 * per_step,
                                    "trained_parameters": int(n_params)}
     ref = out["models"]["Atzori CNN (CE step)"]["windows_per_s"]
@@ -195,29 +210,29 @@ def inference_latency(ws, prototypes: np.ndarray, preset: str = "quick", n_singl
     out = {"preset": preset, "window_shape": list(ws.X.shape[1:]), "embed_dim": int(P.shape[1]),
            "big_batch": big_batch, "models": {}}
     with torch.no_grad():
-        for name, fn in models.items():
-            row = {}
-            with threads(1):
+        with threads(1):
+            calls = {name: (lambda f=fn: f(one)) for name, fn in models.items()}
+            calls["MyoSem (Stages 2-3) end to end"] = lambda: run.embed(one_raw)  # normalise a raw window, embed it
+            for fn in calls.values():
                 for _ in range(10):
-                    fn(one)
-                lat = _timed(lambda: fn(one), n_single)
-                row["batch1_ms_median"] = 1e3 * statistics.median(lat)
-                row["batch1_ms_p90"] = 1e3 * float(np.percentile(lat, 90))
-                fn(big)
-                row[f"batch{big_batch}_windows_per_s_1thread"] = big_batch / statistics.median(
-                    _timed(lambda: fn(big), 5))
-            with threads(2):
-                fn(big)
-                row[f"batch{big_batch}_windows_per_s_2threads"] = big_batch / statistics.median(
-                    _timed(lambda: fn(big), 5))
-            out["models"][name] = row
-        with threads(1):  # the whole path a caller pays: normalise a raw window, embed it
-            for _ in range(10):
-                run.embed(one_raw)
-            lat = _timed(lambda: run.embed(one_raw), n_single)
-        out["models"]["MyoSem (Stages 2-3)"]["batch1_end_to_end_ms_median"] = 1e3 * statistics.median(lat)
+                    fn()
+            lat = _interleaved(calls, n_single)
+            bigs = _interleaved({name: (lambda f=fn: f(big)) for name, fn in models.items()}, 5)
+        with threads(2):
+            bigs2 = _interleaved({name: (lambda f=fn: f(big)) for name, fn in models.items()}, 5)
+        for name in models:
+            out["models"][name] = {
+                "batch1_ms_median": 1e3 * statistics.median(lat[name]),
+                "batch1_ms_min": 1e3 * min(lat[name]),
+                "batch1_ms_p90": 1e3 * float(np.percentile(lat[name], 90)),
+                f"batch{big_batch}_windows_per_s_1thread": big_batch / statistics.median(bigs[name]),
+                f"batch{big_batch}_windows_per_s_2threads": big_batch / statistics.median(bigs2[name]),
+            }
+        e2e = lat["MyoSem (Stages 2-3) end to end"]
+        out["models"]["MyoSem (Stages 2-3)"]["batch1_end_to_end_ms_median"] = 1e3 * statistics.median(e2e)
+        out["models"]["MyoSem (Stages 2-3)"]["batch1_end_to_end_ms_min"] = 1e3 * min(e2e)
     out["target_batch1_ms"] = 2.0
-    out["meets_target"] = out["models"]["MyoSem (Stages 2-3)"]["batch1_ms_median"] < 2.0
+    out["meets_target"] = out["models"]["MyoSem (Stages 2-3)"]["batch1_end_to_end_ms_median"] < 2.0
     return out
 
 
