@@ -184,7 +184,7 @@ def cosine_matrix(A: np.ndarray, B: np.ndarray) -> np.ndarray:
 
 def diagonal_margin(M: np.ndarray) -> float:
     """Mean diagonal minus mean off-diagonal of a square similarity matrix (NaN rows ignored)."""
-    ok = ~np.isnan(M).any(axis=1)
+    ok = ~np.isnan(np.diag(M))
     M = M[ok][:, ok]
     off = M[~np.eye(len(M), dtype=bool)]
     return float(np.diag(M).mean() - off.mean())

@@ -88,3 +88,15 @@ def test_heldout_breakdown_uses_only_heldout_columns():
     assert h["emg_to_text_heldout_candidates"]["n_candidates"] == 1
     assert out["seen"]["emg_to_text_all_candidates"]["R@1"] == 1.0
     assert out["emg_to_text"]["n_queries"] == 4
+
+
+def test_class_centres_and_diagonal_margin():
+    from myosem_core.retrieval import class_centres, cosine_matrix, diagonal_margin
+
+    Z = np.array([[1.0, 0.0], [3.0, 0.0], [0.0, 2.0]])
+    C = class_centres(Z, np.array([0, 0, 1]), 3)
+    assert np.allclose(C[:2], [[1, 0], [0, 1]]) and np.isnan(C[2]).all()  # class 2 has no window
+    M = cosine_matrix(np.eye(2), np.array([[1.0, 1.0], [0.0, 1.0]]))
+    assert np.allclose(M, [[2 ** -0.5, 0], [2 ** -0.5, 1]])
+    assert diagonal_margin(np.array([[1.0, 0.2], [0.4, 0.8]])) == pytest.approx(0.9 - 0.3)
+    assert diagonal_margin(cosine_matrix(C, C)) == pytest.approx(1.0)  # the NaN class is ignored
