@@ -64,8 +64,10 @@ class Stage3Config:
 
 
 STAGE3_PRESETS = {
-    "quick": Stage3Config(preset="quick"),
-    "full": Stage3Config(preset="full", phase1_epochs=25, phase2_epochs=15, patience=6),
+    "quick": Stage3Config(preset="quick", phase1_epochs=5, phase2_epochs=3, patience=2,
+                          augment=AugmentConfig(0.3, 0.3, 0.05)),
+    "full": Stage3Config(preset="full", phase1_epochs=12, phase2_epochs=6, patience=4,
+                         augment=AugmentConfig(0.3, 0.3, 0.05)),
 }
 
 
