@@ -5,6 +5,12 @@ one process and writes ``<runs>/benchmarks/scale.json``. Absolute numbers are
 this machine's; the ratios (model vs model, corpus size vs corpus size) are
 measured in the same run, so they carry over to other machines better.
 
+Every single-thread figure is timed twice: as CPU time of this process (what
+the work costs on a core of its own; robust when other jobs share the
+machine, because time spent waiting for a core is not counted) and as wall
+time (what a caller waited, load included). Models are timed in turns, so
+each meets the same background load.
+
 - :func:`training_throughput`: windows/s of one training step (forward,
   backward, AdamW) at batch 128 on the same windows, for Stage 2, both phases
   of Stage 3 and the Atzori CNN baseline (its CE step and its alignment step),
@@ -44,25 +50,27 @@ def threads(n: int):
         torch.set_num_threads(before)
 
 
-def _interleaved(fns: dict, repeats: int) -> dict[str, list[float]]:
-    """Seconds of each callable, ``repeats`` times, taking turns: on a shared machine every
-    model then meets the same background load, so their ratios stay fair."""
-    out: dict[str, list[float]] = {name: [] for name in fns}
+def _interleaved(fns: dict, repeats: int) -> dict[str, dict[str, list[float]]]:
+    """CPU and wall seconds of each callable, ``repeats`` times, the callables taking turns."""
+    out = {name: {"cpu": [], "wall": []} for name in fns}
     for _ in range(repeats):
         for name, fn in fns.items():
-            t0 = time.perf_counter()
+            w0, c0 = time.perf_counter(), time.process_time()
             fn()
-            out[name].append(time.perf_counter() - t0)
+            out[name]["cpu"].append(time.process_time() - c0)
+            out[name]["wall"].append(time.perf_counter() - w0)
     return out
 
 
-def _timed(fn, repeats: int) -> list[float]:
-    out = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t0)
-    return out
+def _timed(fn, repeats: int) -> dict[str, list[float]]:
+    return _interleaved({"fn": fn}, repeats)["fn"]
+
+
+def _ms(times: dict[str, list[float]], prefix: str, per: int = 1) -> dict[str, float]:
+    """``{prefix}_cpu_ms``, ``{prefix}_wall_ms`` (medians, divided by ``per``) and the fastest wall time."""
+    return {f"{prefix}_cpu_ms": 1e3 * statistics.median(times["cpu"]) / per,
+            f"{prefix}_wall_ms": 1e3 * statistics.median(times["wall"]) / per,
+            f"{prefix}_wall_ms_fastest": 1e3 * min(times["wall"]) / per}
 
 
 # ------------------------------------------------------------------ training
@@ -173,8 +181,9 @@ def training_throughput(ws, prototypes: np.ndarray, preset: str = "quick", batch
         secs = _interleaved({name: (lambda f=fn: [f() for _ in range(steps)]) for name, (fn, _) in fns.items()},
                             repeats)
         for name, (_, n_params) in fns.items():
-            per_step = statistics.median(secs[name]) / steps
-            out["models"][name] = {"windows_per_s": len(rows) / per_step, "ms_per_step": 1e3 * per_step,
+            t = _ms(secs[name], "step", steps)
+            out["models"][name] = {"windows_per_s": 1e3 * len(rows) / t["step_cpu_ms"],
+                                   "windows_per_s_wall": 1e3 * len(rows) / t["step_wall_ms"], **t,
                                    "trained_parameters": int(n_params)}
     ref = out["models"]["Atzori CNN (CE step)"]["windows_per_s"]
     for m in out["models"].values():
@@ -222,17 +231,15 @@ def inference_latency(ws, prototypes: np.ndarray, preset: str = "quick", n_singl
             bigs2 = _interleaved({name: (lambda f=fn: f(big)) for name, fn in models.items()}, 5)
         for name in models:
             out["models"][name] = {
-                "batch1_ms_median": 1e3 * statistics.median(lat[name]),
-                "batch1_ms_min": 1e3 * min(lat[name]),
-                "batch1_ms_p90": 1e3 * float(np.percentile(lat[name], 90)),
-                f"batch{big_batch}_windows_per_s_1thread": big_batch / statistics.median(bigs[name]),
-                f"batch{big_batch}_windows_per_s_2threads": big_batch / statistics.median(bigs2[name]),
+                **_ms(lat[name], "batch1"),
+                "batch1_wall_ms_p90": 1e3 * float(np.percentile(lat[name]["wall"], 90)),
+                f"batch{big_batch}_windows_per_s": 1e3 * big_batch / _ms(bigs[name], "b")["b_cpu_ms"],
+                f"batch{big_batch}_windows_per_s_wall": 1e3 * big_batch / _ms(bigs[name], "b")["b_wall_ms"],
+                f"batch{big_batch}_windows_per_s_wall_2threads": 1e3 * big_batch / _ms(bigs2[name], "b")["b_wall_ms"],
             }
-        e2e = lat["MyoSem (Stages 2-3) end to end"]
-        out["models"]["MyoSem (Stages 2-3)"]["batch1_end_to_end_ms_median"] = 1e3 * statistics.median(e2e)
-        out["models"]["MyoSem (Stages 2-3)"]["batch1_end_to_end_ms_min"] = 1e3 * min(e2e)
+        out["models"]["MyoSem (Stages 2-3)"].update(_ms(lat["MyoSem (Stages 2-3) end to end"], "batch1_end_to_end"))
     out["target_batch1_ms"] = 2.0
-    out["meets_target"] = out["models"]["MyoSem (Stages 2-3)"]["batch1_end_to_end_ms_median"] < 2.0
+    out["meets_target"] = out["models"]["MyoSem (Stages 2-3)"]["batch1_end_to_end_cpu_ms"] < 2.0
     return out
 
 
@@ -284,22 +291,20 @@ def search_scaling(sizes=(10_000, 100_000, 1_000_000), dim: int = 384, k: int = 
             with _blas(n_threads):
                 naive = _timed(full_sort, max(2, repeats // 2))
             out["sizes"][str(n)] = {
-                "n": n, "corpus_mib": n * dim * 4 / 2**20,
-                "query_ms_median": 1e3 * statistics.median(one),
-                f"batch{n_queries}_ms_median": 1e3 * statistics.median(many),
-                "full_sort_query_ms_median": 1e3 * statistics.median(naive),
-                "working_mib_one_query": peak_one / 2**20, f"working_mib_batch{n_queries}": peak_many / 2**20,
+                "n": n, "corpus_mib": n * dim * 4 / 2**20, **_ms(one, "query"), **_ms(many, "batch"),
+                **_ms(naive, "full_sort_query"),
+                "working_mib_one_query": peak_one / 2**20, "working_mib_batch": peak_many / 2**20,
             }
             del E
             path.unlink()
     ns = sorted(out["sizes"], key=int)
     for a, b in zip(ns, ns[1:]):
-        ta, tb = out["sizes"][a]["query_ms_median"], out["sizes"][b]["query_ms_median"]
+        ta, tb = out["sizes"][a]["query_cpu_ms"], out["sizes"][b]["query_cpu_ms"]
         out["sizes"][b]["time_ratio_to_previous"] = tb / ta
         out["sizes"][b]["size_ratio_to_previous"] = int(b) / int(a)
     if len(ns) >= 2:
         x = np.log([int(n) for n in ns])
-        y = np.log([out["sizes"][n]["query_ms_median"] for n in ns])
+        y = np.log([out["sizes"][n]["query_cpu_ms"] for n in ns])
         out["growth_exponent"] = float(np.polyfit(x, y, 1)[0])  # latency ~ N^exponent (1 = linear)
     return out
 

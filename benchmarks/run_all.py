@@ -108,56 +108,55 @@ def render_markdown(r: dict) -> str:
     """The benchmark tables as MyST markdown, every number read from the result dict ``r``."""
     m = r["machine"]
     data = "the **synthetic** generator" if r["synthetic"] else f"real **{r['dataset']}**"
-    lines = [f"Measured {r['measured_utc']} by `{r['command']}` on {m['cpus_visible']} CPU(s) "
-             f"(load average {m['load_avg_1min_at_start']} when it started; other jobs shared the machine), "
+    lines = [f"Measured {r['measured_utc']} by `{r['command'].strip()}` on {m['cpus_visible']} CPU(s) "
+             f"(load average {m['load_avg_1min_at_start']} when it started: other jobs shared the machine), "
              f"torch {m['torch']}, on windows of {data} ({r['n_windows']:,} training windows of the `rand` split). "
-             f"Raw figures: `runs/benchmarks/scale.json`.", ""]
+             "*CPU* columns are the process's CPU time (the cost on a core of its own); *wall* columns are "
+             "elapsed time, which includes waiting for a core while the machine is shared. "
+             "Raw figures: `runs/benchmarks/scale.json`.", ""]
+    t0 = next(iter(r["training"].values()))
     lines += ["### Training throughput", "",
-              "One training step (forward, backward, AdamW) at batch "
-              f"{next(iter(r['training'].values()))['batch_size']} on the same windows, "
-              f"{next(iter(r['training'].values()))['threads']} thread(s). Ratio: windows/s relative to the "
-              "Atzori CNN's classification step of the same preset.", "",
-              "| preset | model | trained parameters | windows/s | ratio to Atzori CNN (CE) |",
-              "| --- | --- | ---: | ---: | ---: |"]
+              f"One training step (forward, backward, AdamW) at batch {t0['batch_size']} on the same windows, "
+              f"{t0['threads']} thread. Ratio: windows/s (CPU) relative to the Atzori CNN's classification step "
+              "of the same preset.", "",
+              "| preset | model | trained parameters | windows/s (CPU) | windows/s (wall) | ratio to Atzori CNN (CE) |",
+              "| --- | --- | ---: | ---: | ---: | ---: |"]
     for preset, t in r["training"].items():
         for name, row in t["models"].items():
             lines.append(f"| {preset} | {name} | {row['trained_parameters']:,} | {_fmt(row['windows_per_s'])} | "
-                         f"{row['ratio_to_atzori_ce']:.2f} |")
+                         f"{_fmt(row['windows_per_s_wall'])} | {row['ratio_to_atzori_ce']:.2f} |")
+    big = _big(r)
     lines += ["", "### Inference", "",
-              "Embedding one window at batch 1 on one thread (the models' calls take turns, so both meet the "
-              "same background load; end to end = normalise the raw window + embed, as `Stage3Run.embed`), "
-              f"and throughput at batch {_big(r)}. "
-              f"Target: under {r['inference'][next(iter(r['inference']))]['target_batch1_ms']:g} ms per window.", "",
-              "| preset | model | batch 1, median (ms) | batch 1, fastest (ms) | batch 1, p90 (ms) | "
-              "batch 1 end to end, median (ms) | "
-              f"batch {_big(r)}, 1 thread (windows/s) | batch {_big(r)}, 2 threads (windows/s) |",
+              "Embedding one window at batch 1 on one thread (model only; end to end = normalise the raw window "
+              f"and embed it, as `Stage3Run.embed`), and throughput at batch {big} on one thread. Target: under "
+              f"{r['inference'][next(iter(r['inference']))]['target_batch1_ms']:g} ms per window.", "",
+              "| preset | model | batch 1, CPU (ms) | batch 1, wall median (ms) | batch 1, wall fastest (ms) | "
+              f"end to end, CPU (ms) | end to end, wall median (ms) | batch {big} (windows/s, CPU) |",
               "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for preset, inf in r["inference"].items():
-        big = inf.get("big_batch", 256)
         for name, row in inf["models"].items():
-            lines.append(f"| {preset} | {name} | {_fmt(row['batch1_ms_median'])} | {_fmt(row.get('batch1_ms_min'))} | "
-                         f"{_fmt(row['batch1_ms_p90'])} | "
-                         f"{_fmt(row.get('batch1_end_to_end_ms_median'))} | "
-                         f"{_fmt(row[f'batch{big}_windows_per_s_1thread'])} | "
-                         f"{_fmt(row[f'batch{big}_windows_per_s_2threads'])} |")
+            lines.append(f"| {preset} | {name} | {_fmt(row['batch1_cpu_ms'])} | {_fmt(row['batch1_wall_ms'])} | "
+                         f"{_fmt(row['batch1_wall_ms_fastest'])} | {_fmt(row.get('batch1_end_to_end_cpu_ms'))} | "
+                         f"{_fmt(row.get('batch1_end_to_end_wall_ms'))} | {_fmt(row[f'batch{big}_windows_per_s'])} |")
     s = r["search"]
-    bq = s["batch_queries"]
     lines += ["", "### Text → EMG search", "",
-              f"Exact top-{s['k']} over N stored {s['dim']}-d float32 embeddings memory-mapped from `.npy`, "
-              f"{s['chunk_rows']:,} rows per chunk, {s['threads']} BLAS thread(s); one query, and a batch of "
-              f"{bq} queries (every class prototype of DB1). Working memory = peak allocation during the search, "
-              "beyond the stored corpus. Full sort = every score, then `argsort` (the naive reference).", "",
-              f"| stored embeddings | corpus (MiB) | 1 query (ms) | {bq} queries (ms) | full sort, 1 query (ms) | "
-              f"working memory, 1 query (MiB) | time ratio to previous size |",
-              "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+              f"Exact top-{s['k']} over N stored {s['dim']}-d float32 embeddings memory-mapped from `.npy` "
+              f"(random unit vectors), {s['chunk_rows']:,} rows per chunk, {s['threads']} BLAS thread; one query, "
+              f"and a batch of {s['batch_queries']} queries (as many as DB1 has class prototypes). Working memory = "
+              "peak allocation during one search, beyond the stored corpus. Full sort = every score, then "
+              "`argsort` (the naive reference).", "",
+              f"| stored embeddings | corpus (MiB) | 1 query, CPU (ms) | 1 query, wall (ms) | "
+              f"{s['batch_queries']} queries, CPU (ms) | full sort, 1 query, CPU (ms) | working memory (MiB) | "
+              "CPU time vs previous size |",
+              "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for n, row in sorted(s["sizes"].items(), key=lambda kv: int(kv[0])):
         ratio = (f"{row['time_ratio_to_previous']:.1f}× for {row['size_ratio_to_previous']:.0f}× the rows"
                  if "time_ratio_to_previous" in row else "—")
-        lines.append(f"| {int(n):,} | {_fmt(row['corpus_mib'])} | {_fmt(row['query_ms_median'])} | "
-                     f"{_fmt(row[f'batch{bq}_ms_median'])} | {_fmt(row['full_sort_query_ms_median'])} | "
-                     f"{_fmt(row['working_mib_one_query'])} | {ratio} |")
+        lines.append(f"| {int(n):,} | {_fmt(row['corpus_mib'])} | {_fmt(row['query_cpu_ms'])} | "
+                     f"{_fmt(row['query_wall_ms'])} | {_fmt(row['batch_cpu_ms'])} | "
+                     f"{_fmt(row['full_sort_query_cpu_ms'])} | {_fmt(row['working_mib_one_query'])} | {ratio} |")
     if "growth_exponent" in s:
-        lines += ["", f"Query time grows as N^{s['growth_exponent']:.2f} over these sizes (1.00 = linear)."]
+        lines += ["", f"CPU time per query grows as N^{s['growth_exponent']:.2f} over these sizes (1.00 = linear)."]
     lines += ["", "### Book build", ""]
     if r.get("book"):
         lines += ["Notebook execution time recorded by `scripts/execute_notebooks.py` (`build_info.json` of the "
@@ -165,10 +164,10 @@ def render_markdown(r: dict) -> str:
                   "present notebooks that build ran: a build older than the latest notebooks covers fewer.", "",
                   "| preset | dataset | built | notebooks executed | current notebooks executed | execution (s) | "
                   "commit |", "| --- | --- | --- | ---: | ---: | ---: | --- |"]
-        for b in r["book"].values():
-            lines.append(f"| {b['preset']} | {b['dataset']} | {b['built_utc']} | {b['notebooks']} | "
-                         f"{b['covers_current_notebooks']} of {b['notebooks_in_book']} | {_fmt(b['total_s'])} | "
-                         f"`{b['commit']}` |")
+        for bk in r["book"].values():
+            lines.append(f"| {bk['preset']} | {bk['dataset']} | {bk['built_utc']} | {bk['notebooks']} | "
+                         f"{bk['covers_current_notebooks']} of {bk['notebooks_in_book']} | {_fmt(bk['total_s'])} | "
+                         f"`{bk['commit']}` |")
     else:
         lines.append("No executed book was found when the benchmark ran (run `make book` first).")
     return "\n".join(lines) + "\n"

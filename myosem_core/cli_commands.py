@@ -99,19 +99,28 @@ def cmd_train(args) -> dict:
 
 
 def cmd_evaluate(args) -> dict:
-    from .pipeline import run_myosem
-    from .retrieval import results_table
+    """Stages 1-3 (data-parallel under torchrun), then MyoSem and the baselines on the test split (rank 0 alone)."""
+    from .pipeline import results_folder
+    from .retrieval import evaluate_retriever, prototypes_for, results_table
+    from .retrievers import MyoSemRetriever
 
     sc = configs(args)
     ws, split = load_data(sc, args.protocol, _progress(args))
-    text, _, _ = _stage3(sc, ws, split, args)  # data-parallel training on every rank; evaluation on rank 0
-    if not ddp.is_main():
+    text, _, s3 = _stage3(sc, ws, split, args)
+    me = ddp.rank()
+    ddp.shutdown()  # training is over: the other ranks leave, rank 0 evaluates (and fits baselines) on its own
+    if me != 0:
         return {}
-    out = run_myosem(sc.cfg, args.protocol, text, args.runs, baselines=tuple(args.baselines), stage2=sc.stage2,
-                     stage3=sc.stage3, progress=_progress(args))
-    table = results_table(list(out.results.values()))
-    return {"results": str(out.results_folder), "table": table.to_dict(orient="records"),
-            "files": [r.get("path") for r in out.results.values()]}
+    P = prototypes_for(text, ws.class_keys)
+    folder = results_folder(sc.cfg, args.runs)
+    split.save(folder / "manifests")
+    results = {"myosem": evaluate_retriever("myosem", ws, split, P, sc.cfg.seed, folder,
+                                            retriever=MyoSemRetriever.from_run(s3))}
+    for name in args.baselines:
+        results[name] = evaluate_retriever(name, ws, split, P, sc.cfg.seed, folder)
+    table = results_table(list(results.values()))
+    return {"results": str(folder), "table": table.to_dict(orient="records"),
+            "files": [r.get("path") for r in results.values()]}
 
 
 def cmd_index(args) -> dict:
