@@ -23,6 +23,7 @@ users, evaluation = the unseen test users).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -59,7 +60,7 @@ class MAETrainConfig:
     decoder_layers: int = 1
     mask_ratio: float = 0.5
     pool: str = "mean"  # window embedding = mean of the patch tokens (the MAE loss never trains [CLS])
-    epochs: int = 15
+    epochs: int = 10
     batch_size: int = 256
     lr: float = 1e-3
     weight_decay: float = 1e-4
@@ -71,6 +72,7 @@ class AlignConfig:
 
     head: str = "qformer"  # "qformer" or "cpep"
     n_queries: int = 16
+    query_selection: str = "paired"  # "paired": the query closest to the paired pose (paper); "max": per-pair max (BLIP-2)
     use_mprl: bool = True
     mprl_mask_ratio: float = 0.5
     lam: float = 1.0  # lambda, weight of MPRL
@@ -82,9 +84,9 @@ class AlignConfig:
     tau_s: float = 0.1  # soft-target temperature
     tau_init: float = 0.07  # learnable contrastive temperature, initial value
     data_fraction: float = 1.0  # fraction of paired training data (whole repetitions, per class)
-    epochs: int = 15
+    epochs: int = 12
     batch_size: int = 256
-    lr: float = 5e-4
+    lr: float = 2e-3
     weight_decay: float = 1e-4
 
 
@@ -100,6 +102,9 @@ VARIANTS: dict[str, dict] = {
     "w/o CASCLe": dict(soft="none"),
     "Label smoothing": dict(soft="none", label_smoothing=0.1),
     "SoftCLIP": dict(soft="softclip"),
+    # BLIP-2's ITC: the logit of every (EMG i, pose j) pair is its best query's, max_m cos(Q'_im, v_j)
+    "Q-Former (per-pair max)": dict(head="qformer", use_mprl=False, soft="none", query_selection="max"),
+    "EMBridge (per-pair max)": dict(query_selection="max"),
 }
 
 
@@ -113,10 +118,11 @@ class EMBridgeConfig:
     align: AlignConfig = AlignConfig()
     knn_k: int = 10
     pose_normalization: str = "global"  # "global" z-score of the training windows
-    threads: int = 2
+    threads: int = 1  # torch + BLAS threads; >1 is far slower when the 2 cores are shared (spinning OpenMP threads)
     protocols: tuple[str, ...] = ("class", "user")
-    main_models: tuple[str, ...] = ("CPEP", "CPEP-LS", "Q-Former", "Q-Former-LS", "EMBridge")
-    user_models: tuple[str, ...] = ("CPEP", "CPEP-LS", "Q-Former", "Q-Former-LS", "EMBridge")
+    main_models: tuple[str, ...] = ("CPEP", "CPEP-LS", "Q-Former", "Q-Former-LS", "EMBridge",
+                                    "Q-Former (per-pair max)", "EMBridge (per-pair max)")
+    user_models: tuple[str, ...] = ("CPEP", "CPEP-LS", "Q-Former", "Q-Former-LS", "EMBridge", "EMBridge (per-pair max)")
     ablations: tuple[str, ...] = ("w/o Q-Former", "w/o MPRL", "w/o CASCLe", "Label smoothing", "SoftCLIP")
     batch_sizes: tuple[int, ...] = (256, 512, 1024)
     batch_models: tuple[str, ...] = ("CPEP", "Q-Former", "EMBridge")
@@ -136,10 +142,10 @@ EMBRIDGE_PRESETS: dict[str, EMBridgeConfig] = {
     "quick": EMBridgeConfig(
         preset="quick",
         emg=MAETrainConfig(epochs=6), pose=MAETrainConfig(epochs=6),
-        align=AlignConfig(epochs=6),
-        main_models=("CPEP", "Q-Former", "EMBridge"), user_models=("CPEP", "EMBridge"),
-        ablations=("w/o MPRL", "w/o CASCLe"), batch_sizes=(256, 1024), batch_models=("CPEP", "EMBridge"),
-        fractions=(0.2, 1.0), tau_s_grid=(0.1, 0.5), k_c_grid=(3, 10),
+        align=AlignConfig(epochs=8),
+        main_models=("CPEP", "Q-Former", "EMBridge", "EMBridge (per-pair max)"), user_models=("CPEP", "EMBridge"),
+        ablations=("w/o MPRL", "w/o CASCLe"), batch_sizes=(256, 1024), batch_models=("EMBridge",),
+        fractions=(0.4, 1.0), tau_s_grid=(0.1, 0.5), k_c_grid=(3, 10),
     ),
     # The book: the whole grid at sizes that fit 2 CPU cores.
     "full": EMBridgeConfig(preset="full"),
@@ -163,6 +169,15 @@ def variant(align: AlignConfig, name: str, **overrides) -> AlignConfig:
 
 
 # ------------------------------------------------------------------------------------------------------ data
+
+
+@contextlib.contextmanager
+def compute_limits(threads: int):
+    """At most ``threads`` torch and BLAS/OpenMP threads (the machine is shared; oversubscription is far slower)."""
+    from threadpoolctl import threadpool_limits
+
+    with torch_threads(threads), threadpool_limits(threads):
+        yield
 
 
 def _require_pose(ws: WindowSet) -> None:
@@ -223,7 +238,8 @@ class MAERun:
     stream: str  # "emg" or "pose"
     folder: Path | None = None
     curves: list[dict] = field(default_factory=list)
-    seconds: float = 0.0
+    seconds: float = 0.0  # wall-clock training time
+    cpu_seconds: float = 0.0  # CPU time of the training process (all its threads)
 
     def windows(self, ws: WindowSet) -> np.ndarray:
         return ws.X if self.stream == "emg" else ws.pose
@@ -250,18 +266,18 @@ def mae_config_for(ws: WindowSet, stream: str, cfg: MAETrainConfig) -> MAEConfig
 
 
 def train_mae(train: WindowSet, stream: str, cfg: MAETrainConfig, normalizer: ChannelNormalizer, seed: int = 0,
-              threads: int = 2, folder: Path | None = None, progress: bool = True) -> MAERun:
+              threads: int = 1, folder: Path | None = None, progress: bool = True) -> MAERun:
     """Masked-patch pre-training of one stream (``"emg"`` or ``"pose"``) on ``train``."""
     if len(train) < 2:
         raise DataError("<split>", "train", f"MAE pre-training needs training windows, got {len(train)}")
-    with torch_threads(threads):
+    with compute_limits(threads):
         seed_everything(seed)
         model = PatchMAE(mae_config_for(train, stream, cfg))
         X = torch.from_numpy(normalizer.transform(train.X if stream == "emg" else train.pose))
         opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, cfg.epochs))
         gen = torch.Generator().manual_seed(seed)
-        curves, t_start = [], time.perf_counter()
+        curves, t_start, c_start = [], time.perf_counter(), time.process_time()
         bar = tqdm(range(cfg.epochs), desc=f"MAE {stream}", disable=not progress, leave=False)
         for epoch in bar:
             model.train()
@@ -276,12 +292,13 @@ def train_mae(train: WindowSet, stream: str, cfg: MAETrainConfig, normalizer: Ch
             curves.append({"epoch": epoch, "train_mse_masked": total / n})
             bar.set_postfix(mse=f"{total / n:.3f}")
         model.eval()
-    run = MAERun(model, normalizer, stream, folder, curves, time.perf_counter() - t_start)
+    run = MAERun(model, normalizer, stream, folder, curves, time.perf_counter() - t_start, time.process_time() - c_start)
     if folder is not None:
         save_checkpoint(folder / "model.pt", state_dict=model.state_dict(), config=asdict(model.cfg))
         write_json(folder / "normalizer.json", normalizer.to_dict())
         write_json(folder / "curves.json", curves)
         write_json(folder / "results.json", {"stage": f"embridge-mae-{stream}", "train_seconds": run.seconds,
+                                             "train_cpu_seconds": run.cpu_seconds,
                                              "final_mse_masked": curves[-1]["train_mse_masked"] if curves else None})
     return run
 
@@ -293,8 +310,9 @@ def load_mae(folder: Path, stream: str) -> MAERun:
     model = PatchMAE(MAEConfig(**ckpt["config"]))
     model.load_state_dict(ckpt["state_dict"])
     model.eval()
+    res = read_json(folder / "results.json")
     return MAERun(model, ChannelNormalizer.from_dict(read_json(folder / "normalizer.json")), stream, folder,
-                  read_json(folder / "curves.json"), read_json(folder / "results.json")["train_seconds"])
+                  read_json(folder / "curves.json"), res["train_seconds"], res["train_cpu_seconds"])
 
 
 def _experiment_root(cfg: Config, split: Split, runs) -> Path:
@@ -335,7 +353,9 @@ class AlignerRun:
     name: str = ""
     folder: Path | None = None
     curves: list[dict] = field(default_factory=list)
-    seconds: float = 0.0
+    seconds: float = 0.0  # wall-clock training time
+    cpu_seconds: float = 0.0
+    n_train: int = 0  # paired training windows
 
     @torch.no_grad()
     def queries(self, ws: WindowSet, batch_size: int = 1024) -> np.ndarray:
@@ -359,8 +379,11 @@ def _loss(model: EMGPoseAligner, cfg: AlignConfig, x, p, v, centroids, gen):
         parts["mprl"] = l_mprl.item()
     else:
         Q = model.head(tokens)
-    u = best_query(Q, v)  # v is unit-norm
-    logits = (u @ v.T) * model.temperature()
+    if cfg.query_selection == "max":
+        logits = torch.einsum("bmd,kd->bmk", F.normalize(Q, dim=-1), v).max(dim=1).values * model.temperature()
+    else:
+        u = best_query(Q, v)  # v is unit-norm
+        logits = (u @ v.T) * model.temperature()
     loss = info_nce(logits, cfg.label_smoothing)
     parts["infonce"] = loss.item()
     if cfg.soft != "none":
@@ -375,7 +398,7 @@ def _loss(model: EMGPoseAligner, cfg: AlignConfig, x, p, v, centroids, gen):
     return loss, parts
 
 
-def train_aligner(train: WindowSet, emg: MAERun, pose: MAERun, cfg: AlignConfig, seed: int = 0, threads: int = 2,
+def train_aligner(train: WindowSet, emg: MAERun, pose: MAERun, cfg: AlignConfig, seed: int = 0, threads: int = 1,
                   name: str = "", folder: Path | None = None, progress: bool = True) -> AlignerRun:
     """Align a copy of the EMG MAE encoder to the frozen pose MAE on paired training windows."""
     _require_pose(train)
@@ -383,7 +406,7 @@ def train_aligner(train: WindowSet, emg: MAERun, pose: MAERun, cfg: AlignConfig,
         raise ConfigError(f"soft must be 'cascle', 'softclip' or 'none', got {cfg.soft!r}")
     if len(train) < 2:
         raise DataError("<split>", "train", f"alignment needs at least 2 paired training windows, got {len(train)}")
-    with torch_threads(threads):
+    with compute_limits(threads):
         seed_everything(seed)
         for p_ in pose.model.parameters():
             p_.requires_grad_(False)
@@ -399,7 +422,7 @@ def train_aligner(train: WindowSet, emg: MAERun, pose: MAERun, cfg: AlignConfig,
         steps_per_epoch = max(1, len(X) // cfg.batch_size)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, cfg.epochs * steps_per_epoch))
         gen = torch.Generator().manual_seed(seed)
-        curves, t_start = [], time.perf_counter()
+        curves, t_start, c_start = [], time.perf_counter(), time.process_time()
         bar = tqdm(range(cfg.epochs), desc=f"align {name or cfg.head}", disable=not progress, leave=False)
         for epoch in bar:
             model.train()
@@ -420,7 +443,8 @@ def train_aligner(train: WindowSet, emg: MAERun, pose: MAERun, cfg: AlignConfig,
             curves.append(row)
             bar.set_postfix(loss=f"{row.get('total', float('nan')):.3f}")
         model.eval()
-    return AlignerRun(model, emg, pose, cfg, name, folder, curves, time.perf_counter() - t_start)
+    return AlignerRun(model, emg, pose, cfg, name, folder, curves, time.perf_counter() - t_start,
+                      time.process_time() - c_start, len(train))
 
 
 def load_or_train_aligner(cfg: Config, ws: WindowSet, split: Split, ecfg: EMBridgeConfig, name: str = "EMBridge",
@@ -442,7 +466,7 @@ def load_or_train_aligner(cfg: Config, ws: WindowSet, split: Split, ecfg: EMBrid
                                         "n_train_windows": int(len(train_idx))})
     write_json(folder / "curves.json", run.curves)
     write_json(folder / "results.json", {"stage": "embridge-align", "name": name, "train_seconds": run.seconds,
-                                         "n_train_windows": int(len(train_idx))})
+                                         "train_cpu_seconds": run.cpu_seconds, "n_train_windows": int(len(train_idx))})
     return run
 
 
@@ -451,8 +475,9 @@ def _load_aligner(folder: Path, emg: MAERun, pose: MAERun, align: AlignConfig, n
                            mprl_mask_ratio=align.mprl_mask_ratio, tau_init=align.tau_init)
     model.load_state_dict(load_checkpoint(folder / "model.pt")["state_dict"])
     model.eval()
+    res = read_json(folder / "results.json")
     return AlignerRun(model, emg, pose, align, name, folder, read_json(folder / "curves.json"),
-                      read_json(folder / "results.json")["train_seconds"])
+                      res["train_seconds"], res["train_cpu_seconds"], res["n_train_windows"])
 
 
 def _slug(name: str) -> str:
@@ -463,8 +488,13 @@ def _slug(name: str) -> str:
 
 
 def evaluate_aligner(run: AlignerRun, ws: WindowSet, split: Split, k: int = 10, seed: int = 0,
-                     keep_predictions: bool = False) -> dict:
+                     keep_predictions: bool = False, threads: int = 1) -> dict:
     """Zero-shot kNN and linear-probe balanced accuracy on every evaluation set of the split."""
+    with compute_limits(threads):
+        return _evaluate_aligner(run, ws, split, k, seed, keep_predictions)
+
+
+def _evaluate_aligner(run: AlignerRun, ws: WindowSet, split: Split, k: int, seed: int, keep_predictions: bool) -> dict:
     out = {}
     for set_name, (probe_idx, eval_idx) in evaluation_sets(ws, split).items():
         ev = ws.subset(eval_idx)
@@ -480,12 +510,13 @@ def evaluate_aligner(run: AlignerRun, ws: WindowSet, split: Split, k: int = 10, 
     return out
 
 
-def evaluate_mae(run: MAERun, ws: WindowSet, split: Split, seed: int = 0) -> dict:
+def evaluate_mae(run: MAERun, ws: WindowSet, split: Split, seed: int = 0, threads: int = 1) -> dict:
     """Linear-probe balanced accuracy of a frozen MAE (EMG-MAE row; pose MAE = the upper bound)."""
     out = {}
-    for set_name, (probe_idx, eval_idx) in evaluation_sets(ws, split).items():
-        pred = linear_probe(run.embed(ws.subset(probe_idx)), ws.y[probe_idx], run.embed(ws.subset(eval_idx)), seed)
-        out[set_name] = {"lp": balanced_accuracy(ws.y[eval_idx], pred), "n_eval": int(len(eval_idx))}
+    with compute_limits(threads):
+        for set_name, (probe_idx, eval_idx) in evaluation_sets(ws, split).items():
+            pred = linear_probe(run.embed(ws.subset(probe_idx)), ws.y[probe_idx], run.embed(ws.subset(eval_idx)), seed)
+            out[set_name] = {"lp": balanced_accuracy(ws.y[eval_idx], pred), "n_eval": int(len(eval_idx))}
     return out
 
 
@@ -513,14 +544,16 @@ def run_embridge_experiments(cfg: Config, ws: WindowSet, ecfg: EMBridgeConfig | 
         split = splits[protocol]
         if name in ("Upper bound (pose MAE)", "EMG-MAE"):
             mae = load_or_train_mae(cfg, ws, split, "pose" if name.startswith("Upper") else "emg", ecfg, runs, progress)
-            metrics = evaluate_mae(mae, ws, split, cfg.seed)
-            res["timing"].append({"protocol": protocol, "model": name, "train_seconds": mae.seconds})
+            metrics = evaluate_mae(mae, ws, split, cfg.seed, ecfg.threads)
+            res["timing"].append({"protocol": protocol, "model": name, "train_seconds": mae.seconds,
+                                  "train_cpu_seconds": mae.cpu_seconds})
         else:
             align = variant(ecfg.align, name, **overrides)
             run = load_or_train_aligner(cfg, ws, split, ecfg, name, align, runs, progress)
             keep = table == "main" and protocol == "class"
-            metrics = evaluate_aligner(run, ws, split, ecfg.knn_k, cfg.seed, keep_predictions=keep)
-            res["timing"].append({"protocol": protocol, "model": name, **extra, "train_seconds": run.seconds})
+            metrics = evaluate_aligner(run, ws, split, ecfg.knn_k, cfg.seed, keep, ecfg.threads)
+            res["timing"].append({"protocol": protocol, "model": name, **extra, "train_seconds": run.seconds,
+                                  "train_cpu_seconds": run.cpu_seconds, "n_train_windows": run.n_train})
         res[table].append({"protocol": protocol, "model": name, **extra, "metrics": metrics})
     res["total_seconds"] = time.perf_counter() - t0
     write_json(out_dir / "results.json", res)

@@ -1,0 +1,87 @@
+"""EMBridge training: same seed -> same weights and curves; caching by config hash; bad input -> one clear error."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from myosem_core.data.protocols import make_split
+from myosem_core.data.windows import WindowSet
+from myosem_core.errors import DataError
+from myosem_core.training.embridge import (AlignConfig, EMBridgeConfig, MAETrainConfig, fit_normalizers,
+                                           load_or_train_aligner, train_aligner, train_mae, variant)
+
+TINY_MAE = MAETrainConfig(patch_s=0.1, d_model=8, n_layers=2, n_heads=2, decoder_dim=8, epochs=2, batch_size=16)
+TINY_ALIGN = AlignConfig(n_queries=4, n_clusters=4, k_c=2, epochs=2, batch_size=16)
+
+
+def tiny_windows(n=96, seed=0) -> WindowSet:
+    """Random paired windows (20 samples at 100 Hz, 3 EMG channels, 4 pose channels), 4 classes, 3 subjects."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 4
+    pose = rng.normal(size=(n, 20, 4)).astype(np.float32) + y[:, None, None]
+    X = np.abs(rng.normal(size=(n, 20, 3))).astype(np.float32) + 0.2 * y[:, None, None]
+    return WindowSet(X=X, y=y.astype(np.int64), class_keys=("t/1", "t/2", "t/3", "t/4"),
+                     subject=np.array([f"S{i % 3 + 1}" for i in range(n)]), repetition=(np.arange(n) // 4) % 10 + 1,
+                     dataset=np.full(n, "tiny"), start=np.zeros(n, np.int64), recording=np.zeros(n, np.int64),
+                     fs=100.0, signal_kind="rms", channel_names=("a", "b", "c"), pose=pose, pose_kind="test")
+
+
+def _train_once(ws, seed, name="EMBridge"):
+    emg_norm, pose_norm = fit_normalizers(ws)
+    emg = train_mae(ws, "emg", TINY_MAE, emg_norm, seed=seed, progress=False)
+    pose = train_mae(ws, "pose", TINY_MAE, pose_norm, seed=seed, progress=False)
+    return train_aligner(ws, emg, pose, variant(TINY_ALIGN, name), seed=seed, progress=False)
+
+
+@pytest.mark.parametrize("name", ["EMBridge", "CPEP", "SoftCLIP"])
+def test_training_is_deterministic_for_a_seed(name):
+    ws = tiny_windows()
+    a, b, c = _train_once(ws, 0, name), _train_once(ws, 0, name), _train_once(ws, 1, name)
+    sa, sb, sc = a.model.state_dict(), b.model.state_dict(), c.model.state_dict()
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    assert [r["total"] for r in a.curves] == [r["total"] for r in b.curves]
+    assert np.array_equal(a.queries(ws), b.queries(ws))
+    assert not all(torch.equal(sa[k], sc[k]) for k in sa)  # a different seed really changes something
+
+
+def test_embridge_loss_has_all_three_parts_and_the_pose_anchor_stays_frozen():
+    ws = tiny_windows()
+    run = _train_once(ws, 0)
+    assert {"infonce", "cascle", "mprl", "total"} <= set(run.curves[-1])
+    row = run.curves[-1]
+    assert row["total"] == pytest.approx(row["infonce"] + TINY_ALIGN.alpha * row["cascle"] + TINY_ALIGN.lam * row["mprl"],
+                                         rel=1e-5)
+    before = {k: v.clone() for k, v in run.pose.model.state_dict().items()}
+    train_aligner(ws, run.emg, run.pose, TINY_ALIGN, seed=0, progress=False)
+    assert all(torch.equal(before[k], v) for k, v in run.pose.model.state_dict().items())
+    Q = run.queries(ws)
+    assert Q.shape == (len(ws), TINY_ALIGN.n_queries, TINY_MAE.d_model)
+    assert np.allclose(np.linalg.norm(Q, axis=-1), 1.0, atol=1e-5)
+
+
+def test_load_or_train_reuses_the_run_with_the_same_config_hash(tmp_path):
+    from myosem_core.config import make_config
+
+    ws = tiny_windows(n=200)
+    cfg = make_config("quick", "synthetic", seed=0)
+    split = make_split(ws, "rand")
+    ecfg = replace(EMBridgeConfig.preset_named("quick"), emg=TINY_MAE, pose=TINY_MAE, align=TINY_ALIGN)
+    first = load_or_train_aligner(cfg, ws, split, ecfg, "CPEP", runs=tmp_path, progress=False)
+    assert (first.folder / "results.json").is_file() and (first.folder / "model.pt").is_file()
+    again = load_or_train_aligner(cfg, ws, split, ecfg, "CPEP", runs=tmp_path, progress=False)
+    assert again.folder == first.folder
+    assert np.array_equal(first.queries(ws), again.queries(ws))
+    other = load_or_train_aligner(cfg, ws, split, ecfg, "CPEP", replace(variant(TINY_ALIGN, "CPEP"), epochs=1),
+                                  runs=tmp_path, progress=False)
+    assert other.folder != first.folder
+
+
+def test_windows_without_pose_raise_a_clear_error():
+    ws = tiny_windows()
+    ws.pose = None
+    with pytest.raises(DataError, match="pose"):
+        fit_normalizers(ws)
