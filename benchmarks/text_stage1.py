@@ -63,7 +63,9 @@ def main(argv=None) -> int:
                 continue
             b = res["before"]["retrieval"][group]
             print(f"{proto:8} {group:24} {b['R@1']:10.3f} {r['R@1']:10.3f} {b['MRR']:10.3f} {r['MRR']:10.3f}")
-        print(f"{proto:8} training {res['timing']['train_seconds']:.1f} s ({res['timing']['steps']} steps), "
+        t = res["timing"]
+        print(f"{proto:8} training {t['train_seconds']:.1f} s wall, {t.get('train_cpu_seconds', float('nan')):.1f} s CPU "
+              f"({t['steps']} steps, {t['torch_threads']} threads, 1-min load {t.get('load_average')}); "
               f"whole call {wall:.1f} s; run folder {space.run_dir}")
     return 0
 

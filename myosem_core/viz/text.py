@@ -142,7 +142,7 @@ def plot_retrieval(results_by_protocol: dict[str, dict], title: str = "", ax=Non
 
 def plot_loss(history: list[dict], title: str = "", ax=None):
     """Stage-1 training loss and its terms per step."""
-    df = pd.DataFrame(history).set_index("step")
+    df = pd.DataFrame(history).set_index("step").drop(columns=["seconds"], errors="ignore")
     ax = ax or plt.subplots(figsize=(6, 3))[1]
     df.plot(ax=ax)
     ax.set_ylabel("loss")
