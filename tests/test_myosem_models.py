@@ -123,3 +123,11 @@ def test_myosem_model_and_info_nce():
     assert logits.shape == (2, 2) and y2.tolist() == [0, 1]
     with pytest.raises(ValueError, match="allowed"):
         restrict(torch.randn(1, 3), torch.tensor([1]), torch.tensor([0, 2]))
+
+
+def test_queries_start_distinct():
+    torch.manual_seed(0)
+    head = SemanticQueryHead(QueryHeadConfig(d_model=16, embed_dim=12, n_queries=4, n_heads=2)).eval()
+    att = head(torch.randn(3, 10, 16)).attention  # (B, M, P)
+    spread = (att - att.mean(dim=1, keepdim=True)).abs().amax()
+    assert spread > 0.02  # different queries attend differently from the first step

@@ -29,6 +29,7 @@ class QueryHeadConfig:
     dropout: float = 0.1
     combine: str = "sum"  # "sum" or "concat"
     use_queries: bool = True  # ablation: global pooled projection only
+    query_init_std: float = 1.0  # queries start distinct (tiny ones all read the same, uniform attention)
 
 
 @dataclass
@@ -46,7 +47,7 @@ class SemanticQueryHead(nn.Module):
         d = cfg.d_model
         self.global_proj = nn.Sequential(nn.LayerNorm(d), nn.Linear(d, cfg.embed_dim))
         if cfg.use_queries:
-            self.queries = nn.Parameter(torch.randn(cfg.n_queries, d) * 0.02)
+            self.queries = nn.Parameter(torch.randn(cfg.n_queries, d) * cfg.query_init_std)
             self.cross_attn = nn.MultiheadAttention(d, cfg.n_heads, dropout=cfg.dropout, batch_first=True)
             self.ffn = nn.Sequential(nn.LayerNorm(d), nn.Linear(d, 2 * d), nn.GELU(), nn.Linear(2 * d, d))
             self.query_proj = nn.Sequential(nn.LayerNorm(d), nn.Linear(d, cfg.embed_dim))
