@@ -42,7 +42,7 @@ from .paths import runs_root
 from .retrieval import evaluate_retriever, prototypes_for, result_path, save_result
 
 #: bump when a change to the training code should invalidate cached results
-RECIPE_VERSION = 2
+RECIPE_VERSION = 3
 PROTOCOLS = ("rand", "user", "class")
 DEFAULT_SEEDS = {"quick": (0,), "full": (0, 1, 2)}
 
@@ -117,10 +117,15 @@ TFIDF_DIM = 64
 
 # ------------------------------------------------------------------ where results go
 
+def resolve_data_dir(data_dir: str | Path | None) -> str | None:
+    """The absolute data folder: ``../shared/data/x`` and ``/abs/shared/data/x`` must key the same cached runs."""
+    return str(Path(data_dir).expanduser().resolve()) if data_dir else None
+
+
 def experiment_folder(preset: str = "quick", dataset: str = "synthetic", data_dir: str | None = None,
                       runs: str | Path | None = None) -> Path:
     """``<runs>/experiments-<dataset>-<preset>-<hash of the data config>``: every seed's results of this data."""
-    cfg = make_config(preset, dataset, data_dir, seed=0)
+    cfg = make_config(preset, dataset, resolve_data_dir(data_dir), seed=0)
     return run_directory(runs_root(runs), cfg, name=f"experiments-{dataset}")
 
 
@@ -132,23 +137,10 @@ def load_experiment_results(folder: str | Path) -> list[dict]:
 # ------------------------------------------------------------------ recipes (what a result depends on)
 
 def stage_presets(preset: str):
-    """MyoSem's Stage-2 and Stage-3 configs in the comparison.
-
-    ``full``: the stages' own full presets. ``quick`` (CI, a few minutes per
-    notebook): the stages' quick presets with the epochs cut to the deep
-    baselines' quick budget (Stage 2: 8 epochs, patience 3; Stage 3: 5 + 3,
-    patience 2), so every model of a quick comparison trains equally long.
-    """
-    from .baselines.deep import DeepConfig
+    """MyoSem's Stage-2 and Stage-3 configs of a preset (the deep baselines derive theirs from the same)."""
     from .training import Stage2Config, Stage3Config
 
-    s2, s3 = Stage2Config.preset_named(preset), Stage3Config.preset_named(preset)
-    if preset == "quick":
-        deep = DeepConfig.preset_named("quick")
-        s2 = replace(s2, max_epochs=deep.pretrain_epochs, patience=deep.pretrain_patience)
-        a = deep.align
-        s3 = replace(s3, phase1_epochs=a.phase1_epochs, phase2_epochs=a.phase2_epochs, patience=a.patience)
-    return s2, s3
+    return Stage2Config.preset_named(preset), Stage3Config.preset_named(preset)
 
 
 def _stage_configs(spec: ModelSpec, preset: str):
@@ -269,6 +261,7 @@ def run_experiment(name: str, protocol: str, seed: int = 0, preset: str = "quick
     spec = MODELS[name]
     if not spec.is_myosem and spec.emg not in RETRIEVERS:
         return None
+    data_dir = resolve_data_dir(data_dir)
     ctx = ctx or Context(runs, progress)
     cfg = make_config(preset, dataset, data_dir, seed)
     folder = experiment_folder(preset, dataset, data_dir, runs)
@@ -414,7 +407,7 @@ def main(argv=None) -> int:
         run_experiments(args.models, args.protocols, seeds, args.preset, args.dataset, args.data_dir, args.runs,
                         threads=args.threads, force=args.force)
     folder = experiment_folder(args.preset, args.dataset, args.data_dir, args.runs)
-    results = [r for r in load_experiment_results(folder) if r["seed"] in set(seeds)]
+    results = [r for r in load_experiment_results(folder) if r["seed"] in set(seeds) and r["dataset"] == args.dataset]
     text = tables_markdown(experiment_tables(results, args.protocols, seeds, args.preset))
     write_text(folder / "tables.md", text)
     print(text)

@@ -91,6 +91,8 @@ def test_every_model_of_a_comparison_gets_the_same_epoch_budget():
         assert (s3.phase1_epochs, s3.phase2_epochs, s3.patience) == (d.align.phase1_epochs, d.align.phase2_epochs,
                                                                      d.align.patience)
         assert (s3.temperature, s3.w_aux) == (d.align.temperature, d.align.w_aux)
+        assert (s2.augment, s2.weight_decay, s2.lr, s2.log_eps_quantile) == (d.augment, d.weight_decay,
+                                                                            d.pretrain_lr, d.log_eps_quantile)
 
 
 def test_ablation_switches_reach_the_stage_configs():
@@ -145,3 +147,11 @@ def test_frozen_prototypes_use_label_only_or_every_view():
     assert not np.allclose(P_all, P_label)
     v[0].heldout_paraphrases = ["zzzz qqqq"]  # evaluation-only text never reaches a prototype
     np.testing.assert_allclose(frozen_prototypes(v, "all", enc), P_all, atol=1e-6)
+
+
+def test_relative_and_absolute_data_dirs_share_results(tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    data.mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert ex.experiment_folder("quick", "ninapro-db1", "data", tmp_path / "runs") == \
+        ex.experiment_folder("quick", "ninapro-db1", str(data), tmp_path / "runs")

@@ -7,7 +7,8 @@ normalised windows and split as MyoSem:
 
 1. ``pretrain``: backbone + linear classifier with cross-entropy, the model's
    own classification training (early stopping on validation CE) — the
-   counterpart of MyoSem's Stage 2;
+   counterpart of MyoSem's Stage 2, with its input normalisation, augmentation,
+   optimiser settings and epoch budget (:func:`from_stage_presets`);
 2. ``align``: the segment representation is projected into the prototype space
    (LayerNorm + Linear, L2-normalised, as MyoSem's global projection) and
    trained with MyoSem's Stage-3 objective, InfoNCE against the frozen
@@ -33,12 +34,13 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..data.normalize import ChannelNormalizer
 from .. import distributed as ddp
 from ..data.windows import WindowSet
 from ..errors import ConfigError, DataError
 from ..losses import classification_loss, prototype_info_nce
 from ..training.common import EarlyStopping, batches, predict_in_batches, seed_everything, torch_threads
+from ..training.augment import AugmentConfig, augment
+from ..training.normalization import InputNormalizer
 from ..training.stage3 import Stage3Config
 from .atzori_cnn import AtzoriCNN
 from .attn_cnn_rnn import AttnCNNRNN
@@ -59,32 +61,43 @@ ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
 @dataclass(frozen=True)
 class DeepConfig:
     preset: str = "quick"
-    width: int = 64  # hidden width of every backbone (64: 43k-114k parameters; MyoSem quick has 95k)
+    width: int = 64  # hidden width of every backbone (64: 43k-114k parameters; MyoSem quick has ~95k)
     pretrain_epochs: int = 15  # step 1 (CE), the counterpart of MyoSem Stage 2
     pretrain_lr: float = 2e-3
     pretrain_patience: int = 4
     weight_decay: float = 1e-2
     batch_size: int = 128
+    augment: AugmentConfig = AugmentConfig()  # training-time channel offsets / noise, as MyoSem's stages
+    log_normalize: bool | None = None  # None: log-compress before z-scoring iff the signal is an RMS envelope
+    log_eps_quantile: float = 0.1
     align: Stage3Config = Stage3Config()  # step 2: MyoSem's Stage-3 objective and schedule (head settings unused)
     threads: int = 1  # intra-op threads (the machine is shared; more threads thrash under load)
 
     @classmethod
     def preset_named(cls, name: str) -> "DeepConfig":
-        if name not in DEEP_PRESETS:
-            raise ConfigError(f"unknown deep-baseline preset {name!r}; expected one of {sorted(DEEP_PRESETS)}")
-        return DEEP_PRESETS[name]
+        if name not in WIDTHS:
+            raise ConfigError(f"unknown deep-baseline preset {name!r}; expected one of {sorted(WIDTHS)}")
+        return from_stage_presets(name)
 
 
-#: Stage-3 schedule of the comparison's quick preset (CI budget); :mod:`myosem_core.experiments` cuts MyoSem's
-#: quick Stage 3 to the same epochs, so every model of a quick comparison trains for the same budget.
-QUICK_ALIGN = replace(Stage3Config.preset_named("quick"), phase1_epochs=5, phase2_epochs=3, patience=2)
+#: backbone width per preset: quick (CI) uses narrow backbones (12k-30k parameters)
+WIDTHS = {"quick": 32, "full": 64}
 
-DEEP_PRESETS = {
-    # quick: CI budget (8 CE + 5 + 3 alignment epochs at most), narrower backbones (12k-30k parameters)
-    "quick": DeepConfig(preset="quick", width=32, pretrain_epochs=8, pretrain_patience=3, align=QUICK_ALIGN),
-    # full: MyoSem full's budgets (Stage 2: 40 epochs, patience 8; Stage 3: 25 + 15, patience 6)
-    "full": DeepConfig(preset="full", pretrain_epochs=40, pretrain_patience=8, align=Stage3Config.preset_named("full")),
-}
+
+def from_stage_presets(preset: str) -> DeepConfig:
+    """The baselines' config of a preset, taken from MyoSem's Stage-2/3 presets of that name.
+
+    Same epoch budgets, early-stopping patience, learning rate, weight decay,
+    batch size, input normalisation and augmentation as Stage 2 (step 1) and
+    Stage 3 (step 2): what differs between the models is the encoder.
+    """
+    from ..training import Stage2Config
+
+    s2, s3 = Stage2Config.preset_named(preset), Stage3Config.preset_named(preset)
+    return DeepConfig(preset=preset, width=WIDTHS[preset], pretrain_epochs=s2.max_epochs,
+                      pretrain_patience=s2.patience, pretrain_lr=s2.lr, weight_decay=s2.weight_decay,
+                      batch_size=s2.batch_size, augment=s2.augment, log_normalize=s2.log_normalize,
+                      log_eps_quantile=s2.log_eps_quantile, align=s3)
 
 
 class AlignedBaseline(nn.Module):
@@ -111,7 +124,7 @@ class DeepRun:
 
     arch: str
     model: AlignedBaseline
-    normalizer: ChannelNormalizer
+    normalizer: InputNormalizer
     config: DeepConfig
     curves: list[dict] = field(default_factory=list)
     train_seconds: float = 0.0
@@ -123,11 +136,11 @@ class DeepRun:
         return torch.cat(out).numpy()
 
 
-def _epoch(model, loss_fn, X, y, batch_size, gen, opt) -> float:
+def _epoch(model, loss_fn, X, y, batch_size, gen, opt, aug: AugmentConfig) -> float:
     total, n = 0.0, 0
     step_loss = ddp.wrap_loss(model, loss_fn)  # DistributedDataParallel under torchrun, loss_fn itself otherwise
     for idx in ddp.shard_batches(len(X), batch_size, gen):
-        loss = step_loss(X[idx], y[idx])
+        loss = step_loss(augment(X[idx], aug), y[idx])
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -157,7 +170,8 @@ def train_deep(arch: str, train_ws: WindowSet, val_ws: WindowSet, prototypes: np
     t_start = time.perf_counter()
     with torch_threads(cfg.threads):
         seed_everything(seed)
-        normalizer = ChannelNormalizer(log=train_ws.signal_kind == "rms").fit(train_ws.X)
+        log = cfg.log_normalize if cfg.log_normalize is not None else train_ws.signal_kind == "rms"
+        normalizer = InputNormalizer.fit(train_ws.X, log, cfg.log_eps_quantile)  # as MyoSem Stage 2
         Xtr, ytr = torch.from_numpy(normalizer.transform(train_ws.X)), torch.from_numpy(train_ws.y)
         Xva, yva = torch.from_numpy(normalizer.transform(val_ws.X)), torch.from_numpy(val_ws.y)
         allowed = torch.from_numpy(np.unique(train_ws.y))
@@ -175,7 +189,7 @@ def train_deep(arch: str, train_ws: WindowSet, val_ws: WindowSet, prototypes: np
         stopper = EarlyStopping(cfg.pretrain_patience)
         for epoch in tqdm(range(cfg.pretrain_epochs), desc=f"{arch}: CE", disable=not progress):
             model.train()
-            tr = _epoch(model, ce, Xtr, ytr, cfg.batch_size, gen, opt)
+            tr = _epoch(model, ce, Xtr, ytr, cfg.batch_size, gen, opt, cfg.augment)
             va = _mean_loss(model, ce, Xva, yva)
             curves.append({"step": "pretrain", "epoch": epoch, "train_loss": tr, "val_loss": va})
             stopper.step(va, epoch, model)
@@ -211,7 +225,7 @@ def train_deep(arch: str, train_ws: WindowSet, val_ws: WindowSet, prototypes: np
                 model.train()
                 if phase == "head":
                     model.backbone.eval()  # frozen: batch-norm statistics and dropout off
-                tr = _epoch(model, nce, Xtr, ytr, a.batch_size, gen, opt)
+                tr = _epoch(model, nce, Xtr, ytr, a.batch_size, gen, opt, a.augment)
                 va = _mean_loss(model, nce, Xva, yva)
                 curves.append({"step": f"align-{phase}", "epoch": epoch, "train_loss": tr, "val_loss": va})
                 stopper.step(va, epoch, model)
