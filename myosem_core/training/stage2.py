@@ -25,8 +25,8 @@ from ..paths import runs_root
 from .. import distributed as ddp
 from .augment import AugmentConfig, augment
 from .normalization import InputNormalizer
-from .common import (EarlyStopping, batches, load_checkpoint, predict_in_batches, save_checkpoint, seed_everything,
-                     torch_threads)
+from .common import (EarlyStopping, WeightAverage, batches, load_checkpoint, predict_in_batches, save_checkpoint,
+                     seed_everything, torch_threads)
 from .resume import EpochCheckpoint, fingerprint
 
 
@@ -45,6 +45,7 @@ class Stage2Config:
     augment: AugmentConfig = AugmentConfig()  # random channel gains / noise on the training windows
     log_normalize: bool | None = None  # None: log-compress before z-scoring iff the signal is an RMS envelope
     log_eps_quantile: float = 0.1  # log floor eps = this quantile of the training values
+    average_from: int | None = 1  # dense weight averaging from this epoch on (None: off); val and result use it
     threads: int = 1  # intra-op threads (the machine is shared; more threads thrash under load)
 
     @classmethod
@@ -132,12 +133,13 @@ def train_stage2(train_ws: WindowSet, val_ws: WindowSet, cfg: Stage2Config = Sta
         net = ddp.wrap(model)
         opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.max_epochs)
-        stopper, curves = EarlyStopping(cfg.patience), []
+        stopper, curves, avg = EarlyStopping(cfg.patience), [], WeightAverage()
         gen = torch.Generator().manual_seed(seed)
         ckpt, start = EpochCheckpoint(folder, "stage2_last.pt", fingerprint(cfg, seed, train_ws.X, val_ws.X)), 0
         if (state := ckpt.load()) is not None:
             last = ckpt.restore(state, model, opt, sched, gen, stopper)
             start, curves = (cfg.max_epochs if state["stop"] else last + 1), state["curves"]
+            avg.load(state.get("averaged"))
         bar = tqdm(range(start, cfg.max_epochs), desc="stage 2", disable=not progress or not ddp.is_main())
         for epoch in bar:
             t0 = time.perf_counter()
@@ -150,20 +152,24 @@ def train_stage2(train_ws: WindowSet, val_ws: WindowSet, cfg: Stage2Config = Sta
                 loss.backward()
                 opt.step()
                 ddp.sync_module(model)
+                if cfg.average_from is not None and epoch >= cfg.average_from:
+                    avg.update(model)
                 for k, v in parts.items():
                     sums[k] = sums.get(k, 0.0) + v * len(idx)
                 n += len(idx)
             sched.step()
-            val = evaluate_stage2(model, Xva, yva, cfg, train_classes)
+            current = avg.averaged(model)  # the averaged weights once averaging has started
+            val = evaluate_stage2(current, Xva, yva, cfg, train_classes)
             row = {"epoch": epoch, **{f"train_{k}": v / n for k, v in sums.items()}, **val,
-                   "gates": model.gate_values(), "lr": opt.param_groups[0]["lr"],
+                   "gates": current.gate_values(), "lr": opt.param_groups[0]["lr"], "averaged_steps": avg.n,
                    "codebook_perplexity": model.vq.perplexity() if model.vq is not None else None,
                    "seconds": time.perf_counter() - t0}
             curves.append(row)
-            if stopper.step(val["val_ce"], epoch, model) and folder is not None and ddp.is_main():
+            if stopper.step(val["val_ce"], epoch, current) and folder is not None and ddp.is_main():
                 save_checkpoint(Path(folder) / "stage2.pt", state_dict=stopper.best_state, epoch=epoch)
             bar.set_postfix(ce=f"{row['train_ce']:.3f}", val_ce=f"{val['val_ce']:.3f}", val_acc=f"{val['val_acc']:.3f}")
-            ckpt.save(epoch, model, opt, sched, gen, stopper, curves, stop=stopper.should_stop(epoch))
+            ckpt.save(epoch, model, opt, sched, gen, stopper, curves, stop=stopper.should_stop(epoch),
+                      averaged=avg.state())
             if stopper.should_stop(epoch):
                 break
         model.load_state_dict(stopper.best_state)
