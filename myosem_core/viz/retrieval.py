@@ -71,7 +71,7 @@ def plot_embedding_2d(Y: np.ndarray, labels, title: str = "", ax=None):
     """2-D scatter (e.g. UMAP) coloured by class."""
     ax = _ax(ax, (6.5, 5.5))
     labels = np.asarray(labels)
-    for i, k in enumerate(pd.unique(labels)):
+    for i, k in enumerate(sorted(pd.unique(labels), key=_natural)):
         m = labels == k
         ax.scatter(Y[m, 0], Y[m, 1], s=5, alpha=0.6, color=plt.cm.tab20(i % 20), label=_name(k))
     ax.set(title=title, xticks=[], yticks=[])
@@ -121,6 +121,11 @@ def plot_metric_bars(table: pd.DataFrame, metric: str, title: str = "", ax=None)
     ax.set(ylabel=metric, title=title, ylim=(0, 1))
     ax.legend(fontsize=7)
     return ax
+
+
+def _natural(key):
+    prefix, _, last = str(key).rpartition("/")
+    return (prefix, int(last)) if last.isdigit() else (prefix, 0)
 
 
 def _name(key) -> str:
