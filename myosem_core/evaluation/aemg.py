@@ -153,9 +153,12 @@ def cross_device_evaluation(cfg: Config, ws: WindowSet, aemg: AEMGConfig, ev: AE
 
 def _pretraining_summary(enc: AEMGEncoder, excluded) -> dict:
     info = enc.info
+    total = np.sum([np.asarray(u) for u in info.get("vocab_usage", {}).values()], axis=0)
     return {"folder": str(enc.folder) if enc.folder else None, "excluded_subjects": list(excluded),
             "excluded_devices": info.get("exclude_devices", []), "seconds": info.get("seconds"),
             "threads": info.get("threads"), "sources": info.get("sources"), "final": info.get("final"),
+            "curves": enc.curves,
+            "majority_word_share": float(total.max() / total.sum()) if np.size(total) else None,
             "vocab_usage": info.get("vocab_usage")}
 
 
