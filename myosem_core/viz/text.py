@@ -99,7 +99,7 @@ def plot_text_umap(embeddings: dict, class_keys, state: str = "after", title: st
             ax.scatter(xy[sel, 0], xy[sel, 1], c=[palette[c] for c in cls[sel]], marker=m, s=60 if m == "*" else 28,
                        linewidths=1 if m == "x" else 0.3, edgecolors="k" if m != "x" else None, label=v)
     for c, key in enumerate(class_keys):
-        p = xy[cls == c].mean(axis=0)
+        p = np.median(xy[cls == c], axis=0)
         ax.annotate(_name(key) + (" *" if key in set(heldout_classes) else ""), p, fontsize=7, ha="center",
                     color=palette[c], weight="bold")
     ax.legend(title="view", fontsize=7, loc="best")
