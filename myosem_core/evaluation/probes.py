@@ -25,13 +25,13 @@ def knn_vote(similarity: np.ndarray, corpus_labels: np.ndarray, k: int = 10) -> 
     """Majority label of each row's ``k`` most similar corpus items (ties: the best-ranked tied class)."""
     similarity, corpus_labels = np.asarray(similarity), np.asarray(corpus_labels)
     k = min(int(k), similarity.shape[1])
-    top = np.argsort(-similarity, axis=1, kind="stable")[:, :k]  # ranked neighbours
-    out = np.empty(len(similarity), dtype=corpus_labels.dtype)
-    for i, row in enumerate(corpus_labels[top]):
-        classes, counts = np.unique(row, return_counts=True)
-        tied = set(classes[counts == counts.max()].tolist())
-        out[i] = next(lab for lab in row if lab in tied)  # first (best-ranked) neighbour of a tied class
-    return out
+    top = np.argsort(-similarity, axis=1, kind="stable")[:, :k]  # ranked neighbours (N, k)
+    classes, codes = np.unique(corpus_labels, return_inverse=True)
+    votes = codes[top]  # (N, k) class codes, best neighbour first
+    hit = votes[:, :, None] == np.arange(len(classes))[None, None, :]  # (N, k, K)
+    counts = hit.sum(axis=1)
+    first_rank = np.where(hit.any(axis=1), hit.argmax(axis=1), k)  # rank of each class's best neighbour
+    return classes[np.argmax(counts * (k + 1) - first_rank, axis=1)]  # most votes, then the best rank
 
 
 def max_query_similarity(queries: np.ndarray, corpus: np.ndarray) -> np.ndarray:
@@ -46,7 +46,7 @@ def max_query_similarity(queries: np.ndarray, corpus: np.ndarray) -> np.ndarray:
 
 
 def zero_shot_knn(queries: np.ndarray, corpus: np.ndarray, corpus_labels: np.ndarray, k: int = 10,
-                  chunk: int = 1024) -> np.ndarray:
+                  chunk: int = 256) -> np.ndarray:
     """Predicted labels of EMG embeddings by kNN vote over pose-corpus embeddings (chunked over queries)."""
     return np.concatenate([knn_vote(max_query_similarity(queries[i:i + chunk], corpus), corpus_labels, k)
                            for i in range(0, len(queries), chunk)])

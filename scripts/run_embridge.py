@@ -1,0 +1,52 @@
+"""Train (or read back) every EMBridge / CPEP run of notebook 07 and print its tables.
+
+    .venv/bin/python scripts/run_embridge.py --preset full --data-dir ../shared/data/ninapro-db1
+
+Runs are cached under --runs (default: runs/) by config hash; the tables come from the results JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import pandas as pd
+import torch
+
+from myosem_core.config import make_config
+from myosem_core.data import load_windows
+from myosem_core.evaluation import embridge_report as rep
+from myosem_core.io import read_json
+from myosem_core.paths import cache_root
+from myosem_core.training.embridge import EMBridgeConfig, run_embridge_experiments
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--preset", default="quick", choices=["quick", "full", "paper"])
+    ap.add_argument("--dataset", default="ninapro-db1")
+    ap.add_argument("--data-dir", default=None)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--runs", default=None, help="runs folder (default: $MYOSEM_RUNS or <repo>/runs)")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    data_preset = "full" if args.preset == "paper" else args.preset
+    cfg = make_config(data_preset, args.dataset, args.data_dir, args.seed)
+    ws = load_windows(cfg.data.dataset, cfg.data.data_dir, cache_dir=cache_root(), **cfg.data.load_options())
+    out = run_embridge_experiments(cfg, ws, EMBridgeConfig.preset_named(args.preset), runs=args.runs)
+    res = read_json(out["path"])
+    pd.set_option("display.width", 200, "display.max_columns", 20)
+    print("\nMain table (balanced accuracy)\n", rep.main_table(res).round(3))
+    print("\nAblations\n", rep.ablation_table(res).round(3))
+    for table, param in (("batch_size", "batch_size"), ("data_efficiency", "data_fraction")):
+        g = rep.grid_table(res, table, param)
+        print(f"\n{table}\n", g.pivot_table(index=["model", param], columns=["set", "metric"],
+                                            values="balanced_accuracy").round(3))
+    s = rep.sensitivity_table(res)
+    print("\nsensitivity\n", s.pivot_table(index=["param", "value"], columns=["set", "metric"],
+                                           values="balanced_accuracy").round(3))
+    print("\ntiming\n", rep.timing_table(res).round(1))
+    print(f"\ntotal {res['total_seconds'] / 60:.1f} min -> {out['path']}")
+
+
+if __name__ == "__main__":
+    main()
