@@ -1,6 +1,6 @@
 """Stage 1 on real data: held-out paraphrase retrieval before vs after fine-tuning, and training time.
 
-    python benchmarks/text_stage1.py --preset quick --data-dir ../shared/data/ninapro-db1 [--runs DIR] [--validation]
+    python benchmarks/text_stage1.py --preset quick --data-dir ../shared/data/ninapro-db1 [--runs DIR] [--validation] [--threads N]
 
 Trains (or reads, when the run folder exists) the Stage-1 text space for the
 ``rand`` and ``class`` protocols and prints R@1 / MRR of the held-out
@@ -37,8 +37,11 @@ def main(argv=None) -> int:
     ap.add_argument("--protocols", nargs="+", default=["rand", "class"])
     ap.add_argument("--runs", default=None, help="runs root (default: a temporary folder, so Stage 1 always trains)")
     ap.add_argument("--validation", action="store_true", help="score on held-back training paraphrases instead")
+    ap.add_argument("--threads", type=int, default=None, help="torch intra-op threads (1 on a shared machine)")
     ap.add_argument("--set", nargs="*", default=[], help="Stage-1 overrides as key=json, e.g. train_layers=3")
     args = ap.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     cfg = make_config(args.preset, args.dataset, args.data_dir if args.dataset != "synthetic" else None)
     ws = load_config_windows(cfg)

@@ -74,7 +74,7 @@ class Stage1Config:
 #: never on the catalog's held-out paraphrases; sized for two CPU cores.
 STAGE1_PRESETS = {
     "quick": Stage1Config(train_layers=1, epochs=30),
-    "full": Stage1Config(train_layers=2, epochs=40),
+    "full": Stage1Config(train_layers=3, epochs=60),
 }
 
 _FILES = ("encoder_top.safetensors", "embeddings.npz", "prototypes.npz", "views.json", "results.json")
