@@ -45,7 +45,7 @@ class Stage2Config:
     augment: AugmentConfig = AugmentConfig()  # random channel gains / noise on the training windows
     log_normalize: bool | None = None  # None: log-compress before z-scoring iff the signal is an RMS envelope
     log_eps_quantile: float = 0.1  # log floor eps = this quantile of the training values
-    average_from: int | None = 1  # dense weight averaging from this epoch on (None: off); val and result use it
+    average_from: int | None = None  # dense weight averaging from this epoch on (None: off); val and result use it
     threads: int = 1  # intra-op threads (the machine is shared; more threads thrash under load)
 
     @classmethod
