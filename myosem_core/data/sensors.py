@@ -1,9 +1,12 @@
 """What each pose-stream column measures: finger, joint and motion.
 
 The CyberGlove II has 22 resistive bend sensors; NinaPro stores them in the
-glove's standard order below. Raw values are uncalibrated: a larger value means
-more bend (flexion / abduction) for most sensors, but the scale differs per
-sensor and per subject, so comparisons are made per sensor.
+glove's standard order below. Raw values are uncalibrated: the scale differs per
+sensor and per subject, so comparisons are made per sensor. ``sign`` says which
+way a sensor's raw value goes for flexion / abduction: +1 rises, -1 falls. The
+-1 signs were read off the real DB1 recordings (18 subjects; see
+``tests/test_sensor_signs.py``): the thumb's CMC, MCP and IP sensors and the
+distal (DIP) sensors fall when their finger flexes and rise when it extends.
 """
 
 from __future__ import annotations
@@ -17,32 +20,33 @@ class Sensor:
     name: str  # short code
     finger: str  # thumb, index, middle, ring, little, palm, wrist
     joint: str  # e.g. "MCP", "PIP", "DIP", "IP", "CMC", "abduction", "arch", "flexion"
-    motion: str  # "flexion" or "abduction": what a positive change means
+    motion: str  # "flexion" or "abduction": what the sensor measures
+    sign: int = 1  # +1: the raw value rises with flexion / abduction; -1: it falls
 
 
-def _s(i, name, finger, joint, motion="flexion"):
-    return Sensor(i, name, finger, joint, motion)
+def _s(i, name, finger, joint, motion="flexion", sign=1):
+    return Sensor(i, name, finger, joint, motion, sign)
 
 
 CYBERGLOVE22: tuple[Sensor, ...] = (
-    _s(0, "TR", "thumb", "CMC", "rotation"),
-    _s(1, "TM", "thumb", "MCP"),
-    _s(2, "TI", "thumb", "IP"),
+    _s(0, "TR", "thumb", "CMC", "rotation", sign=-1),
+    _s(1, "TM", "thumb", "MCP", sign=-1),
+    _s(2, "TI", "thumb", "IP", sign=-1),
     _s(3, "TA", "thumb", "abduction", "abduction"),
     _s(4, "IM", "index", "MCP"),
     _s(5, "IP", "index", "PIP"),
-    _s(6, "ID", "index", "DIP"),
+    _s(6, "ID", "index", "DIP", sign=-1),
     _s(7, "MM", "middle", "MCP"),
     _s(8, "MP", "middle", "PIP"),
-    _s(9, "MD", "middle", "DIP"),
+    _s(9, "MD", "middle", "DIP", sign=-1),
     _s(10, "MIA", "index", "abduction", "abduction"),  # middle-index spread
     _s(11, "RM", "ring", "MCP"),
     _s(12, "RP", "ring", "PIP"),
-    _s(13, "RD", "ring", "DIP"),
+    _s(13, "RD", "ring", "DIP", sign=-1),
     _s(14, "RMA", "ring", "abduction", "abduction"),  # ring-middle spread
     _s(15, "LM", "little", "MCP"),
     _s(16, "LP", "little", "PIP"),
-    _s(17, "LD", "little", "DIP"),
+    _s(17, "LD", "little", "DIP", sign=-1),
     _s(18, "LRA", "little", "abduction", "abduction"),  # little-ring spread
     _s(19, "PA", "palm", "arch"),
     _s(20, "WF", "wrist", "flexion"),

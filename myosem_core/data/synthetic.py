@@ -17,6 +17,7 @@ import numpy as np
 import scipy.signal
 
 from .record import Recording
+from .sensors import CYBERGLOVE22
 
 #: Degrees of freedom of the hand model; +1 = flexion / abduction, -1 = extension / adduction.
 DOFS = ("thumb_flex", "thumb_abd", "index_flex", "middle_flex", "ring_flex", "little_flex", "spread", "wrist_flex")
@@ -144,7 +145,8 @@ def glove_from_dofs(q: np.ndarray, offsets: np.ndarray, gains: np.ndarray) -> np
         for col, w in _GLOVE_MAP[dof].items():
             bend[:, col] += w * q[:, j]
     bend[:, 19] += 0.3 * q[:, DOFS.index("thumb_abd")] - 0.2 * q[:, DOFS.index("thumb_flex")]  # palm arch
-    return offsets + gains * bend * 60.0
+    signs = np.array([s.sign for s in CYBERGLOVE22])  # like the real glove, some sensors fall with flexion
+    return offsets + gains * signs * bend * 60.0
 
 
 def generate_subject(cfg: SyntheticConfig, subject: int) -> Recording:
