@@ -376,3 +376,38 @@ def load_or_pretrain_aemg(cfg: Config, aemg: AEMGConfig | None = None, ws: Windo
     sources = pretraining_sources(ws, aemg, cfg.seed, exclude_subjects, exclude_devices, cfg.data.dataset, progress)
     return pretrain_aemg(sources, aemg, cfg.seed, folder, progress,
                          {"exclude_subjects": sorted(exclude_subjects), "exclude_devices": sorted(exclude_devices)})
+
+
+def windows_fingerprint(ws: WindowSet) -> str:
+    """Short hash of a window set's contents (samples, rate, kind, subjects): the key of a run fitted on it."""
+    import hashlib
+
+    h = hashlib.sha256()
+    h.update(np.ascontiguousarray(ws.X).tobytes())
+    h.update(json_bytes([float(ws.fs), ws.signal_kind, list(ws.X.shape), sorted(set(ws.subject.tolist()))]))
+    return h.hexdigest()[:12]
+
+
+def json_bytes(obj) -> bytes:
+    import json
+
+    return json.dumps(obj, sort_keys=True, default=str).encode()
+
+
+def load_or_pretrain_on_windows(ws: WindowSet, aemg: AEMGConfig, seed: int = 0, runs: str | Path | None = None,
+                                progress: bool = True) -> AEMGEncoder:
+    """Pretrain on exactly these windows (plus the synthetic devices), cached by their contents and the config.
+
+    For callers without a :class:`~myosem_core.config.Config` (the retrieval registry): ``ws`` should hold
+    only windows the evaluation may train on.
+    """
+    from .common import config_hash
+
+    key = config_hash(asdict(aemg), {"seed": seed, "windows": windows_fingerprint(ws)})
+    folder = runs_root(runs) / f"aemg-pretrain-windows-{aemg.preset}-{key}"
+    if (folder / "results.json").is_file():
+        return load_aemg(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    sources = pretraining_sources(ws, aemg, seed, main_name=str(ws.meta.get("dataset") or ws.dataset[0]),
+                                  progress=progress)
+    return pretrain_aemg(sources, aemg, seed, folder, progress, {"windows": windows_fingerprint(ws)})

@@ -6,6 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib import colormaps
+from matplotlib.ticker import MaxNLocator
 
 from ..data.record import Recording
 from ..models.aemg.tokenizer import FEATURES, ContractionTokenizer, common_envelope
@@ -150,6 +151,7 @@ def plot_pretraining_curves(curves_by_run: dict[str, list[dict]], title: str, ax
         ep = [r["epoch"] for r in curves]
         line = ax.plot(ep, [r["val_masked_acc"] for r in curves], marker="o", label=f"{name} (held-out)")[0]
         ax.plot(ep, [r["train_masked_acc"] for r in curves], ls="--", color=line.get_color(), label=f"{name} (train)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel("masked-word accuracy")
     ax.set_title(title)

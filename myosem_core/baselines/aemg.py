@@ -1,0 +1,96 @@
+"""AEMG as a retrieval-registry entry (the AEMG row of MyoSem's EMG -> text table).
+
+``fit(train_ws, val_ws, prototypes)``:
+
+1. pretrains (or reads back, cached by the windows' contents) the AEMG tokenizer and
+   Transformer, label-free, on the training and validation windows plus the synthetic devices
+   (:func:`myosem_core.training.aemg.load_or_pretrain_on_windows`); test windows never take part;
+2. freezes the encoder and fits a linear map from its window embedding into the
+   text-prototype space with InfoNCE against the frozen prototypes (training classes only).
+
+``embed(ws)`` returns unit rows in the prototype space, so retrieval ranks prototypes by cosine.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import asdict
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..data.windows import WindowSet
+from ..errors import ConfigError
+from ..losses import prototype_info_nce
+from ..training.aemg import AEMGConfig, load_or_pretrain_on_windows
+from ..training.common import seed_everything, torch_threads
+
+
+def _concat(a: WindowSet, b: WindowSet | None) -> WindowSet:
+    """Training and validation windows together (label-free pretraining may use both)."""
+    if b is None or len(b) == 0:
+        return a
+    fields = {f.name: getattr(a, f.name) for f in dataclasses.fields(a)}
+    for name, v in fields.items():
+        if isinstance(v, np.ndarray):
+            fields[name] = np.concatenate([v, getattr(b, name)])
+    if a.pose is None or b.pose is None:
+        fields["pose"] = None
+    return WindowSet(**fields)
+
+
+class AEMGRetriever:
+    """Frozen AEMG encoder + a linear head into the prototype space."""
+
+    name = "aemg"
+
+    def __init__(self, preset: str = "quick", seed: int = 0, config: AEMGConfig | None = None, runs=None,
+                 progress: bool = False, head_steps: int = 300, head_lr: float = 1e-2, temperature: float = 0.07, **_):
+        self.config = config or AEMGConfig.preset_named(preset)
+        self.seed, self.runs, self.progress = seed, runs, progress
+        self.head_steps, self.head_lr, self.temperature = head_steps, head_lr, temperature
+        self.run = None
+        self.head: torch.nn.Linear | None = None
+        self.mean: torch.Tensor | None = None
+        self.std: torch.Tensor | None = None
+        self.train_seconds = 0.0
+
+    def fit(self, train_ws: WindowSet, val_ws: WindowSet | None, prototypes: np.ndarray) -> "AEMGRetriever":
+        t0 = time.perf_counter()
+        self.run = load_or_pretrain_on_windows(_concat(train_ws, val_ws), self.config, self.seed, self.runs,
+                                               self.progress)
+        with torch_threads(self.config.threads):
+            seed_everything(self.seed)
+            Z = torch.from_numpy(self.run.embed(train_ws))
+            self.mean, self.std = Z.mean(0), Z.std(0) + 1e-6
+            Z = (Z - self.mean) / self.std
+            P = F.normalize(torch.as_tensor(np.asarray(prototypes), dtype=torch.float32), dim=-1)
+            y = torch.from_numpy(train_ws.y)
+            allowed = torch.unique(y)  # class protocol: held-out prototypes are never positives nor negatives
+            self.head = torch.nn.Linear(Z.shape[1], P.shape[1])
+            opt = torch.optim.Adam(self.head.parameters(), lr=self.head_lr, weight_decay=1e-4)
+            for _ in range(self.head_steps):  # full batch: the encoder is frozen, features are precomputed
+                loss = prototype_info_nce(F.normalize(self.head(Z), dim=-1), P, y, self.temperature, allowed)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+        self.train_seconds = time.perf_counter() - t0
+        return self
+
+    @torch.no_grad()
+    def embed(self, ws: WindowSet) -> np.ndarray:
+        if self.head is None:
+            raise ConfigError("AEMG: embed called before fit")
+        with torch_threads(self.config.threads):
+            Z = (torch.from_numpy(self.run.embed(ws)) - self.mean) / self.std
+            return F.normalize(self.head(Z), dim=-1).numpy()
+
+    def describe(self) -> dict:
+        return {"model": "AEMG", "config": asdict(self.config), "train_seconds": self.train_seconds,
+                "pretraining_folder": str(self.run.folder) if self.run and self.run.folder else None}
+
+
+def make_aemg(**kw) -> AEMGRetriever:
+    return AEMGRetriever(**kw)
