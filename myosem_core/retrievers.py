@@ -49,6 +49,16 @@ def _add_baselines() -> None:
 _add_baselines()
 
 
+def _aemg(**kw):
+    """AEMG: frozen contraction-token encoder + a linear head into the text space (:mod:`.baselines.aemg`)."""
+    from .baselines.aemg import AEMGRetriever
+
+    return AEMGRetriever(**kw)
+
+
+RETRIEVERS["aemg"] = _aemg
+
+
 def register_retriever(name: str, factory: Callable[..., Retriever]) -> None:
     RETRIEVERS[name] = factory
 
