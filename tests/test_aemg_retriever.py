@@ -7,6 +7,7 @@ import numpy as np
 from myosem_core.baselines.aemg import AEMGRetriever
 from myosem_core.data import WindowConfig, make_windows
 from myosem_core.data.synthetic import SyntheticConfig, generate
+from myosem_core.retrievers import make_retriever
 from myosem_core.models.aemg import AEMGModelConfig, TokenizerConfig
 from myosem_core.training.aemg import AEMGConfig
 
@@ -24,7 +25,8 @@ def test_aemg_retriever_embeds_into_the_prototype_space_and_reuses_its_pretraini
     train, test = ws.subset(ws.repetition == 1), ws.subset(ws.repetition == 2)
     val = ws.subset(np.zeros(len(ws), dtype=bool))
     P = np.linalg.qr(np.random.default_rng(0).normal(size=(6, ws.n_classes)))[0].T  # (K, 6) orthonormal prototypes
-    r = AEMGRetriever(config=TINY, runs=tmp_path, head_steps=150).fit(train, val, P)
+    r = make_retriever("aemg", seed=0, config=TINY, runs=tmp_path, head_steps=150).fit(train, val, P)
+    assert isinstance(r, AEMGRetriever)
     Z = r.embed(test)
     assert Z.shape == (len(test), 6)
     np.testing.assert_allclose(np.linalg.norm(Z, axis=1), 1.0, rtol=1e-5)
