@@ -17,6 +17,10 @@ without that device, and compared with group 0's encoder (which saw other
 subjects of that device) on fresh subjects of the device (LOSO over them).
 
     results, folder = load_or_run_aemg_evaluation(cfg)   # cached by config hash
+
+From a shell (prints the LOSO summary; ``results.json`` lands in the run folder)::
+
+    python -m myosem_core.evaluation.aemg --preset full --data-dir ../shared/data/ninapro-db1
 """
 
 from __future__ import annotations
@@ -183,3 +187,35 @@ def load_or_run_aemg_evaluation(cfg: Config, aemg: AEMGConfig | None = None, ev:
     results = run_aemg_evaluation(cfg, ws, aemg, ev, runs, progress)
     write_json(folder / "results.json", results)
     return results, folder
+
+
+def main(argv=None) -> None:
+    import argparse
+
+    from ..config import make_config
+
+    p = argparse.ArgumentParser(description="AEMG pretraining + LOSO zero-/few-shot + cross-device evaluation")
+    p.add_argument("--preset", default="quick", choices=sorted(EVAL_PRESETS))
+    p.add_argument("--dataset", default=None, help="default: ninapro-db1 with --data-dir, else synthetic")
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--runs", default=None, help="run folder root (default: $MYOSEM_RUNS or <repo>/runs)")
+    a = p.parse_args(argv)
+    dataset = a.dataset or ("ninapro-db1" if a.data_dir else "synthetic")
+    results, folder = load_or_run_aemg_evaluation(make_config(a.preset, dataset, a.data_dir, a.seed), runs=a.runs)
+    loso, head = results["loso"], f"{results['loso']['headline_fraction']:g}"
+    print(f"{folder}/results.json  ({results['dataset']}, {len(results['targets'])} LOSO folds)")
+    for g, info in results["pretraining"].items():
+        print(f"pretraining {g}: {info['seconds']:.0f} s on {info['threads']} thread(s), "
+              f"held-out masked-word accuracy {info['final']['val_masked_acc']:.3f}")
+    for name, z in loso["zero_shot"].items():
+        few = loso["few_shot"].get(name, {}).get("fractions", {})
+        curve = "  ".join(f"{100 * float(f):g}%: {100 * v['mean']:.1f}" for f, v in few.items())
+        print(f"{name:45s} zero-shot {100 * z['mean']:5.1f} ± {100 * z['std']:4.1f}   few-shot {curve}")
+    if "cross_device" in results:
+        for name, z in results["cross_device"]["zero_shot"].items():
+            print(f"[synthetic {results['cross_device']['device']['name']}] {name:55s} zero-shot {100 * z['mean']:5.1f}")
+
+
+if __name__ == "__main__":
+    main()
