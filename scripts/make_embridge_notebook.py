@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from nbgen import notebook
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -227,19 +227,6 @@ NOTES = '''## How this differs from the paper
 - **Query selection.** The main EMBridge / Q-Former rows follow the paper (InfoNCE on the query
   closest to the paired pose); the "(per-pair max)" rows use BLIP-2's pairwise maximum.
 - **Seeds.** One seed per cell: differences of a few points are within seed-to-seed noise.'''
-
-
-def notebook(cells) -> nbformat.NotebookNode:
-    nb = new_notebook()
-    nb.metadata["kernelspec"] = {"name": "myosem", "display_name": "Python (myosem)", "language": "python"}
-    out = []
-    for kind, src, *tags in cells:
-        c = new_markdown_cell(src) if kind == "md" else new_code_cell(src)
-        if tags:
-            c.metadata["tags"] = list(tags)
-        out.append(c)
-    nb.cells = out
-    return nb
 
 
 CELLS = [

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from nbgen import notebook
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -39,19 +39,6 @@ torch.set_num_threads(1)  # the machine is shared; one thread is also the fastes
 warnings.filterwarnings("ignore", category=UserWarning)
 cfg = make_config(preset, dataset, data_dir, seed)
 SYN = " (SYNTHETIC)" if dataset == "synthetic" else ""'''
-
-
-def notebook(cells) -> nbformat.NotebookNode:
-    nb = new_notebook()
-    nb.metadata["kernelspec"] = {"name": "myosem", "display_name": "Python (myosem)", "language": "python"}
-    out = []
-    for kind, src, *tags in cells:
-        c = new_markdown_cell(src) if kind == "md" else new_code_cell(src)
-        if tags:
-            c.metadata["tags"] = list(tags)
-        out.append(c)
-    nb.cells = out
-    return nb
 
 
 def params(extra: str = "") -> tuple:
