@@ -8,7 +8,8 @@ experiment folder (:func:`experiment_folder`), and regenerates the tables of
 :data:`TABLES` from those files (``tables.md`` beside them). A result is reused
 when its recipe hash (data config, seed, protocol, model spec, training
 configs) matches; MyoSem's stages reuse their own cached runs the same way, so
-the notebooks and this command share work.
+the notebooks and this command share work. Code is not in the hash: after a
+change to a training loop, bump :data:`RECIPE_VERSION` or pass ``--force``.
 
 Every model sees the same windows, split, candidates (all class prototypes)
 and metrics (:func:`myosem_core.retrieval.evaluate_scores`):
