@@ -85,3 +85,37 @@ def test_windows_without_pose_raise_a_clear_error():
     ws.pose = None
     with pytest.raises(DataError, match="pose"):
         fit_normalizers(ws)
+
+
+def test_experiment_grid_writes_every_table_to_json(tmp_path):
+    """A tiny grid over both protocols: the results JSON holds each table and the report builds from it alone."""
+    from myosem_core.config import make_config
+    from myosem_core.evaluation import embridge_report as rep
+    from myosem_core.io import read_json
+    from myosem_core.training.embridge import run_embridge_experiments
+
+    base = tiny_windows(n=240)
+    keys = tuple(f"synthetic/S/{k}" for k in range(1, 13))
+    y = np.arange(240) % 12
+    ws = WindowSet(X=base.X + 0.1 * y[:, None, None].astype(np.float32), y=y.astype(np.int64), class_keys=keys,
+                   subject=np.array([f"S{i % 4 + 1}" for i in range(240)]), repetition=(np.arange(240) // 12) % 10 + 1,
+                   dataset=np.full(240, "synthetic"), start=base.start, recording=base.recording, fs=100.0,
+                   signal_kind="rms", channel_names=base.channel_names, pose=base.pose + y[:, None, None], pose_kind="test")
+    ecfg = replace(EMBridgeConfig.preset_named("quick"), emg=TINY_MAE, pose=TINY_MAE, align=replace(TINY_ALIGN, epochs=1),
+                   main_models=("CPEP", "EMBridge"), user_models=("CPEP",), ablations=("w/o MPRL",),
+                   batch_sizes=(16,), batch_models=("CPEP",), fractions=(0.5,), tau_s_grid=(0.5,), k_c_grid=(1,))
+    out = run_embridge_experiments(make_config("quick", "synthetic", seed=0), ws, ecfg, runs=tmp_path, progress=False)
+    res = read_json(out["path"])
+    assert res["synthetic"] is True
+    main = rep.main_table(res)
+    assert list(main.index) == ["Upper bound (pose MAE)", "EMG-MAE", "CPEP", "EMBridge"]
+    assert {("Seen gestures", "ZS"), ("Unseen gestures", "LP"), ("Unseen users", "ZS")} <= set(main.columns)
+    assert main.loc["CPEP"].notna().all() and np.isnan(main.loc["EMG-MAE", ("Seen gestures", "ZS")])
+    assert ((main.fillna(0) >= 0) & (main.fillna(0) <= 1)).all().all()
+    assert list(rep.ablation_table(res).index) == ["EMBridge", "w/o MPRL"]
+    assert set(rep.sensitivity_table(res)["param"]) == {"tau_s", "k_c"}
+    assert rep.grid_table(res, "data_efficiency", "data_fraction")["data_fraction"].unique().tolist() == [0.5]
+    y_true, y_pred = rep.zero_shot_predictions(res, "EMBridge", "unseen")
+    assert set(y_true) == {keys.index(k) for k in ("synthetic/S/2", "synthetic/S/5", "synthetic/S/8", "synthetic/S/11")}
+    assert len(y_pred) == len(y_true)
+    assert (rep.timing_table(res)["train_cpu_seconds"] > 0).all()

@@ -30,3 +30,17 @@ def _rf(**kw):
 
 
 BASELINE_FACTORIES: dict[str, Callable] = {**{a: _deep(a) for a in DEEP_BASELINES}, "rf": _rf}
+
+
+def _pose_anchored(model: str) -> Callable:
+    """CPEP / EMBridge EMG encoders (pose-anchored, :mod:`.embridge`) with a linear head into the text space."""
+    def factory(**kw):
+        from .embridge import PoseAnchoredRetriever
+
+        return PoseAnchoredRetriever(model, **kw)
+
+    factory.__name__ = f"make_{model.lower()}"
+    return factory
+
+
+BASELINE_FACTORIES.update(cpep=_pose_anchored("CPEP"), embridge=_pose_anchored("EMBridge"))

@@ -35,11 +35,11 @@ from tqdm.auto import tqdm
 
 from ..config import Config
 from ..data.normalize import ChannelNormalizer
-from ..data.protocols import ProtocolConfig, Split, make_split
+from ..data.protocols import Split, make_split
 from ..data.windows import WindowSet
 from ..errors import ConfigError, DataError
 from ..evaluation.probes import balanced_accuracy, linear_probe, zero_shot_knn
-from ..io import read_json, save_npz, write_json
+from ..io import read_json, write_json
 from ..models.embridge import (EMGPoseAligner, MAEConfig, PatchMAE, best_query, cascle_targets, fit_communities,
                                info_nce, instance_soft_targets, soft_cross_entropy)
 from ..paths import runs_root

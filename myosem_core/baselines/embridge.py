@@ -1,0 +1,82 @@
+"""CPEP and EMBridge EMG encoders as retrieval-registry entries (rows of MyoSem's EMG -> text table).
+
+``fit(train_ws, val_ws, prototypes)``:
+
+1. trains (or reads back, cached by the windows' contents) the EMG and pose MAEs and the
+   CPEP / EMBridge alignment on the training windows' paired EMG and pose
+   (:func:`myosem_core.training.embridge.load_or_train_on_windows`);
+2. freezes that EMG encoder and fits a linear map from its query-averaged pose-space embedding
+   into the text-prototype space with InfoNCE against the frozen prototypes (training classes only).
+
+``embed(ws)`` returns unit rows in the prototype space, so retrieval ranks prototypes by cosine.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..data.windows import WindowSet
+from ..errors import ConfigError
+from ..losses import prototype_info_nce
+from ..training.common import seed_everything
+from ..training.embridge import EMBridgeConfig, compute_limits, load_or_train_on_windows
+
+
+class PoseAnchoredRetriever:
+    """``model``: "CPEP" or "EMBridge" (any name of :data:`myosem_core.training.embridge.VARIANTS`)."""
+
+    def __init__(self, model: str = "EMBridge", preset: str = "quick", seed: int = 0,
+                 config: EMBridgeConfig | None = None, progress: bool = False, runs=None, head_steps: int = 300,
+                 head_lr: float = 1e-2, temperature: float = 0.07, **_):
+        self.name, self.model, self.seed, self.progress, self.runs = model.lower(), model, seed, progress, runs
+        self.config = config or EMBridgeConfig.preset_named(preset)
+        self.head_steps, self.head_lr, self.temperature = head_steps, head_lr, temperature
+        self.run = None
+        self.head: torch.nn.Linear | None = None
+        self.train_seconds = 0.0
+
+    def fit(self, train_ws: WindowSet, val_ws: WindowSet | None, prototypes: np.ndarray) -> "PoseAnchoredRetriever":
+        t0 = time.perf_counter()
+        self.run = load_or_train_on_windows(train_ws, self.config, self.model, self.seed, self.runs, self.progress)
+        with compute_limits(self.config.threads):
+            seed_everything(self.seed)
+            Z = torch.from_numpy(self.run.embed(train_ws))
+            P = F.normalize(torch.as_tensor(np.asarray(prototypes), dtype=torch.float32), dim=-1)
+            y = torch.from_numpy(train_ws.y)
+            allowed = torch.unique(y)  # class protocol: held-out prototypes are never positives nor negatives
+            self.head = torch.nn.Linear(Z.shape[1], P.shape[1])
+            opt = torch.optim.Adam(self.head.parameters(), lr=self.head_lr)
+            for _ in range(self.head_steps):  # full batch: the encoder is frozen, features are precomputed
+                loss = prototype_info_nce(F.normalize(self.head(Z), dim=-1), P, y, self.temperature, allowed)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+        self.train_seconds = time.perf_counter() - t0
+        return self
+
+    @torch.no_grad()
+    def embed(self, ws: WindowSet) -> np.ndarray:
+        if self.head is None:
+            raise ConfigError(f"{self.model}: embed called before fit")
+        with compute_limits(self.config.threads):
+            return F.normalize(self.head(torch.from_numpy(self.run.embed(ws))), dim=-1).numpy()
+
+    def describe(self) -> dict:
+        return {"model": self.model, "config": asdict(self.config), "train_seconds": self.train_seconds,
+                "aligner_folder": str(self.run.folder) if self.run and self.run.folder else None}
+
+
+def make_cpep(**kw) -> PoseAnchoredRetriever:
+    return PoseAnchoredRetriever("CPEP", **kw)
+
+
+def make_embridge(**kw) -> PoseAnchoredRetriever:
+    return PoseAnchoredRetriever("EMBridge", **kw)
+
+
+__all__ = ["PoseAnchoredRetriever", "make_cpep", "make_embridge"]
