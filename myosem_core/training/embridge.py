@@ -544,14 +544,16 @@ def run_embridge_experiments(cfg: Config, ws: WindowSet, ecfg: EMBridgeConfig | 
         split = splits[protocol]
         if name in ("Upper bound (pose MAE)", "EMG-MAE"):
             mae = load_or_train_mae(cfg, ws, split, "pose" if name.startswith("Upper") else "emg", ecfg, runs, progress)
-            metrics = evaluate_mae(mae, ws, split, cfg.seed, ecfg.threads)
+            metrics = _cached_metrics(mae.folder, (asdict(split.config), cfg.seed),
+                                      lambda: evaluate_mae(mae, ws, split, cfg.seed, ecfg.threads))
             res["timing"].append({"protocol": protocol, "model": name, "train_seconds": mae.seconds,
                                   "train_cpu_seconds": mae.cpu_seconds})
         else:
             align = variant(ecfg.align, name, **overrides)
             run = load_or_train_aligner(cfg, ws, split, ecfg, name, align, runs, progress)
             keep = table == "main" and protocol == "class"
-            metrics = evaluate_aligner(run, ws, split, ecfg.knn_k, cfg.seed, keep, ecfg.threads)
+            metrics = _cached_metrics(run.folder, (asdict(split.config), ecfg.knn_k, cfg.seed, keep),
+                                      lambda: evaluate_aligner(run, ws, split, ecfg.knn_k, cfg.seed, keep, ecfg.threads))
             res["timing"].append({"protocol": protocol, "model": name, **extra, "train_seconds": run.seconds,
                                   "train_cpu_seconds": run.cpu_seconds, "n_train_windows": run.n_train})
         res[table].append({"protocol": protocol, "model": name, **extra, "metrics": metrics})
@@ -559,6 +561,18 @@ def run_embridge_experiments(cfg: Config, ws: WindowSet, ecfg: EMBridgeConfig | 
     write_json(out_dir / "results.json", res)
     res["path"] = str(out_dir / "results.json")
     return res
+
+
+def _cached_metrics(folder: Path | None, key: tuple, evaluate) -> dict:
+    """Metrics of a run folder's model for one evaluation setting, computed once and kept beside the model."""
+    if folder is None:
+        return evaluate()
+    path = Path(folder) / f"metrics-{config_hash(*key)}.json"
+    if path.is_file():
+        return read_json(path)
+    metrics = evaluate()
+    write_json(path, metrics)
+    return metrics
 
 
 def _jobs(ecfg: EMBridgeConfig) -> list[tuple[str, str, str, dict, dict]]:
