@@ -11,7 +11,7 @@ Every stage reuses its cached run when the config hash matches.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .config import Config, run_directory
@@ -40,23 +40,29 @@ def results_folder(cfg: Config, runs: str | Path | None = None) -> Path:
     return run_directory(runs_root(runs), cfg, name=f"retrieval-{cfg.data.dataset}")
 
 
-def load_data(cfg: Config, protocol: str) -> tuple[WindowSet, Split]:
+def load_data(cfg: Config, protocol: str, **split_options) -> tuple[WindowSet, Split]:
+    """Windows of the config's data and their split under ``protocol`` (``ProtocolConfig`` fields override)."""
     ws = load_windows(cfg.data.dataset, cfg.data.data_dir, cache_dir=cache_root(), **cfg.data.load_options())
-    return ws, make_split(ws, protocol)
+    return ws, make_split(ws, protocol, **split_options)
 
 
 def run_myosem(cfg: Config, protocol: str, text_space=None, runs: str | Path | None = None, baselines=("lda",),
-               model_name: str = "myosem", stage2=None, stage3=None, progress: bool = True) -> MyoSemOutput:
-    """Train (or reuse) Stages 2-3 on ``protocol`` and evaluate MyoSem and ``baselines`` on its test split."""
+               model_name: str = "myosem", stage2=None, stage3=None, progress: bool = True,
+               split_options: dict | None = None) -> MyoSemOutput:
+    """Train (or reuse) Stages 2-3 on ``protocol`` and evaluate MyoSem and ``baselines`` on its test split.
+
+    ``split_options`` override fields of the protocol (e.g. ``{"val_subjects": ["S15", "S16"]}``).
+    """
     from .training import load_or_train_stage2, load_or_train_stage3
 
-    ws, split = load_data(cfg, protocol)
+    ws, split = load_data(cfg, protocol, **(split_options or {}))
     if text_space is None:
         text_space = load_stage1_text_space(cfg, ws, split, runs, progress)
     P = prototypes_for(text_space, ws.class_keys)
     s2 = load_or_train_stage2(cfg, ws, split, stage2, runs, progress)
     s3 = load_or_train_stage3(cfg, ws, split, P, s2, stage3, runs=runs, progress=progress)
-    folder = results_folder(cfg, runs)
+    keyed = replace(cfg, extra={**cfg.extra, "split_options": split_options}) if split_options else cfg
+    folder = results_folder(keyed, runs)  # a changed split never overwrites the default split's results
     split.save(folder / "manifests")
     results = {model_name: evaluate_retriever(model_name, ws, split, P, cfg.seed, folder,
                                               retriever=MyoSemRetriever.from_run(s3))}

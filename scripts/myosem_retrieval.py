@@ -50,6 +50,8 @@ def main(argv=None):
     ap.add_argument("--runs", default=None)
     ap.add_argument("--text", choices=("stage1", "frozen"), default="stage1")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--val-subjects", nargs="+", default=None,
+                    help="user protocol: whole training subjects as the validation split (e.g. S15 S16)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     cfg = make_config(args.preset, args.dataset, args.data_dir, args.seed)
@@ -57,9 +59,10 @@ def main(argv=None):
 
     text, name = None, "myosem"  # None: Stage 1 of the same data and split
     if args.text == "frozen":
-        ws, _ = load_data(cfg, args.protocol)
+        ws, _ = load_data(cfg, args.protocol)  # class keys only: the split does not matter
         text, name = FrozenTextSpace(ws.class_keys), "myosem-frozen-text"
-    out = run_myosem(cfg, args.protocol, text, runs=args.runs, model_name=name)
+    options = {"val_subjects": args.val_subjects} if args.val_subjects else None
+    out = run_myosem(cfg, args.protocol, text, runs=args.runs, model_name=name, split_options=options)
     table = {m: {"emg_to_text": {k: r["emg_to_text"][k] for k in ("R@1", "R@3", "R@5", "MRR")},
                  "text_to_emg": {k: r["text_to_emg"][k] for k in ("R@1", "R@3", "MRR")},
                  **({"heldout": {"R@3_all_candidates": r["heldout"]["emg_to_text_all_candidates"]["R@3"],

@@ -42,7 +42,21 @@ def test_user_subjects_disjoint_and_default(db1_windows):
     assert train_subj == set(DB1["train_subjects"]) and test_subj == set(DB1["test_subjects"])
     assert split.extra["test_subjects"] == sorted(DB1["test_subjects"])
     assert set(m.loc[split.val, "repetition"]) == {10}
+    assert split.extra["val_subjects"] == []
     assert (m["split"] == "unused").sum() == 0  # DB1 has no subject outside the defaults
+
+
+def test_user_val_subjects_hold_out_whole_people(db1_windows):
+    split = make_split(db1_windows, "user", val_subjects=["S15", "S16"])
+    m = split.manifest
+    assert set(m.loc[split.val, "subject"]) == {"S15", "S16"}
+    assert set(m.loc[split.val, "repetition"]) == set(range(1, 11))  # every repetition of them
+    assert not set(m.loc[split.train, "subject"]) & {"S15", "S16"}
+    assert split.extra["val_subjects"] == ["S15", "S16"]
+    assert split.config.key()["val_subjects"] == ["S15", "S16"]  # a different split keys different runs
+    assert "val_subjects" not in make_split(db1_windows, "user").config.key()
+    with pytest.raises(ConfigError, match="validation subjects"):
+        make_split(db1_windows, "user", val_subjects=["S18"])  # a test subject
 
 
 def test_user_overlapping_subjects_rejected(db1_windows):

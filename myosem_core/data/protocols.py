@@ -2,7 +2,9 @@
 
 - ``rand``: all subjects pooled, split by repetition (never by window), so
   neighbouring windows of one repetition cannot leak across splits.
-- ``user``: subjects disjoint between train and test.
+- ``user``: subjects disjoint between train and test. Validation is the
+  training subjects' ``val_repetitions``, or with ``val_subjects`` whole
+  training subjects, so that model selection watches people never trained on.
 - ``class``: held-out classes never reach train or val; test holds them plus
   the seen classes' test repetitions, and every class is a retrieval candidate.
 - ``cross-dataset``: train on dataset A, test on dataset B.
@@ -44,9 +46,20 @@ class ProtocolConfig:
     val_repetitions: tuple[int, ...] = (10,)
     train_subjects: list[str] | None = None  # user: None = dataset default
     test_subjects: list[str] | None = None
+    val_subjects: list[str] | None = None  # user: whole training subjects as validation (None: val_repetitions)
     heldout_classes: list[str] | None = None  # class: class keys; None = dataset default
     train_dataset: str | None = None  # cross-dataset
     test_dataset: str | None = None
+
+    def key(self) -> dict:
+        """The fields that define this protocol's split, for run-cache hashes.
+
+        ``val_subjects`` enters only when set (``user``), so runs cached before the field existed keep their keys.
+        """
+        out = asdict(self)
+        if self.name != "user" or self.val_subjects is None:
+            out.pop("val_subjects")
+        return out
 
 
 @dataclass
@@ -109,6 +122,18 @@ def _default(ws: WindowSet, key: str):
     raise ConfigError(f"protocol needs '{key}' for dataset(s) {datasets}; no default exists")
 
 
+def _val_subjects(cfg: ProtocolConfig, train: list[str], present: set) -> list[str]:
+    """The ``user`` protocol's validation subjects (checked against the training subjects); [] if none."""
+    chosen = list(cfg.val_subjects or [])
+    outside = set(chosen) - set(train)
+    if outside:
+        raise ConfigError(f"user protocol: validation subjects {sorted(outside)} are not training subjects")
+    chosen = [s for s in chosen if s in present]
+    if chosen and not ((set(train) - set(chosen)) & present):
+        raise ConfigError("user protocol: the validation subjects would leave no training subject")
+    return chosen
+
+
 def make_split(ws: WindowSet, cfg: ProtocolConfig | str = "rand", **overrides) -> Split:
     """Assign every window of ``ws`` to train / val / test / unused under a protocol."""
     if isinstance(cfg, str):
@@ -126,12 +151,17 @@ def make_split(ws: WindowSet, cfg: ProtocolConfig | str = "rand", **overrides) -
         present = set(ws.subject.tolist())
         if not set(test) & present:
             raise DataError("<windows>", "subject", f"user protocol: none of the test subjects {test} is present")
+        val_subjects = _val_subjects(cfg, train, present)
         split = np.full(len(ws), "unused", dtype=object)
         in_train = np.isin(ws.subject, train)
         split[in_train] = "train"
-        split[in_train & np.isin(ws.repetition, list(cfg.val_repetitions))] = "val"
+        if val_subjects:
+            split[in_train & np.isin(ws.subject, val_subjects)] = "val"
+        else:
+            split[in_train & np.isin(ws.repetition, list(cfg.val_repetitions))] = "val"
         split[np.isin(ws.subject, test)] = "test"
-        extra.update(train_subjects=sorted(set(train) & present), test_subjects=sorted(set(test) & present))
+        extra.update(train_subjects=sorted(set(train) & present), test_subjects=sorted(set(test) & present),
+                     val_subjects=sorted(val_subjects))
     elif cfg.name == "class":
         held = cfg.heldout_classes or _default(ws, "heldout_classes")
         unknown = set(held) - set(ws.class_keys)

@@ -226,7 +226,7 @@ def _load_top(path: Path, encoder: SentenceEncoder) -> None:
 def run_key(cfg: Config, stage1: Stage1Config, split: Split, views: list[ClassViews]) -> Config:
     """The config whose hash names the Stage-1 run folder: data, Stage-1 settings, split and every text."""
     return replace(cfg, extra={**cfg.extra, "stage": "stage1-text", "stage1": asdict(stage1),
-                               "protocol": asdict(split.config), "heldout_classes": split.heldout_classes,
+                               "protocol": split.config.key(), "heldout_classes": split.heldout_classes,
                                "views": views_digest(views), "encoder_sha256": encoder_spec(stage1.encoder).sha256})
 
 

@@ -316,7 +316,7 @@ def load_mae(folder: Path, stream: str) -> MAERun:
 
 
 def _experiment_root(cfg: Config, split: Split, runs) -> Path:
-    key = config_hash(cfg.data, asdict(split.config))
+    key = config_hash(cfg.data, split.config.key())
     return runs_root(runs) / f"embridge-{cfg.data.dataset}-{split.config.name}-{key}"
 
 
@@ -544,7 +544,7 @@ def run_embridge_experiments(cfg: Config, ws: WindowSet, ecfg: EMBridgeConfig | 
         split = splits[protocol]
         if name in ("Upper bound (pose MAE)", "EMG-MAE"):
             mae = load_or_train_mae(cfg, ws, split, "pose" if name.startswith("Upper") else "emg", ecfg, runs, progress)
-            metrics = _cached_metrics(mae.folder, (asdict(split.config), cfg.seed),
+            metrics = _cached_metrics(mae.folder, (split.config.key(), cfg.seed),
                                       lambda: evaluate_mae(mae, ws, split, cfg.seed, ecfg.threads))
             res["timing"].append({"protocol": protocol, "model": name, "train_seconds": mae.seconds,
                                   "train_cpu_seconds": mae.cpu_seconds})
@@ -552,7 +552,7 @@ def run_embridge_experiments(cfg: Config, ws: WindowSet, ecfg: EMBridgeConfig | 
             align = variant(ecfg.align, name, **overrides)
             run = load_or_train_aligner(cfg, ws, split, ecfg, name, align, runs, progress)
             keep = table == "main" and protocol == "class"
-            metrics = _cached_metrics(run.folder, (asdict(split.config), ecfg.knn_k, cfg.seed, keep),
+            metrics = _cached_metrics(run.folder, (split.config.key(), ecfg.knn_k, cfg.seed, keep),
                                       lambda: evaluate_aligner(run, ws, split, ecfg.knn_k, cfg.seed, keep, ecfg.threads))
             res["timing"].append({"protocol": protocol, "model": name, **extra, "train_seconds": run.seconds,
                                   "train_cpu_seconds": run.cpu_seconds, "n_train_windows": run.n_train})

@@ -228,7 +228,7 @@ def load_stage2(folder: str | Path) -> Stage2Run:
 
 def stage2_folder(cfg: Config, split: Split, stage2: Stage2Config, runs: str | Path | None = None) -> Path:
     """Run folder keyed by the data config, the protocol and the Stage-2 config."""
-    key = replace(cfg, extra={**cfg.extra, "stage": "myosem-stage2", "protocol": asdict(split.config),
+    key = replace(cfg, extra={**cfg.extra, "stage": "myosem-stage2", "protocol": split.config.key(),
                               "stage2": asdict(stage2), **ddp.run_key_extra()})
     return run_directory(runs_root(runs), key, name=f"myosem-stage2-{cfg.data.dataset}-{split.config.name}")
 

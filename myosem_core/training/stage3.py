@@ -282,7 +282,7 @@ def load_or_train_stage3(cfg: Config, ws: WindowSet, split: Split, prototypes: n
     if stage2.folder is None:
         raise ConfigError("load_or_train_stage3 needs a saved Stage-2 run (one with a folder)")
     key = replace(cfg, extra={**cfg.extra, "stage": "myosem-stage3", "stage2_run": stage2.folder.name,
-                              "protocol": asdict(split.config), "stage3": asdict(stage3),
+                              "protocol": split.config.key(), "stage3": asdict(stage3),
                               "prototypes": config_hash(P, list(ws.class_keys)), **ddp.run_key_extra()})
     folder = run_directory(runs_root(runs), key, name=f"myosem-stage3-{cfg.data.dataset}-{split.config.name}")
     if (folder / "results.json").is_file():
