@@ -41,8 +41,16 @@ def results_folder(cfg: Config, runs: str | Path | None = None) -> Path:
 
 
 def load_data(cfg: Config, protocol: str, **split_options) -> tuple[WindowSet, Split]:
-    """Windows of the config's data and their split under ``protocol`` (``ProtocolConfig`` fields override)."""
+    """Windows of the config's data and their split under ``protocol`` (``ProtocolConfig`` fields override).
+
+    With ``cfg.extra["subject_calibration"]`` every subject's channels are gain-calibrated first
+    (:mod:`myosem_core.data.calibration`); the flag is part of the config, so it keys every cached run.
+    """
     ws = load_windows(cfg.data.dataset, cfg.data.data_dir, cache_dir=cache_root(), **cfg.data.load_options())
+    if cfg.extra.get("subject_calibration"):
+        from .data.calibration import calibrate_subjects
+
+        ws = calibrate_subjects(ws)
     return ws, make_split(ws, protocol, **split_options)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import fields
 
 import numpy as np
@@ -157,3 +158,32 @@ def test_empty_input_and_too_long_windows_raise():
         make_windows([], WindowConfig())
     with pytest.raises(DataError, match="at least 10"):
         make_windows(generate(SyntheticConfig(n_subjects=1, n_repetitions=1)), WindowConfig(length_s=10.0))
+
+
+def test_subject_calibration_removes_per_subject_channel_gains(db1_windows):
+    from myosem_core.data.calibration import calibrate_subjects, subject_gains
+
+    ws = db1_windows.subset(np.isin(db1_windows.subject, ["S1", "S2"]))
+    boosted = ws.X.copy()
+    boosted[ws.subject == "S2"] *= np.linspace(2.0, 20.0, ws.X.shape[2], dtype=np.float32)  # a new user's gains
+    a = calibrate_subjects(ws)
+    b = calibrate_subjects(dataclasses.replace(ws, X=boosted))
+    s1, s2 = ws.subject == "S1", ws.subject == "S2"
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r1, r2 = b.X[s1] / a.X[s1], b.X[s2] / a.X[s2]
+    # the gains are undone: both subjects change by the same per-channel factor (the pooled level's)
+    np.testing.assert_allclose(np.nanmedian(r2, axis=(0, 1)), np.nanmedian(r1, axis=(0, 1)), rtol=1e-4)
+    np.testing.assert_allclose(np.nanstd(r2 / np.nanmedian(r2, axis=(0, 1)), axis=(0, 1)), 0, atol=1e-4)
+    g = subject_gains(a)
+    np.testing.assert_allclose(g["S1"], g["S2"], rtol=1e-4)  # every subject at the pooled level afterwards
+    assert a.meta["subject_calibration"] and not ws.meta.get("subject_calibration")
+
+
+def test_subject_calibration_names_a_dead_channel(db1_windows):
+    from myosem_core.data.calibration import calibrate_subjects
+
+    ws = db1_windows.subset(db1_windows.subject == "S1")
+    X = ws.X.copy()
+    X[..., 3] = 0.0
+    with pytest.raises(DataError, match=r"S1: channels \['" + ws.channel_names[3]):
+        calibrate_subjects(dataclasses.replace(ws, X=X))

@@ -1,0 +1,89 @@
+"""Choose MyoSem's cross-user settings without touching the test users: a development protocol inside training.
+
+    .venv/bin/python scripts/user_dev_selection.py --data-dir ../shared/data/ninapro-db1 --preset quick --seeds 0 1 2
+
+The ``user`` protocol tests on S17-S20. To compare candidate settings honestly,
+this script never reads those subjects: it trains on S1-S4, S7-S12 (validation
+= their repetition 10) and tests on S13-S16, which are training subjects of the
+real protocol. Each candidate is scored with MyoSem and with the LDA baseline on
+the same windows, so a setting that helps every model shows as such. The chosen
+setting is then run once on the real protocol (``scripts/myosem_retrieval.py``).
+
+Candidates: ``default``; ``calibrated`` (per-subject gain calibration of the
+inputs, :mod:`myosem_core.data.calibration`, applied to every model's windows);
+``averaged`` (Stage-2 dense weight averaging from epoch 1); ``calibrated+gain-aug``
+(twice the per-channel gain augmentation); ``calibrated+small`` (d_model 32, dropout 0.3).
+Writes ``<runs>/user-dev-selection-<preset>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import replace
+
+import numpy as np
+import torch
+
+from myosem_core.config import make_config
+from myosem_core.io import write_json
+from myosem_core.paths import runs_root
+from myosem_core.pipeline import run_myosem
+from myosem_core.training import Stage2Config, Stage3Config
+from myosem_core.training.augment import AugmentConfig
+
+DEV_SPLIT = {"train_subjects": [f"S{i}" for i in (1, 2, 3, 4, *range(7, 13))],
+             "test_subjects": [f"S{i}" for i in range(13, 17)]}
+
+
+def candidates(preset: str) -> dict:
+    """name -> (config extra, Stage-2 config, Stage-3 config); None = the preset's."""
+    s2, s3 = Stage2Config.preset_named(preset), Stage3Config.preset_named(preset)
+    cal = {"subject_calibration": True}
+    strong = AugmentConfig(0.6, 0.3, 0.05)  # twice the per-channel gain offset
+    return {"default": ({}, None, None),
+            "calibrated": (cal, None, None),
+            "averaged": ({}, replace(s2, average_from=1), None),
+            "calibrated+gain-aug": (cal, replace(s2, augment=strong), replace(s3, augment=strong)),
+            "calibrated+small": (cal, replace(s2, encoder=replace(s2.encoder, d_model=32, dropout=0.3)), None)}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dataset", default="ninapro-db1")
+    ap.add_argument("--data-dir", default="../shared/data/ninapro-db1")
+    ap.add_argument("--preset", default="quick")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--candidates", nargs="+", default=None)
+    ap.add_argument("--runs", default=None)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    rows = []
+    for name, (extra, stage2, stage3) in candidates(args.preset).items():
+        if args.candidates and name not in args.candidates:
+            continue
+        for seed in args.seeds:
+            cfg = make_config(args.preset, args.dataset, args.data_dir, seed)
+            cfg = replace(cfg, extra={**cfg.extra, **extra})
+            out = run_myosem(cfg, "user", runs=args.runs, stage2=stage2, stage3=stage3, split_options=DEV_SPLIT, progress=False)
+            for model, r in out.results.items():
+                rows.append({"candidate": name, "seed": seed, "model": model,
+                             **{f"e2t_{k}": r["emg_to_text"][k] for k in ("R@1", "R@3", "MRR")}})
+                print(json.dumps(rows[-1]))
+    summary = {}
+    for name in dict.fromkeys(r["candidate"] for r in rows):
+        for model in dict.fromkeys(r["model"] for r in rows):
+            sel = [r for r in rows if r["candidate"] == name and r["model"] == model]
+            summary[f"{name}/{model}"] = {k: [float(np.mean([r[k] for r in sel])), float(np.std([r[k] for r in sel], ddof=1))
+                                              if len(sel) > 1 else 0.0] for k in ("e2t_R@1", "e2t_R@3", "e2t_MRR")}
+    path = runs_root(args.runs) / f"user-dev-selection-{args.preset}.json"
+    write_json(path, {"dev_split": DEV_SPLIT, "seeds": args.seeds, "rows": rows, "summary": summary})
+    print("\ncandidate/model: mean, std over seeds (EMG->text on S13-S16)")
+    for k, v in summary.items():
+        print(f"{k:28s} " + "  ".join(f"{m} {100 * a:.1f} ± {100 * s:.1f}" for m, (a, s) in v.items()))
+    print("written", path)
+
+
+if __name__ == "__main__":
+    main()
