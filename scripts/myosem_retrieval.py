@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 
 import numpy as np
 import torch
 
 from myosem_core.config import make_config
 from myosem_core.pipeline import run_myosem
+from myosem_core.training import Stage2Config, Stage3Config
 
 
 class FrozenTextSpace:
@@ -50,11 +52,22 @@ def main(argv=None):
     ap.add_argument("--runs", default=None)
     ap.add_argument("--text", choices=("stage1", "frozen"), default="stage1")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--calibrate", action="store_true",
+                    help="per-subject gain calibration of every model's windows (myosem_core.data.calibration)")
+    ap.add_argument("--channel-offset", type=float, default=None,
+                    help="Stage-2/3 per-channel gain augmentation (normalised units; preset: 0.3)")
     ap.add_argument("--val-subjects", nargs="+", default=None,
                     help="user protocol: whole training subjects as the validation split (e.g. S15 S16)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     cfg = make_config(args.preset, args.dataset, args.data_dir, args.seed)
+    if args.calibrate:
+        cfg = replace(cfg, extra={**cfg.extra, "subject_calibration": True})
+    stage2 = stage3 = None
+    if args.channel_offset is not None:
+        s2, s3 = Stage2Config.preset_named(args.preset), Stage3Config.preset_named(args.preset)
+        stage2 = replace(s2, augment=replace(s2.augment, channel_offset=args.channel_offset))
+        stage3 = replace(s3, augment=replace(s3.augment, channel_offset=args.channel_offset))
     from myosem_core.pipeline import load_data
 
     text, name = None, "myosem"  # None: Stage 1 of the same data and split
@@ -62,7 +75,8 @@ def main(argv=None):
         ws, _ = load_data(cfg, args.protocol)  # class keys only: the split does not matter
         text, name = FrozenTextSpace(ws.class_keys), "myosem-frozen-text"
     options = {"val_subjects": args.val_subjects} if args.val_subjects else None
-    out = run_myosem(cfg, args.protocol, text, runs=args.runs, model_name=name, split_options=options)
+    out = run_myosem(cfg, args.protocol, text, runs=args.runs, model_name=name, split_options=options,
+                     stage2=stage2, stage3=stage3)
     table = {m: {"emg_to_text": {k: r["emg_to_text"][k] for k in ("R@1", "R@3", "R@5", "MRR")},
                  "text_to_emg": {k: r["text_to_emg"][k] for k in ("R@1", "R@3", "MRR")},
                  **({"heldout": {"R@3_all_candidates": r["heldout"]["emg_to_text_all_candidates"]["R@3"],
