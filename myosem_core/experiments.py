@@ -361,18 +361,39 @@ def notebook_experiments(names, preset: str = "quick", dataset: str = "synthetic
                          seeds=None, progress: bool = True) -> ExperimentView:
     """Run (or reuse) the models of tables ``names`` and build those tables, as notebooks 05 and 06 do.
 
-    Defaults: preset ``quick`` -> the notebook's ``protocol`` and ``seed`` only (CI
-    budget); ``full`` -> every protocol and seeds 0, 1, 2.
+    Defaults: preset ``quick`` -> trains the notebook's ``protocol`` and ``seed`` only (CI
+    budget), and also shows every other protocol and seed whose cached result still matches
+    its recipe (e.g. written by ``python -m myosem_core.experiments --preset quick --seeds 0 1 2``);
+    ``full`` -> every protocol and seeds 0, 1, 2.
     """
+    shown_by_default = protocols is None and seeds is None and preset == "quick"
     protocols = list(protocols or ([protocol] if preset == "quick" else PROTOCOLS))
     seeds = list(seeds if seeds is not None else ([seed] if preset == "quick" else DEFAULT_SEEDS[preset]))
     models = list(dict.fromkeys(m for n in names for m in TABLES[n].models))
     run_experiments(models, protocols, seeds, preset, dataset, data_dir, run_dir, progress)
     folder = experiment_folder(preset, dataset, data_dir, run_dir)
-    results = [r for r in load_experiment_results(folder)
-               if r["seed"] in set(seeds) and r["protocol"] in set(protocols) and r["dataset"] == dataset]
+    results = current_results(folder, models, preset, dataset, data_dir)
+    if shown_by_default:
+        protocols = [p for p in PROTOCOLS if p in {r["protocol"] for r in results} | set(protocols)]
+        seeds = sorted({r["seed"] for r in results} | set(seeds))
+    results = [r for r in results if r["seed"] in set(seeds) and r["protocol"] in set(protocols)]
     return ExperimentView(results, experiment_tables(results, protocols, seeds, preset, names), protocols, seeds,
                           folder)
+
+
+def current_results(folder: str | Path, models, preset: str, dataset: str, data_dir: str | None = None) -> list[dict]:
+    """The results in ``folder`` of ``models`` on ``dataset`` whose recipe hash matches today's recipe.
+
+    A file written before a config change (a stale recipe) is left out, never shown as current.
+    """
+    data_dir, out = resolve_data_dir(data_dir), []
+    for r in load_experiment_results(folder):
+        if r.get("dataset") != dataset or r.get("model") not in models or r.get("protocol") not in PROTOCOLS:
+            continue
+        cfg = make_config(preset, dataset, data_dir, r["seed"])
+        if r.get("recipe_hash") == recipe(MODELS[r["model"]], cfg, r["protocol"])["hash"]:
+            out.append(r)
+    return out
 
 
 def tables_markdown(tables: dict, ours: str = "myosem") -> str:

@@ -155,3 +155,15 @@ def test_relative_and_absolute_data_dirs_share_results(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert ex.experiment_folder("quick", "ninapro-db1", "data", tmp_path / "runs") == \
         ex.experiment_folder("quick", "ninapro-db1", str(data), tmp_path / "runs")
+
+
+def test_current_results_leave_out_stale_recipes(tmp_path, monkeypatch):
+    ctx = TinyContext(tmp_path, progress=False)
+    for protocol, seed in (("rand", 0), ("rand", 1)):
+        ex.run_experiment("lda", protocol, seed, "quick", "synthetic", None, tmp_path, ctx, progress=False)
+    folder = ex.experiment_folder("quick", "synthetic", None, tmp_path)
+    now = ex.current_results(folder, ["lda"], "quick", "synthetic")
+    assert sorted((r["protocol"], r["seed"]) for r in now) == [("rand", 0), ("rand", 1)]
+    assert ex.current_results(folder, ["rf"], "quick", "synthetic") == []  # other models are not picked up
+    monkeypatch.setattr(ex, "RECIPE_VERSION", ex.RECIPE_VERSION + 1)  # the code changed: both files are stale
+    assert ex.current_results(folder, ["lda"], "quick", "synthetic") == []
