@@ -87,7 +87,8 @@ class Stage3Run:
     @torch.no_grad()
     def embed(self, X: np.ndarray, batch_size: int = 512) -> np.ndarray:
         """Unit-norm embeddings (N, D) of raw windows (N, L, C)."""
-        self.model.eval()
+        if self.model.training:  # eval() walks every module: skip it on the per-window latency path
+            self.model.eval()
         out = predict_in_batches(lambda x: self.model(x).embedding, self.normalizer.transform(X), batch_size)
         return torch.cat(out).numpy()
 
