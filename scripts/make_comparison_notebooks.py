@@ -17,14 +17,16 @@ protocol = "rand"
 preset = "quick"        # "quick" (CI) or "full" (book)
 seed = 0
 run_dir = None          # None -> myosem_core.paths.runs_root()
-protocols = None        # None: quick -> [protocol]; full -> rand, user, class
-seeds = None            # None: quick -> [seed]; full -> 0, 1, 2'''
+protocols = None        # None: quick -> trains [protocol], shows every current cached one; full -> rand, user, class
+seeds = None            # None: quick -> trains [seed], shows every current cached one; full -> 0, 1, 2'''
 
 SCOPE = '''display(Markdown(
     f"**Data:** `{dataset}`{' (SYNTHETIC)' if dataset == 'synthetic' else ''} · **preset:** `{preset}` · "
     f"**protocols:** {', '.join(view.protocols)} · **seeds:** {', '.join(map(str, view.seeds))}  \\n"
-    + ("The *quick* preset (CI) runs one protocol and one seed with the quick training budgets (fewer epochs, "
-       "narrower deep baselines), so its cells show no std; the book's *full* preset runs every protocol over "
+    + ("The *quick* preset (CI) trains one protocol and one seed with the quick training budgets (fewer epochs, "
+       "narrower deep baselines). It also shows every other protocol and seed already computed with those "
+       "budgets (`python -m myosem_core.experiments --preset quick --seeds 0 1 2`) whose recipe still matches "
+       "the code; with one seed a cell shows no std. The book's *full* preset trains every protocol over "
        "seeds 0, 1, 2. " if preset == "quick" else "")
     + "**Cross-dataset** needs two datasets (DB2 -> DB3 in the paper); this book has one real dataset "
       "(NinaPro DB1 exercise 1), so that protocol is not run.  \\n"
