@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[1]
 PARAMETERS = '''dataset = "synthetic"   # or "ninapro-db1"
 data_dir = None         # folder of the dataset files
 protocol = "rand"       # unused here: this chapter always reports the "class" and "user" protocols
-preset = "quick"        # "quick" (CI) or "full" (book); "paper" = model sizes of the paper (hours on CPU)
+preset = "quick"        # quick (CI), full (book) or paper (the paper's model sizes, hours on CPU)
 seed = 0
 run_dir = None          # None -> myosem_core.paths.runs_root()'''
 
