@@ -7,6 +7,7 @@ data-parallel on every rank, and only rank 0 writes files or prints.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -107,12 +108,14 @@ def cmd_evaluate(args) -> dict:
     sc = configs(args)
     ws, split = load_data(sc, args.protocol, _progress(args))
     text, _, s3 = _stage3(sc, ws, split, args)
-    me = ddp.rank()
+    me, trained_on = ddp.rank(), ddp.run_key_extra()  # {"world_size": N} for a data-parallel run
     ddp.shutdown()  # training is over: the other ranks leave, rank 0 evaluates (and fits baselines) on its own
     if me != 0:
         return {}
     P = prototypes_for(text, ws.class_keys)
-    folder = results_folder(sc.cfg, args.runs)
+    # a model trained on N processes is not the one-process model: its results get their own folder
+    cfg = replace(sc.cfg, extra={**sc.cfg.extra, **trained_on}) if trained_on else sc.cfg
+    folder = results_folder(cfg, args.runs)
     split.save(folder / "manifests")
     results = {"myosem": evaluate_retriever("myosem", ws, split, P, sc.cfg.seed, folder,
                                             retriever=MyoSemRetriever.from_run(s3))}

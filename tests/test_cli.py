@@ -178,3 +178,15 @@ def test_evaluate_writes_results_for_myosem_and_the_baseline(flow, monkeypatch):
     for path in res["files"]:
         result = json.loads(Path(path).read_text())
         assert result["synthetic"] is True and 0.0 <= result["emg_to_text"]["R@1"] <= 1.0
+
+
+def test_evaluate_of_a_data_parallel_run_never_overwrites_the_one_process_results(flow, monkeypatch):
+    from myosem_core import distributed
+
+    monkeypatch.setenv("MYOSEM_CACHE", str(flow["root"] / "cache"))
+    single = _run(["evaluate", *flow["common"]])
+    monkeypatch.setattr(distributed, "run_key_extra", lambda: {"world_size": 2})  # as rank 0 of torchrun would see
+    parallel = _run(["evaluate", *flow["common"]])
+    assert parallel["results"] != single["results"]
+    assert not set(parallel["files"]) & set(single["files"])
+    assert all(Path(p).is_file() for p in single["files"] + parallel["files"])
