@@ -109,7 +109,8 @@ def render_markdown(r: dict) -> str:
     m = r["machine"]
     data = "the **synthetic** generator" if r["synthetic"] else f"real **{r['dataset']}**"
     lines = [f"Measured {r['measured_utc']} by `{r['command'].strip()}` on {m['cpus_visible']} CPU(s) "
-             f"(load average {m['load_avg_1min_at_start']} when it started: other jobs shared the machine), "
+             f"(load average {m['load_avg_1min_at_start']} when it started: "
+             f"{'other jobs shared the machine' if m['load_avg_1min_at_start'] >= 1 else 'the machine was otherwise idle'}), "
              f"torch {m['torch']}, on windows of {data} ({r['n_windows']:,} training windows of the `rand` split). "
              "*CPU* columns are the process's CPU time (the cost on a core of its own); *wall* columns are "
              "elapsed time, which includes waiting for a core while the machine is shared. "
