@@ -22,7 +22,7 @@ import torch.nn.functional as F
 
 from ..data.windows import WindowSet
 from ..errors import ConfigError
-from ..losses import prototype_info_nce
+from .prototype_head import fit_prototype_head
 from ..training.common import seed_everything
 from ..training.embridge import EMBridgeConfig, compute_limits, load_or_train_on_windows
 
@@ -46,16 +46,7 @@ class PoseAnchoredRetriever:
         with compute_limits(self.config.threads):
             seed_everything(self.seed)
             Z = torch.from_numpy(self.run.embed(train_ws))
-            P = F.normalize(torch.as_tensor(np.asarray(prototypes), dtype=torch.float32), dim=-1)
-            y = torch.from_numpy(train_ws.y)
-            allowed = torch.unique(y)  # class protocol: held-out prototypes are never positives nor negatives
-            self.head = torch.nn.Linear(Z.shape[1], P.shape[1])
-            opt = torch.optim.Adam(self.head.parameters(), lr=self.head_lr)
-            for _ in range(self.head_steps):  # full batch: the encoder is frozen, features are precomputed
-                loss = prototype_info_nce(F.normalize(self.head(Z), dim=-1), P, y, self.temperature, allowed)
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
+            self.head = fit_prototype_head(Z, prototypes, train_ws.y, self.temperature, self.head_lr, self.head_steps)
         self.train_seconds = time.perf_counter() - t0
         return self
 
