@@ -160,7 +160,7 @@ def recipe(spec: ModelSpec, cfg: Config, protocol: str) -> dict:
     out: dict = {"version": RECIPE_VERSION, "data": cfg.to_dict(), "protocol": protocol, "spec": asdict(spec)}
     if spec.is_myosem or spec.text != "stage1":
         s2, s3 = _stage_configs(spec, cfg.preset)
-        out.update(stage2=asdict(s2), stage3=asdict(s3))
+        out.update(stage2=s2.key(), stage3=asdict(s3))
     if spec.text in ("stage1", "frozen", "label", "tfidf"):
         from .text.stage1 import Stage1Config
 

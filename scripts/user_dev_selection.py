@@ -12,7 +12,9 @@ setting is then run once on the real protocol (``scripts/myosem_retrieval.py``).
 Candidates: ``default``; ``calibrated`` (per-subject gain calibration of the
 inputs, :mod:`myosem_core.data.calibration`, applied to every model's windows);
 ``averaged`` (Stage-2 dense weight averaging from epoch 1); ``calibrated+gain-aug``
-(twice the per-channel gain augmentation); ``calibrated+small`` (d_model 32, dropout 0.3).
+(twice the per-channel gain augmentation); ``calibrated+small`` (d_model 32, dropout 0.3);
+``adversarial-W`` and ``calibrated+adversarial-W`` (Stage-2 subject-adversarial head with weight W,
+:mod:`myosem_core.training.subject_adversary`).
 Writes ``<runs>/user-dev-selection-<preset>.json``.
 """
 
@@ -26,7 +28,7 @@ import numpy as np
 import torch
 
 from myosem_core.config import make_config
-from myosem_core.io import write_json
+from myosem_core.io import read_json, write_json
 from myosem_core.paths import runs_root
 from myosem_core.pipeline import run_myosem
 from myosem_core.training import Stage2Config, Stage3Config
@@ -45,7 +47,11 @@ def candidates(preset: str) -> dict:
             "calibrated": (cal, None, None),
             "averaged": ({}, replace(s2, average_from=1), None),
             "calibrated+gain-aug": (cal, replace(s2, augment=strong), replace(s3, augment=strong)),
-            "calibrated+small": (cal, replace(s2, encoder=replace(s2.encoder, d_model=32, dropout=0.3)), None)}
+            "calibrated+small": (cal, replace(s2, encoder=replace(s2.encoder, d_model=32, dropout=0.3)), None),
+            "adversarial-0.3": ({}, replace(s2, w_subject=0.3), None),
+            "adversarial-1": ({}, replace(s2, w_subject=1.0), None),
+            "calibrated+adversarial-0.3": (cal, replace(s2, w_subject=0.3), None),
+            "calibrated+adversarial-1": (cal, replace(s2, w_subject=1.0), None)}
 
 
 def main(argv=None):
@@ -59,6 +65,9 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
+    path = runs_root(args.runs) / f"user-dev-selection-{args.preset}.json"
+    # rows of earlier calls (other candidates or seeds) are kept; the rows recomputed now replace theirs
+    kept = read_json(path)["rows"] if path.is_file() else []
     rows = []
     for name, (extra, stage2, stage3) in candidates(args.preset).items():
         if args.candidates and name not in args.candidates:
@@ -71,14 +80,15 @@ def main(argv=None):
                 rows.append({"candidate": name, "seed": seed, "model": model,
                              **{f"e2t_{k}": r["emg_to_text"][k] for k in ("R@1", "R@3", "MRR")}})
                 print(json.dumps(rows[-1]))
+    fresh = {(r["candidate"], r["seed"], r["model"]) for r in rows}
+    rows = [r for r in kept if (r["candidate"], r["seed"], r["model"]) not in fresh] + rows
     summary = {}
     for name in dict.fromkeys(r["candidate"] for r in rows):
         for model in dict.fromkeys(r["model"] for r in rows):
             sel = [r for r in rows if r["candidate"] == name and r["model"] == model]
             summary[f"{name}/{model}"] = {k: [float(np.mean([r[k] for r in sel])), float(np.std([r[k] for r in sel], ddof=1))
                                               if len(sel) > 1 else 0.0] for k in ("e2t_R@1", "e2t_R@3", "e2t_MRR")}
-    path = runs_root(args.runs) / f"user-dev-selection-{args.preset}.json"
-    write_json(path, {"dev_split": DEV_SPLIT, "seeds": args.seeds, "rows": rows, "summary": summary})
+    write_json(path, {"dev_split": DEV_SPLIT, "seeds": sorted({r["seed"] for r in rows}), "rows": rows, "summary": summary})
     print("\ncandidate/model: mean, std over seeds (EMG->text on S13-S16)")
     for k, v in summary.items():
         print(f"{k:28s} " + "  ".join(f"{m} {100 * a:.1f} ± {100 * s:.1f}" for m, (a, s) in v.items()))

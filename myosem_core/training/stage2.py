@@ -28,6 +28,7 @@ from .normalization import InputNormalizer
 from .common import (EarlyStopping, WeightAverage, batches, load_checkpoint, predict_in_batches, save_checkpoint,
                      seed_everything, torch_threads)
 from .resume import EpochCheckpoint, fingerprint
+from .subject_adversary import SubjectAdversary, reversal_ramp, subject_codes
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class Stage2Config:
     log_normalize: bool | None = None  # None: log-compress before z-scoring iff the signal is an RMS envelope
     log_eps_quantile: float = 0.1  # log floor eps = this quantile of the training values
     average_from: int | None = None  # dense weight averaging from this epoch on (None: off); val and result use it
+    w_subject: float = 0.0  # subject-adversarial weight (gradient reversal on the segment vector; 0: off)
     threads: int = 1  # intra-op threads (the machine is shared; more threads thrash under load)
 
     @classmethod
@@ -53,6 +55,13 @@ class Stage2Config:
         if name not in STAGE2_PRESETS:
             raise ConfigError(f"unknown Stage-2 preset {name!r}; expected one of {sorted(STAGE2_PRESETS)}")
         return STAGE2_PRESETS[name]
+
+    def key(self) -> dict:
+        """The fields that name a run; ``w_subject`` only when it is on, so runs cached before it keep their hash."""
+        out = asdict(self)
+        if not self.w_subject:
+            out.pop("w_subject")
+        return out
 
 
 #: Both presets regularise for new users: channel-gain augmentation, dropout 0.2, weight decay 0.05
@@ -130,6 +139,12 @@ def train_stage2(train_ws: WindowSet, val_ws: WindowSet, cfg: Stage2Config = Sta
         Xva, yva = torch.from_numpy(normalizer.transform(val_ws.X)).to(dev), torch.from_numpy(val_ws.y).to(dev)
         train_classes = torch.from_numpy(np.unique(train_ws.y)).to(dev)
         model = ActivationAwareEncoder(encoder_config_for(train_ws, cfg)).to(dev)
+        adversary, str_ = None, None
+        if cfg.w_subject:
+            codes, names = subject_codes(train_ws.subject)
+            str_ = torch.from_numpy(codes).to(dev)
+            adversary = SubjectAdversary(model.cfg.d_model, len(names)).to(dev)
+            model.add_module("subject_adversary", adversary)  # trained, checkpointed and synced with the encoder
         net = ddp.wrap(model)
         opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.max_epochs)
@@ -145,9 +160,16 @@ def train_stage2(train_ws: WindowSet, val_ws: WindowSet, cfg: Stage2Config = Sta
             t0 = time.perf_counter()
             model.train()
             sums, n = {}, 0
-            for idx in ddp.shard_batches(len(Xtr), cfg.batch_size, gen):
+            n_steps = max(1, -(-len(Xtr) // cfg.batch_size))
+            for step, idx in enumerate(ddp.shard_batches(len(Xtr), cfg.batch_size, gen)):
                 x, y = augment(Xtr[idx], cfg.augment), ytr[idx]
-                loss, parts = stage2_loss(net(x), x, y, cfg.w_rec, cfg.w_vq, train_classes)
+                out = net(x)
+                loss, parts = stage2_loss(out, x, y, cfg.w_rec, cfg.w_vq, train_classes)
+                if adversary is not None:
+                    scale = reversal_ramp((epoch + step / n_steps) / cfg.max_epochs)
+                    adv, parts["subject_acc"] = adversary.loss(out.segment, str_[idx], scale)
+                    loss = loss + cfg.w_subject * adv
+                    parts["subject_ce"] = float(adv.detach())
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
@@ -173,6 +195,8 @@ def train_stage2(train_ws: WindowSet, val_ws: WindowSet, cfg: Stage2Config = Sta
             if stopper.should_stop(epoch):
                 break
         model.load_state_dict(stopper.best_state)
+        if adversary is not None:  # only needed while training; the saved encoder has the plain layout
+            del model.subject_adversary
         model.cpu().eval()
         train_classes = train_classes.cpu()
     run = Stage2Run(model, normalizer, cfg, Path(folder) if folder else None, curves, train_classes.tolist())
@@ -229,7 +253,7 @@ def load_stage2(folder: str | Path) -> Stage2Run:
 def stage2_folder(cfg: Config, split: Split, stage2: Stage2Config, runs: str | Path | None = None) -> Path:
     """Run folder keyed by the data config, the protocol and the Stage-2 config."""
     key = replace(cfg, extra={**cfg.extra, "stage": "myosem-stage2", "protocol": split.config.key(),
-                              "stage2": asdict(stage2), **ddp.run_key_extra()})
+                              "stage2": stage2.key(), **ddp.run_key_extra()})
     return run_directory(runs_root(runs), key, name=f"myosem-stage2-{cfg.data.dataset}-{split.config.name}")
 
 
