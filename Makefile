@@ -1,7 +1,7 @@
 # MyoSem book: `make book` builds the HTML book, `make test` runs the tests and
 # every notebook (quick preset). Both create and fill .venv when needed.
 #
-#   make book [DATA_DIR=../shared/data/ninapro-db1] [PRESET=full|quick] [SEED=0]
+#   make book [DATA_DIR=../shared/data/ninapro-db1] [PRESET=full|quick] [SEED=0] [JOBS=<cores>]
 #   make test [DATA_DIR=../shared/data/ninapro-db1]
 
 SHELL := /bin/bash
@@ -19,6 +19,8 @@ VENDOR_STAMP := book/_static/vendor/.vendored
 DATA_DIR ?=
 PRESET ?= full
 SEED ?= 0
+# worker processes for the comparison grid of notebooks 05/06 (one (protocol, seed) group each)
+JOBS ?= $(or $(MYOSEM_JOBS),$(shell nproc 2>/dev/null || echo 1))
 # make test: real data by default where it lies beside the repository
 DEFAULT_DATA_DIR := ../shared/data/ninapro-db1
 TEST_DATA_DIR := $(or $(DATA_DIR),$(wildcard $(DEFAULT_DATA_DIR)))
@@ -26,6 +28,7 @@ TEST_DATA_DIR := $(or $(DATA_DIR),$(wildcard $(DEFAULT_DATA_DIR)))
 export MYOSEM_RUNS ?= $(CURDIR)/runs
 export MYOSEM_CACHE ?= $(CURDIR)/cache
 export NUMBA_CACHE_DIR ?= $(CURDIR)/.numba_cache
+export MYOSEM_JOBS := $(JOBS)
 
 .PHONY: help install vendor execute book check-offline test clean
 

@@ -30,6 +30,7 @@ not run and the CLI says so.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -290,10 +291,42 @@ def run_experiment(name: str, protocol: str, seed: int = 0, preset: str = "quick
     return result
 
 
+def default_jobs() -> int:
+    """Worker processes for the grid: ``$MYOSEM_JOBS`` (the Makefile's ``JOBS``), else 1."""
+    text = os.environ.get("MYOSEM_JOBS", "1").strip() or "1"
+    try:
+        jobs = int(text)
+    except ValueError:
+        raise ConfigError(f"environment variable MYOSEM_JOBS must be a whole number of processes, got {text!r}")
+    if jobs < 1:
+        raise ConfigError(f"environment variable MYOSEM_JOBS must be at least 1, got {jobs}")
+    return jobs
+
+
+def _run_group(models, protocol, seed, preset, dataset, data_dir, runs, force) -> list[dict]:
+    """One worker's share of the grid: every model of one (protocol, seed), in order, on one thread.
+
+    The rows of a group share their windows, Stage-1 prototypes and (for the text rows) Stage-2
+    run, so a group stays in one process and trains each of those once.
+    """
+    import torch
+
+    torch.set_num_threads(1)
+    ctx = Context(runs, progress=False)
+    out = [run_experiment(m, protocol, seed, preset, dataset, data_dir, runs, ctx, False, force) for m in models]
+    return [r for r in out if r is not None]
+
+
 def run_experiments(models=None, protocols=PROTOCOLS, seeds=None, preset: str = "quick", dataset: str = "synthetic",
                     data_dir: str | None = None, runs: str | Path | None = None, progress: bool = True,
-                    force: bool = False, threads: int | None = 2) -> list[dict]:
-    """Every model x protocol x seed, one after the other (never two trainings at once)."""
+                    force: bool = False, threads: int | None = 2, jobs: int | None = None) -> list[dict]:
+    """Every model x protocol x seed; the cached result wherever its recipe still matches.
+
+    ``jobs`` (default :func:`default_jobs`) > 1 spreads the (protocol, seed) groups over that many
+    worker processes, one thread each: every trainer here uses one intra-op thread, so on a machine
+    with more cores the grid's wall time falls about with the number of groups run at once. Each
+    training is seeded on its own, so the results do not depend on ``jobs``.
+    """
     import torch
     from tqdm.auto import tqdm
 
@@ -301,14 +334,41 @@ def run_experiments(models=None, protocols=PROTOCOLS, seeds=None, preset: str = 
         torch.set_num_threads(threads)
     models = list(models or MODELS)
     seeds = list(DEFAULT_SEEDS[preset] if seeds is None else seeds)
+    for name in models:
+        if name not in MODELS:
+            raise ConfigError(f"unknown model {name!r}; expected one of {list(MODELS)}")
+    jobs = default_jobs() if jobs is None else int(jobs)
+    groups = [(p, s) for s in seeds for p in protocols]
+    if jobs > 1 and len(groups) > 1:
+        return _run_groups_in_parallel(models, groups, preset, dataset, data_dir, runs, force, jobs, progress)
     ctx = Context(runs, progress)
-    jobs = [(s, p, m) for s in seeds for p in protocols for m in models]
     out = []
-    for seed, protocol, name in tqdm(jobs, desc="experiments", disable=not progress):
+    for (protocol, seed), name in tqdm([(g, m) for g in groups for m in models], desc="experiments",
+                                       disable=not progress):
         r = run_experiment(name, protocol, seed, preset, dataset, data_dir, runs, ctx, progress, force)
         if r is not None:
             out.append(r)
     return out
+
+
+def _run_groups_in_parallel(models, groups, preset, dataset, data_dir, runs, force, jobs, progress) -> list[dict]:
+    """The (protocol, seed) groups on ``jobs`` spawned processes; results in the serial order."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from tqdm.auto import tqdm
+
+    data_dir = resolve_data_dir(data_dir)
+    protocol, seed = groups[0]  # build the window cache once here rather than in every worker at once
+    Context(runs, False).data(make_config(preset, dataset, data_dir, seed), protocol)
+    done: dict = {}
+    with ProcessPoolExecutor(min(jobs, len(groups)), mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {pool.submit(_run_group, models, p, s, preset, dataset, data_dir, runs, force): (p, s)
+                   for p, s in groups}
+        for f in tqdm(as_completed(futures), total=len(futures), desc=f"experiments ({jobs} processes)",
+                      disable=not progress):
+            done[futures[f]] = f.result()
+    return [r for g in groups for r in done[g]]
 
 
 # ------------------------------------------------------------------ tables
@@ -416,6 +476,8 @@ def main(argv=None) -> int:
     ap.add_argument("--models", nargs="+", default=None, choices=list(MODELS))
     ap.add_argument("--runs", default=None, help="runs root (default $MYOSEM_RUNS or <repo>/runs)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--jobs", type=int, default=None,
+                    help="worker processes, one (protocol, seed) group each at a time (default $MYOSEM_JOBS or 1)")
     ap.add_argument("--force", action="store_true", help="retrain even when a cached result matches")
     ap.add_argument("--tables-only", action="store_true", help="regenerate the tables from existing results")
     args = ap.parse_args(argv)
@@ -427,7 +489,7 @@ def main(argv=None) -> int:
     seeds = DEFAULT_SEEDS[args.preset] if args.seeds is None else args.seeds
     if not args.tables_only:
         run_experiments(args.models, args.protocols, seeds, args.preset, args.dataset, args.data_dir, args.runs,
-                        threads=args.threads, force=args.force)
+                        threads=args.threads, force=args.force, jobs=args.jobs)
     folder = experiment_folder(args.preset, args.dataset, args.data_dir, args.runs)
     results = [r for r in load_experiment_results(folder) if r["seed"] in set(seeds) and r["dataset"] == args.dataset]
     text = tables_markdown(experiment_tables(results, args.protocols, seeds, args.preset))

@@ -167,3 +167,32 @@ def test_current_results_leave_out_stale_recipes(tmp_path, monkeypatch):
     assert ex.current_results(folder, ["rf"], "quick", "synthetic") == []  # other models are not picked up
     monkeypatch.setattr(ex, "RECIPE_VERSION", ex.RECIPE_VERSION + 1)  # the code changed: both files are stale
     assert ex.current_results(folder, ["lda"], "quick", "synthetic") == []
+
+
+def _metrics(results):
+    return [(r["protocol"], r["seed"], r["model"], r["emg_to_text"], r["text_to_emg"]) for r in results]
+
+
+def test_parallel_grid_gives_the_serial_results_in_the_serial_order(tmp_path, monkeypatch):
+    """jobs=2 runs the (protocol, seed) groups in spawned workers; same seeds, same numbers, same order."""
+    monkeypatch.setenv("MYOSEM_CACHE", str(tmp_path / "cache"))
+    grid = dict(models=["lda", "rf"], protocols=("rand", "class"), seeds=[0, 1], preset="quick",
+                dataset="synthetic", progress=False)
+    parallel = ex.run_experiments(**grid, runs=tmp_path / "parallel", jobs=2)
+    serial = ex.run_experiments(**grid, runs=tmp_path / "serial", jobs=1)
+    assert len(serial) == 8
+    assert _metrics(parallel) == _metrics(serial)
+    written = sorted(p.name for p in ex.experiment_folder("quick", "synthetic", None, tmp_path / "parallel")
+                     .glob("synthetic__*.json"))
+    assert len(written) == 8  # every worker's results reached the shared folder
+
+
+def test_jobs_come_from_the_environment_and_bad_values_are_named(monkeypatch):
+    monkeypatch.delenv("MYOSEM_JOBS", raising=False)
+    assert ex.default_jobs() == 1
+    monkeypatch.setenv("MYOSEM_JOBS", "3")
+    assert ex.default_jobs() == 3
+    for bad in ("two", "0"):
+        monkeypatch.setenv("MYOSEM_JOBS", bad)
+        with pytest.raises(ConfigError, match="MYOSEM_JOBS"):
+            ex.default_jobs()
