@@ -21,6 +21,9 @@ each meets the same background load.
 - :func:`search_scaling`: exact chunked top-k over 10 k / 100 k / 1 M stored
   embeddings, memory-mapped from ``.npy``: latency of one query and of a batch
   of queries, working memory beyond the corpus, and how cost grows with N.
+- :func:`grid_parallel`: wall time of a small comparison grid (the runner of
+  notebooks 05/06) run serially and on worker processes, and whether both
+  gave the same numbers.
 - :func:`book_build_times`: the notebook timings the book's execution script
   recorded (``build_info.json``).
 """
@@ -313,6 +316,37 @@ def _blas(n: int):
     from threadpoolctl import threadpool_limits
 
     return threadpool_limits(n, user_api="blas")
+
+
+# ------------------------------------------------------------------ comparison grid
+
+
+def grid_parallel(data_dir: str | None, models=("lda", "rf", "attn-cnn-rnn", "se-cnn"), protocols=("rand", "class"),
+                  seeds=(0,), jobs: int = 2, preset: str = "quick", folder: Path | None = None) -> dict:
+    """Wall seconds of the grid ``models x protocols x seeds`` serially and with ``jobs`` workers (fresh runs)."""
+    import os
+
+    from myosem_core import experiments as ex
+
+    dataset = "ninapro-db1" if data_dir else "synthetic"
+    grid = dict(models=list(models), protocols=tuple(protocols), seeds=list(seeds), preset=preset, dataset=dataset,
+                data_dir=str(data_dir) if data_dir else None, progress=False)
+    with tempfile.TemporaryDirectory(dir=folder) as tmp:
+        from myosem_core.config import make_config
+
+        # the window cache is built before either timing, so both read it
+        ex.Context(Path(tmp) / "warm", False).data(make_config(preset, dataset, grid["data_dir"], seeds[0]), protocols[0])
+        wall, results = {}, {}
+        for name, n in (("serial", 1), (f"{jobs} workers", jobs)):
+            t0 = time.perf_counter()
+            results[name] = ex.run_experiments(**grid, runs=Path(tmp) / name.replace(" ", "-"), jobs=n)
+            wall[name] = time.perf_counter() - t0
+    same = [(r["model"], r["protocol"], r["seed"], r["emg_to_text"]) for r in results["serial"]] == \
+        [(r["model"], r["protocol"], r["seed"], r["emg_to_text"]) for r in results[f"{jobs} workers"]]
+    return {"models": list(models), "protocols": list(protocols), "seeds": list(seeds), "preset": preset,
+            "groups": len(protocols) * len(seeds), "jobs": jobs, "cpus_visible": os.cpu_count(),
+            "serial_wall_s": wall["serial"], "parallel_wall_s": wall[f"{jobs} workers"],
+            "speedup": wall["serial"] / wall[f"{jobs} workers"], "same_results": same}
 
 
 # ------------------------------------------------------------------ book build

@@ -76,6 +76,11 @@ def run(args) -> dict:
     out["search"] = bench_scale.search_scaling(sizes, dim=args.embed_dim, n_threads=args.threads,
                                                repeats=2 if args.smoke else 5)
     print("search done", flush=True)
+    if args.smoke:
+        out["grid"] = bench_scale.grid_parallel(None, models=("lda", "rf"), jobs=2)
+    else:
+        out["grid"] = bench_scale.grid_parallel(data_dir, jobs=max(2, min(4, os.cpu_count() or 1)))
+    print("comparison grid done", flush=True)
     if args.book_quick:
         out["book_quick_wall_s"] = bench_scale.execute_quick_book(data_dir)
     out["book"] = bench_scale.book_build_times()
@@ -158,6 +163,16 @@ def render_markdown(r: dict) -> str:
                      f"{_fmt(row['full_sort_query_cpu_ms'])} | {_fmt(row['working_mib_one_query'])} | {ratio} |")
     if "growth_exponent" in s:
         lines += ["", f"CPU time per query grows as N^{s['growth_exponent']:.2f} over these sizes (1.00 = linear)."]
+    if r.get("grid"):
+        g = r["grid"]
+        lines += ["", "### Comparison grid on worker processes", "",
+                  f"The runner of notebooks 05/06 (`myosem_core.experiments.run_experiments`) on a small grid "
+                  f"({', '.join(g['models'])} × {', '.join(g['protocols'])} × seed {', '.join(map(str, g['seeds']))}, "
+                  f"preset {g['preset']}, fresh run folders): one process, then {g['jobs']} worker processes "
+                  f"(`--jobs {g['jobs']}`), {g['groups']} (protocol, seed) groups, on {g['cpus_visible']} CPU(s).", "",
+                  "| serial (s) | workers | with workers (s) | speed-up | same numbers |", "| ---: | ---: | ---: | ---: | --- |",
+                  f"| {_fmt(g['serial_wall_s'])} | {g['jobs']} | {_fmt(g['parallel_wall_s'])} | {g['speedup']:.2f}× | "
+                  f"{'yes' if g['same_results'] else '**no**'} |"]
     lines += ["", "### Book build", ""]
     if r.get("book"):
         lines += ["Notebook execution time recorded by `scripts/execute_notebooks.py` (`build_info.json` of the "

@@ -52,3 +52,13 @@ def test_markdown_table_is_read_from_the_results(results):
     assert "No executed book was found" in md
     for header in ("### Training throughput", "### Inference", "### Text → EMG search", "### Book build"):
         assert header in md
+
+
+def test_grid_benchmark_times_both_ways_and_the_table_shows_it(results, tmp_path, monkeypatch):
+    monkeypatch.setenv("MYOSEM_CACHE", str(tmp_path / "cache"))
+    g = bench_scale.grid_parallel(None, models=("lda",), protocols=("rand", "class"), jobs=2, folder=tmp_path)
+    assert g["groups"] == 2 and g["same_results"] is True
+    assert g["serial_wall_s"] > 0 and g["parallel_wall_s"] > 0
+    assert g["speedup"] == pytest.approx(g["serial_wall_s"] / g["parallel_wall_s"])
+    md = run_all.render_markdown({**results, "grid": g})
+    assert "Comparison grid on worker processes" in md and f"{g['speedup']:.2f}×" in md
