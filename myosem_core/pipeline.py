@@ -48,9 +48,9 @@ def load_data(cfg: Config, protocol: str, **split_options) -> tuple[WindowSet, S
     """
     ws = load_windows(cfg.data.dataset, cfg.data.data_dir, cache_dir=cache_root(), **cfg.data.load_options())
     if cfg.extra.get("subject_calibration"):
-        from .data.calibration import calibrate_subjects
+        from .data.calibration import calibrate_subjects, calibration_repetitions
 
-        ws = calibrate_subjects(ws)
+        ws = calibrate_subjects(ws, calibration_repetitions(cfg.extra["subject_calibration"]))
     return ws, make_split(ws, protocol, **split_options)
 
 

@@ -56,13 +56,16 @@ def main(argv=None):
                     help="per-subject gain calibration of every model's windows (myosem_core.data.calibration)")
     ap.add_argument("--channel-offset", type=float, default=None,
                     help="Stage-2/3 per-channel gain augmentation (normalised units; preset: 0.3)")
+    ap.add_argument("--calibrate-repetitions", type=int, nargs="+", default=None,
+                    help="calibrate as --calibrate, with each subject's gains from these repetitions only (e.g. 1)")
     ap.add_argument("--val-subjects", nargs="+", default=None,
                     help="user protocol: whole training subjects as the validation split (e.g. S15 S16)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     cfg = make_config(args.preset, args.dataset, args.data_dir, args.seed)
-    if args.calibrate:
-        cfg = replace(cfg, extra={**cfg.extra, "subject_calibration": True})
+    if args.calibrate or args.calibrate_repetitions:
+        option = {"repetitions": args.calibrate_repetitions} if args.calibrate_repetitions else True
+        cfg = replace(cfg, extra={**cfg.extra, "subject_calibration": option})
     stage2 = stage3 = None
     if args.channel_offset is not None:
         s2, s3 = Stage2Config.preset_named(args.preset), Stage3Config.preset_named(args.preset)

@@ -14,7 +14,9 @@ inputs, :mod:`myosem_core.data.calibration`, applied to every model's windows);
 ``averaged`` (Stage-2 dense weight averaging from epoch 1); ``calibrated+gain-aug``
 (twice the per-channel gain augmentation); ``calibrated+small`` (d_model 32, dropout 0.3);
 ``adversarial-W`` and ``calibrated+adversarial-W`` (Stage-2 subject-adversarial head with weight W,
-:mod:`myosem_core.training.subject_adversary`).
+:mod:`myosem_core.training.subject_adversary`); ``...+val-subjects`` (validate and stop early on
+whole training subjects S11, S12 instead of repetition 10); ``calibrated-rep1+...`` (each subject's
+gains from its repetition-1 windows only).
 Writes ``<runs>/user-dev-selection-<preset>.json``.
 """
 
@@ -36,10 +38,11 @@ from myosem_core.training.augment import AugmentConfig
 
 DEV_SPLIT = {"train_subjects": [f"S{i}" for i in (1, 2, 3, 4, *range(7, 13))],
              "test_subjects": [f"S{i}" for i in range(13, 17)]}
+DEV_VAL_SUBJECTS = ("S11", "S12")  # the dev split's counterpart of validating on whole subjects (S15, S16)
 
 
 def candidates(preset: str) -> dict:
-    """name -> (config extra, Stage-2 config, Stage-3 config); None = the preset's."""
+    """name -> (config extra, Stage-2 config, Stage-3 config[, split options]); None = the preset's."""
     s2, s3 = Stage2Config.preset_named(preset), Stage3Config.preset_named(preset)
     cal = {"subject_calibration": True}
     strong = AugmentConfig(0.6, 0.3, 0.05)  # twice the per-channel gain offset
@@ -51,7 +54,12 @@ def candidates(preset: str) -> dict:
             "adversarial-0.3": ({}, replace(s2, w_subject=0.3), None),
             "adversarial-1": ({}, replace(s2, w_subject=1.0), None),
             "calibrated+adversarial-0.3": (cal, replace(s2, w_subject=0.3), None),
-            "calibrated+adversarial-1": (cal, replace(s2, w_subject=1.0), None)}
+            "calibrated+adversarial-1": (cal, replace(s2, w_subject=1.0), None),
+            "calibrated+val-subjects": (cal, None, None, {"val_subjects": list(DEV_VAL_SUBJECTS)}),
+            "calibrated+gain-aug+val-subjects": (cal, replace(s2, augment=strong), replace(s3, augment=strong),
+                                                 {"val_subjects": list(DEV_VAL_SUBJECTS)}),
+            "calibrated-rep1+val-subjects": ({"subject_calibration": {"repetitions": [1]}}, None, None,
+                                             {"val_subjects": list(DEV_VAL_SUBJECTS)})}
 
 
 def main(argv=None):
@@ -69,13 +77,13 @@ def main(argv=None):
     # rows of earlier calls (other candidates or seeds) are kept; the rows recomputed now replace theirs
     kept = read_json(path)["rows"] if path.is_file() else []
     rows = []
-    for name, (extra, stage2, stage3) in candidates(args.preset).items():
+    for name, (extra, stage2, stage3, *split_extra) in candidates(args.preset).items():
         if args.candidates and name not in args.candidates:
             continue
         for seed in args.seeds:
             cfg = make_config(args.preset, args.dataset, args.data_dir, seed)
             cfg = replace(cfg, extra={**cfg.extra, **extra})
-            out = run_myosem(cfg, "user", runs=args.runs, stage2=stage2, stage3=stage3, split_options=DEV_SPLIT, progress=False)
+            out = run_myosem(cfg, "user", runs=args.runs, stage2=stage2, stage3=stage3, split_options={**DEV_SPLIT, **(split_extra[0] if split_extra else {})}, progress=False)
             for model, r in out.results.items():
                 rows.append({"candidate": name, "seed": seed, "model": model,
                              **{f"e2t_{k}": r["emg_to_text"][k] for k in ("R@1", "R@3", "MRR")}})

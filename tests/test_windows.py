@@ -187,3 +187,24 @@ def test_subject_calibration_names_a_dead_channel(db1_windows):
     X[..., 3] = 0.0
     with pytest.raises(DataError, match=r"S1: channels \['" + ws.channel_names[3]):
         calibrate_subjects(dataclasses.replace(ws, X=X))
+
+
+def test_calibration_from_some_repetitions_reads_only_their_windows(db1_windows):
+    from myosem_core.data.calibration import calibrate_subjects, calibration_repetitions, subject_gains
+
+    ws = db1_windows.subset(np.isin(db1_windows.subject, ["S1", "S2"]))
+    X = ws.X.copy()
+    X[ws.repetition != 1] *= 50.0  # only repetitions other than 1 change: the rep-1 gains must not move
+    g_a, g_b = subject_gains(ws, [1]), subject_gains(dataclasses.replace(ws, X=X), [1])
+    for s in ("S1", "S2"):
+        np.testing.assert_array_equal(g_a[s], g_b[s])
+        assert not np.allclose(g_a[s], subject_gains(ws)[s])  # all windows give another estimate
+    cal = calibrate_subjects(ws, [1])
+    assert cal.meta["subject_calibration"] == {"repetitions": [1]}
+    np.testing.assert_allclose(subject_gains(cal, [1])["S1"], subject_gains(cal, [1])["S2"], rtol=1e-4)
+    with pytest.raises(DataError, match="no window of the calibration repetitions"):
+        calibrate_subjects(ws, [99])
+    assert calibration_repetitions(True) is None and calibration_repetitions({"repetitions": [1, 2]}) == [1, 2]
+    for bad in ({"repetitions": []}, {"reps": [1]}, "yes", {"repetitions": ["1"]}):
+        with pytest.raises(DataError, match="extra.subject_calibration"):
+            calibration_repetitions(bad)

@@ -122,6 +122,11 @@ def _default(ws: WindowSet, key: str):
     raise ConfigError(f"protocol needs '{key}' for dataset(s) {datasets}; no default exists")
 
 
+def default_train_subjects(ws: WindowSet) -> list[str]:
+    """The ``user`` protocol's training subjects for these windows, in the protocol's order (DB1: S1-S4, S7-S16)."""
+    return _default(ws, "train_subjects")
+
+
 def _val_subjects(cfg: ProtocolConfig, train: list[str], present: set) -> list[str]:
     """The ``user`` protocol's validation subjects (checked against the training subjects); [] if none."""
     chosen = list(cfg.val_subjects or [])

@@ -123,6 +123,24 @@ def plot_metric_bars(table: pd.DataFrame, metric: str, title: str = "", ax=None)
     return ax
 
 
+def plot_bar_check(rows: list[dict], setting: str, metrics=("E→T R@1", "E→T R@3"), title: str = "", ax=None):
+    """One setting of the user quality bar: mean per model and metric as bars, each seed as a dot."""
+    ax = _ax(ax, (6, 3.5))
+    sel = [r for r in rows if r["setting"] == setting]
+    models = list(dict.fromkeys(r["model"] for r in sel))
+    width = 0.8 / max(1, len(models))
+    for j, model in enumerate(models):
+        vals = np.array([[r[m] for m in metrics] for r in sel if r["model"] == model]) * 100
+        x = np.arange(len(metrics)) + (j - (len(models) - 1) / 2) * width
+        ax.bar(x, vals.mean(0), width, label=model, alpha=0.8)
+        for v in vals:
+            ax.plot(x, v, "k.", ms=4)
+    ax.set_xticks(np.arange(len(metrics)), metrics)
+    ax.set(ylabel="%", title=title or setting)
+    ax.legend(fontsize=7, loc="lower right")
+    return ax
+
+
 def _natural(key):
     prefix, _, last = str(key).rpartition("/")
     return (prefix, int(last)) if last.isdigit() else (prefix, 0)
