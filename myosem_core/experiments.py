@@ -303,15 +303,26 @@ def default_jobs() -> int:
     return jobs
 
 
+def _init_worker(n_threads: int) -> None:
+    """Worker processes use the caller's intra-op thread count: Stage 1 and the evaluations run on the
+    global setting, and a different count changes their floating-point sums, hence the numbers."""
+    import torch
+
+    torch.set_num_threads(n_threads)
+
+
+def _worker_threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
 def _run_group(models, protocol, seed, preset, dataset, data_dir, runs, force) -> list[dict]:
-    """One worker's share of the grid: every model of one (protocol, seed), in order, on one thread.
+    """One worker's share of the grid: every model of one (protocol, seed), in order.
 
     The rows of a group share their windows, Stage-1 prototypes and (for the text rows) Stage-2
     run, so a group stays in one process and trains each of those once.
     """
-    import torch
-
-    torch.set_num_threads(1)
     ctx = Context(runs, progress=False)
     out = [run_experiment(m, protocol, seed, preset, dataset, data_dir, runs, ctx, False, force) for m in models]
     return [r for r in out if r is not None]
@@ -319,13 +330,14 @@ def _run_group(models, protocol, seed, preset, dataset, data_dir, runs, force) -
 
 def run_experiments(models=None, protocols=PROTOCOLS, seeds=None, preset: str = "quick", dataset: str = "synthetic",
                     data_dir: str | None = None, runs: str | Path | None = None, progress: bool = True,
-                    force: bool = False, threads: int | None = 2, jobs: int | None = None) -> list[dict]:
+                    force: bool = False, threads: int | None = 1, jobs: int | None = None) -> list[dict]:
     """Every model x protocol x seed; the cached result wherever its recipe still matches.
 
     ``jobs`` (default :func:`default_jobs`) > 1 spreads the (protocol, seed) groups over that many
-    worker processes, one thread each: every trainer here uses one intra-op thread, so on a machine
-    with more cores the grid's wall time falls about with the number of groups run at once. Each
-    training is seeded on its own, so the results do not depend on ``jobs``.
+    worker processes: every trainer here uses one intra-op thread, so on a machine with more cores
+    the grid's wall time falls about with the number of groups run at once. Each training is seeded
+    on its own and the workers keep this process's thread count, so the results do not depend on
+    ``jobs``.
     """
     import torch
     from tqdm.auto import tqdm
@@ -340,7 +352,8 @@ def run_experiments(models=None, protocols=PROTOCOLS, seeds=None, preset: str = 
     jobs = default_jobs() if jobs is None else int(jobs)
     groups = [(p, s) for s in seeds for p in protocols]
     if jobs > 1 and len(groups) > 1:
-        return _run_groups_in_parallel(models, groups, preset, dataset, data_dir, runs, force, jobs, progress)
+        return _run_groups_in_parallel(models, groups, preset, dataset, data_dir, runs, force, jobs, progress,
+                                       torch.get_num_threads())
     ctx = Context(runs, progress)
     out = []
     for (protocol, seed), name in tqdm([(g, m) for g in groups for m in models], desc="experiments",
@@ -351,7 +364,8 @@ def run_experiments(models=None, protocols=PROTOCOLS, seeds=None, preset: str = 
     return out
 
 
-def _run_groups_in_parallel(models, groups, preset, dataset, data_dir, runs, force, jobs, progress) -> list[dict]:
+def _run_groups_in_parallel(models, groups, preset, dataset, data_dir, runs, force, jobs, progress,
+                            n_threads: int) -> list[dict]:
     """The (protocol, seed) groups on ``jobs`` spawned processes; results in the serial order."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -362,7 +376,8 @@ def _run_groups_in_parallel(models, groups, preset, dataset, data_dir, runs, for
     protocol, seed = groups[0]  # build the window cache once here rather than in every worker at once
     Context(runs, False).data(make_config(preset, dataset, data_dir, seed), protocol)
     done: dict = {}
-    with ProcessPoolExecutor(min(jobs, len(groups)), mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(min(jobs, len(groups)), mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_init_worker, initargs=(n_threads,)) as pool:
         futures = {pool.submit(_run_group, models, p, s, preset, dataset, data_dir, runs, force): (p, s)
                    for p, s in groups}
         for f in tqdm(as_completed(futures), total=len(futures), desc=f"experiments ({jobs} processes)",
@@ -475,7 +490,8 @@ def main(argv=None) -> int:
     ap.add_argument("--protocols", nargs="+", default=list(PROTOCOLS), choices=PROTOCOLS + ("cross-dataset",))
     ap.add_argument("--models", nargs="+", default=None, choices=list(MODELS))
     ap.add_argument("--runs", default=None, help="runs root (default $MYOSEM_RUNS or <repo>/runs)")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1,
+                    help="intra-op threads of each process (default 1: the trainers use one; more helps Stage 1 only)")
     ap.add_argument("--jobs", type=int, default=None,
                     help="worker processes, one (protocol, seed) group each at a time (default $MYOSEM_JOBS or 1)")
     ap.add_argument("--force", action="store_true", help="retrain even when a cached result matches")

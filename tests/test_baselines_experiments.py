@@ -196,3 +196,13 @@ def test_jobs_come_from_the_environment_and_bad_values_are_named(monkeypatch):
         monkeypatch.setenv("MYOSEM_JOBS", bad)
         with pytest.raises(ConfigError, match="MYOSEM_JOBS"):
             ex.default_jobs()
+
+
+def test_workers_keep_the_callers_thread_count():
+    """Stage 1 and the evaluations use the global thread count; a worker with another count gives other sums."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=ex._init_worker,
+                             initargs=(3,)) as pool:
+        assert pool.submit(ex._worker_threads).result() == 3
