@@ -341,12 +341,16 @@ def grid_parallel(data_dir: str | None, models=("lda", "rf", "attn-cnn-rnn", "se
             t0 = time.perf_counter()
             results[name] = ex.run_experiments(**grid, runs=Path(tmp) / name.replace(" ", "-"), jobs=n)
             wall[name] = time.perf_counter() - t0
-    same = [(r["model"], r["protocol"], r["seed"], r["emg_to_text"]) for r in results["serial"]] == \
-        [(r["model"], r["protocol"], r["seed"], r["emg_to_text"]) for r in results[f"{jobs} workers"]]
+    key = lambda r: (r["model"], r["protocol"], r["seed"])  # noqa: E731
+    other = {key(r): r for r in results[f"{jobs} workers"]}
+    differ = [" ".join(map(str, key(r))) for r in results["serial"]
+              if key(r) not in other or (r["emg_to_text"], r["text_to_emg"]) !=
+              (other[key(r)]["emg_to_text"], other[key(r)]["text_to_emg"])]
+    same = not differ and len(other) == len(results["serial"])
     return {"models": list(models), "protocols": list(protocols), "seeds": list(seeds), "preset": preset,
             "groups": len(protocols) * len(seeds), "jobs": jobs, "cpus_visible": os.cpu_count(),
             "serial_wall_s": wall["serial"], "parallel_wall_s": wall[f"{jobs} workers"],
-            "speedup": wall["serial"] / wall[f"{jobs} workers"], "same_results": same}
+            "speedup": wall["serial"] / wall[f"{jobs} workers"], "same_results": same, "differing_rows": differ}
 
 
 # ------------------------------------------------------------------ book build

@@ -173,6 +173,9 @@ def render_markdown(r: dict) -> str:
                   "| serial (s) | workers | with workers (s) | speed-up | same numbers |", "| ---: | ---: | ---: | ---: | --- |",
                   f"| {_fmt(g['serial_wall_s'])} | {g['jobs']} | {_fmt(g['parallel_wall_s'])} | {g['speedup']:.2f}× | "
                   f"{'yes' if g['same_results'] else '**no**'} |"]
+        if not g["same_results"]:
+            lines += ["", "Rows whose numbers differed between the two runs: "
+                      + (", ".join(f"`{d}`" for d in g.get("differing_rows", [])) or "(not recorded)") + "."]
     lines += ["", "### Book build", ""]
     if r.get("book"):
         lines += ["Notebook execution time recorded by `scripts/execute_notebooks.py` (`build_info.json` of the "
