@@ -139,10 +139,10 @@ def train_stage2(train_ws: WindowSet, val_ws: WindowSet, cfg: Stage2Config = Sta
         Xva, yva = torch.from_numpy(normalizer.transform(val_ws.X)).to(dev), torch.from_numpy(val_ws.y).to(dev)
         train_classes = torch.from_numpy(np.unique(train_ws.y)).to(dev)
         model = ActivationAwareEncoder(encoder_config_for(train_ws, cfg)).to(dev)
-        adversary, str_ = None, None
+        adversary, subject_ids = None, None
         if cfg.w_subject:
             codes, names = subject_codes(train_ws.subject)
-            str_ = torch.from_numpy(codes).to(dev)
+            subject_ids = torch.from_numpy(codes).to(dev)
             adversary = SubjectAdversary(model.cfg.d_model, len(names)).to(dev)
             model.add_module("subject_adversary", adversary)  # trained, checkpointed and synced with the encoder
         net = ddp.wrap(model)
@@ -167,7 +167,7 @@ def train_stage2(train_ws: WindowSet, val_ws: WindowSet, cfg: Stage2Config = Sta
                 loss, parts = stage2_loss(out, x, y, cfg.w_rec, cfg.w_vq, train_classes)
                 if adversary is not None:
                     scale = reversal_ramp((epoch + step / n_steps) / cfg.max_epochs)
-                    adv, parts["subject_acc"] = adversary.loss(out.segment, str_[idx], scale)
+                    adv, parts["subject_acc"] = adversary.loss(out.segment, subject_ids[idx], scale)
                     loss = loss + cfg.w_subject * adv
                     parts["subject_ce"] = float(adv.detach())
                 opt.zero_grad()
