@@ -60,12 +60,12 @@ def run_user_bar(dataset: str = "ninapro-db1", data_dir: str | None = None, seed
         for seed in seeds:
             cfg = make_config(BAR_PRESET, dataset, data_dir, seed)
             cfg = replace(cfg, extra={**cfg.extra, "subject_calibration": calibration})
-            val_subjects = default_train_subjects(load_data(cfg, "user")[0])[-n_val:]
+            ws, split = load_data(cfg, "user")  # validation = repetition 10: LDA trains on all 14 subjects
+            val_subjects = default_train_subjects(ws)[-n_val:]
             out = run_myosem(cfg, "user", runs=runs, split_options={"val_subjects": val_subjects},
                              progress=progress)
             rows.append({**_row(name, seed, "MyoSem", out.results["myosem"]), "val_subjects": val_subjects})
             rows.append(_row(name, seed, "LDA, same training windows", out.results["lda"]))
-            ws, split = load_data(cfg, "user")  # validation = repetition 10: LDA trains on all 14 subjects
             every = evaluate_retriever("lda", ws, split, out.prototypes, seed, results_folder(cfg, runs))
             rows.append(_row(name, seed, "LDA, every training subject", every))
     return rows
