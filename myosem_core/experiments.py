@@ -246,6 +246,13 @@ def _train_myosem(spec: ModelSpec, cfg: Config, ws, split, P, ctx: Context):
     return MyoSemRetriever.from_run(s3), info
 
 
+def model_spec(name: str) -> ModelSpec:
+    """The registry entry ``name``; an unknown name is a :class:`ConfigError` listing the known ones."""
+    if name not in MODELS:
+        raise ConfigError(f"unknown model {name!r}; expected one of {list(MODELS)}")
+    return MODELS[name]
+
+
 def run_experiment(name: str, protocol: str, seed: int = 0, preset: str = "quick", dataset: str = "synthetic",
                    data_dir: str | None = None, runs: str | Path | None = None, ctx: Context | None = None,
                    progress: bool = True, force: bool = False) -> dict | None:
@@ -255,12 +262,10 @@ def run_experiment(name: str, protocol: str, seed: int = 0, preset: str = "quick
     """
     from .retrievers import RETRIEVERS, make_retriever
 
-    if name not in MODELS:
-        raise ConfigError(f"unknown model {name!r}; expected one of {list(MODELS)}")
+    spec = model_spec(name)
     if protocol not in PROTOCOLS:
         raise ConfigError(f"protocol {protocol!r} is not run here; expected one of {PROTOCOLS} "
                           "(cross-dataset needs two datasets)")
-    spec = MODELS[name]
     if not spec.is_myosem and spec.emg not in RETRIEVERS:
         return None
     data_dir = resolve_data_dir(data_dir)
@@ -311,12 +316,6 @@ def _init_worker(n_threads: int) -> None:
     torch.set_num_threads(n_threads)
 
 
-def _worker_threads() -> int:
-    import torch
-
-    return torch.get_num_threads()
-
-
 def _run_group(models, protocol, seed, preset, dataset, data_dir, runs, force) -> list[dict]:
     """One worker's share of the grid: every model of one (protocol, seed), in order.
 
@@ -346,9 +345,8 @@ def run_experiments(models=None, protocols=PROTOCOLS, seeds=None, preset: str = 
         torch.set_num_threads(threads)
     models = list(models or MODELS)
     seeds = list(DEFAULT_SEEDS[preset] if seeds is None else seeds)
-    for name in models:
-        if name not in MODELS:
-            raise ConfigError(f"unknown model {name!r}; expected one of {list(MODELS)}")
+    for name in models:  # fail here, before any worker starts
+        model_spec(name)
     jobs = default_jobs() if jobs is None else int(jobs)
     groups = [(p, s) for s in seeds for p in protocols]
     if jobs > 1 and len(groups) > 1:

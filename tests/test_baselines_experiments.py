@@ -66,6 +66,8 @@ def test_unregistered_rows_are_skipped_and_written_nowhere(tmp_path):
 def test_bad_names_raise():
     with pytest.raises(ConfigError):
         ex.run_experiment("resnet", "rand")
+    with pytest.raises(ConfigError, match="unknown model 'resnet'"):  # before any worker process starts
+        ex.run_experiments(["lda", "resnet"], seeds=[0, 1], jobs=2, progress=False)
     with pytest.raises(ConfigError):
         ex.run_experiment("lda", "cross-dataset")
     with pytest.raises(SystemExit):
@@ -203,6 +205,8 @@ def test_workers_keep_the_callers_thread_count():
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
+    import torch
+
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=ex._init_worker,
                              initargs=(3,)) as pool:
-        assert pool.submit(ex._worker_threads).result() == 3
+        assert pool.submit(torch.get_num_threads).result() == 3
