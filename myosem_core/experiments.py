@@ -329,8 +329,11 @@ def _run_group(models, protocol, seed, preset, dataset, data_dir, runs, force) -
 
 def run_experiments(models=None, protocols=PROTOCOLS, seeds=None, preset: str = "quick", dataset: str = "synthetic",
                     data_dir: str | None = None, runs: str | Path | None = None, progress: bool = True,
-                    force: bool = False, threads: int | None = 1, jobs: int | None = None) -> list[dict]:
+                    force: bool = False, threads: int | None = 1, jobs: int | None = None,
+                    model_progress: bool = True) -> list[dict]:
     """Every model x protocol x seed; the cached result wherever its recipe still matches.
+
+    ``progress`` shows a bar over the grid; ``model_progress`` also each training's own bars.
 
     ``jobs`` (default :func:`default_jobs`) > 1 spreads the (protocol, seed) groups over that many
     worker processes: every trainer here uses one intra-op thread, so on a machine with more cores
@@ -354,9 +357,11 @@ def run_experiments(models=None, protocols=PROTOCOLS, seeds=None, preset: str = 
                                        torch.get_num_threads())
     ctx = Context(runs, progress)
     out = []
-    for (protocol, seed), name in tqdm([(g, m) for g in groups for m in models], desc="experiments",
-                                       disable=not progress):
-        r = run_experiment(name, protocol, seed, preset, dataset, data_dir, runs, ctx, progress, force)
+    bar = tqdm([(g, m) for g in groups for m in models], desc="experiments", disable=not progress)
+    for (protocol, seed), name in bar:
+        bar.set_postfix_str(f"{name}, {protocol}, seed {seed}", refresh=False)
+        r = run_experiment(name, protocol, seed, preset, dataset, data_dir, runs, ctx, progress and model_progress,
+                           force)
         if r is not None:
             out.append(r)
     return out
@@ -443,7 +448,10 @@ def notebook_experiments(names, preset: str = "quick", dataset: str = "synthetic
     protocols = list(protocols or ([protocol] if preset == "quick" else PROTOCOLS))
     seeds = list(seeds if seeds is not None else ([seed] if preset == "quick" else DEFAULT_SEEDS[preset]))
     models = list(dict.fromkeys(m for n in names for m in TABLES[n].models))
-    run_experiments(models, protocols, seeds, preset, dataset, data_dir, run_dir, progress)
+    # one bar over the grid, not every training's bars: in a notebook each bar update is a widget message,
+    # and nbval reads a cell's messages only once the cell ends - past ZMQ's 1000-message buffer they are
+    # dropped, the kernel's final 'idle' among them, and nbval fails the cell ("waiting for output")
+    run_experiments(models, protocols, seeds, preset, dataset, data_dir, run_dir, progress, model_progress=False)
     folder = experiment_folder(preset, dataset, data_dir, run_dir)
     results = current_results(folder, models, preset, dataset, data_dir)
     if shown_by_default:
