@@ -44,7 +44,7 @@ from .paths import runs_root
 from .retrieval import evaluate_retriever, prototypes_for, result_path, save_result
 
 #: bump when a change to the training code should invalidate cached results
-RECIPE_VERSION = 3
+RECIPE_VERSION = 4
 PROTOCOLS = ("rand", "user", "class")
 DEFAULT_SEEDS = {"quick": (0,), "full": (0, 1, 2)}
 

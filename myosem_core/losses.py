@@ -27,9 +27,10 @@ def restrict(logits: torch.Tensor, y: torch.Tensor, allowed: torch.Tensor | None
     return logits[:, allowed], y2
 
 
-def classification_loss(logits: torch.Tensor, y: torch.Tensor, allowed: torch.Tensor | None = None) -> torch.Tensor:
+def classification_loss(logits: torch.Tensor, y: torch.Tensor, allowed: torch.Tensor | None = None,
+                        label_smoothing: float = 0.0) -> torch.Tensor:
     logits, y = restrict(logits, y, allowed)
-    return F.cross_entropy(logits, y)
+    return F.cross_entropy(logits, y, label_smoothing=label_smoothing)
 
 
 def prototype_logits(z: torch.Tensor, prototypes: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -38,9 +39,9 @@ def prototype_logits(z: torch.Tensor, prototypes: torch.Tensor, temperature: flo
 
 
 def prototype_info_nce(z: torch.Tensor, prototypes: torch.Tensor, y: torch.Tensor, temperature: float = 0.07,
-                       allowed: torch.Tensor | None = None) -> torch.Tensor:
+                       allowed: torch.Tensor | None = None, label_smoothing: float = 0.0) -> torch.Tensor:
     """InfoNCE: each embedding against every (allowed) prototype, its own class's being the positive."""
-    return classification_loss(prototype_logits(z, prototypes, temperature), y, allowed)
+    return classification_loss(prototype_logits(z, prototypes, temperature), y, allowed, label_smoothing)
 
 
 def reconstruction_loss(reconstruction: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -48,9 +49,9 @@ def reconstruction_loss(reconstruction: torch.Tensor, x: torch.Tensor) -> torch.
 
 
 def stage2_loss(out, x: torch.Tensor, y: torch.Tensor, w_rec: float, w_vq: float,
-                allowed: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
+                allowed: torch.Tensor | None = None, label_smoothing: float = 0.0) -> tuple[torch.Tensor, dict[str, float]]:
     """Total Stage-2 loss of an :class:`~myosem_core.models.activation_encoder.EncoderOutput` and its parts."""
-    ce = classification_loss(out.logits, y, allowed)
+    ce = classification_loss(out.logits, y, allowed, label_smoothing)
     rec = reconstruction_loss(out.reconstruction, x)
     vq = out.vq.loss if out.vq is not None else torch.zeros((), device=x.device)
     total = ce + w_rec * rec + w_vq * vq

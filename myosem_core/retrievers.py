@@ -69,15 +69,36 @@ def make_retriever(name: str, **options) -> Retriever:
     return RETRIEVERS[name](**options)
 
 
+#: temperature of the per-window softmax over the candidates (Stage 3's training temperature)
+SCORE_TEMPERATURE = 0.07
+
+
+def window_posteriors(cosines: np.ndarray, temperature: float = SCORE_TEMPERATURE) -> np.ndarray:
+    """Each window's softmax over the candidate texts: scores comparable across windows.
+
+    A cosine ranks texts for one window well, but across windows it is not comparable:
+    some windows (hubs) are close to every prototype, and text->EMG, which ranks windows
+    for one text, favours them. The softmax turns a window's row into its posterior over
+    the candidates, as a classifier's probabilities are. It reads that window's own scores
+    only (no training or test statistics), and leaves each window's ranking of the texts
+    (EMG->text) unchanged.
+    """
+    z = np.asarray(cosines, np.float64) / temperature
+    z -= z.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    return p / p.sum(axis=1, keepdims=True)
+
+
 def retriever_scores(retriever, ws: WindowSet, prototypes: np.ndarray | None = None) -> np.ndarray:
-    """(N, K) scores of a fitted retriever: its own ``scores`` or cosine of ``embed`` with the prototypes."""
+    """(N, K) scores of a fitted retriever: its own ``scores``, or the per-window posteriors
+    (:func:`window_posteriors`) of the cosines of ``embed`` with the prototypes."""
     if hasattr(retriever, "scores"):
         return np.asarray(retriever.scores(ws))
     if prototypes is None:
         raise ConfigError(f"{type(retriever).__name__} embeds windows; scoring it needs the prototypes")
     Z = np.asarray(retriever.embed(ws), dtype=np.float64)
     Z /= np.linalg.norm(Z, axis=1, keepdims=True) + 1e-12
-    return Z @ np.asarray(prototypes, np.float64).T
+    return window_posteriors(Z @ np.asarray(prototypes, np.float64).T)
 
 
 class MyoSemRetriever:

@@ -66,6 +66,10 @@ def _train_rank(ws, split, P, out):
     (out / f"rank{ddp.rank()}.json").write_text(json.dumps(info))
 
 
+#: the last-epoch checkpoint each stage leaves (Stage 3's second phase is the last one written)
+LAST = {"s2": "stage2_last.pt", "s3": "stage3_finetune_last.pt"}
+
+
 def test_two_cpu_processes_finish_with_identical_weights(tmp_path):
     ws, split = tiny_windows()
     P = tiny_prototypes(ws.n_classes)
@@ -79,7 +83,7 @@ def test_two_cpu_processes_finish_with_identical_weights(tmp_path):
         assert all(torch.equal(a[stage][k], b[stage][k]) for k in a[stage]), f"{stage} replicas differ"
     # rank 0 wrote the runs (results, last-epoch checkpoints); the saved weights are the replicas' weights
     for stage in ("s2", "s3"):
-        assert (tmp_path / stage / "results.json").is_file() and (tmp_path / stage / f"stage{stage[1]}_last.pt").is_file()
+        assert (tmp_path / stage / "results.json").is_file() and (tmp_path / stage / LAST[stage]).is_file()
     saved = torch.load(tmp_path / "s3" / "stage3.pt")["state_dict"]
     assert all(torch.equal(saved[k], a["s3"][k]) for k in saved)
     # and the data-parallel run learned: validation CE fell below its first epoch's

@@ -24,6 +24,7 @@ training; at test time every prototype is.
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import asdict, dataclass, field, replace
 from typing import Callable
@@ -32,16 +33,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
 from .. import distributed as ddp
 from ..data.windows import WindowSet
 from ..errors import ConfigError, DataError
 from ..losses import classification_loss, prototype_info_nce
-from ..training.common import EarlyStopping, batches, predict_in_batches, seed_everything, torch_threads
+from ..training.common import batches, predict_in_batches, seed_everything, torch_threads
 from ..training.augment import AugmentConfig, augment
+from ..training.fit import FitConfig, fit
 from ..training.normalization import InputNormalizer
-from ..training.stage3 import Stage3Config
+from ..training.stage3 import Stage3Config, phase_fit_config
 from .atzori_cnn import AtzoriCNN
 from .attn_cnn_rnn import AttnCNNRNN
 from .cnn_bilstm import CNNBiLSTM
@@ -67,7 +68,10 @@ class DeepConfig:
     pretrain_patience: int = 4
     weight_decay: float = 1e-2
     batch_size: int = 128
-    augment: AugmentConfig = AugmentConfig()  # training-time channel offsets / noise, as MyoSem's stages
+    label_smoothing: float = 0.1
+    schedule: str = "onecycle"
+    monitor: str = "val_acc"  # step 1's early stopping (val_acc: max, val_loss: min)
+    augment: AugmentConfig = AugmentConfig()  # training-time EMG augmentation, as MyoSem's stages
     log_normalize: bool | None = None  # None: log-compress before z-scoring iff the signal is an RMS envelope
     log_eps_quantile: float = 0.1
     align: Stage3Config = Stage3Config()  # step 2: MyoSem's Stage-3 objective and schedule (head settings unused)
@@ -96,7 +100,8 @@ def from_stage_presets(preset: str) -> DeepConfig:
     s2, s3 = Stage2Config.preset_named(preset), Stage3Config.preset_named(preset)
     return DeepConfig(preset=preset, width=WIDTHS[preset], pretrain_epochs=s2.max_epochs,
                       pretrain_patience=s2.patience, pretrain_lr=s2.lr, weight_decay=s2.weight_decay,
-                      batch_size=s2.batch_size, augment=s2.augment, log_normalize=s2.log_normalize,
+                      batch_size=s2.batch_size, label_smoothing=s2.label_smoothing, schedule=s2.schedule,
+                      monitor=s2.monitor, augment=s2.augment, log_normalize=s2.log_normalize,
                       log_eps_quantile=s2.log_eps_quantile, align=s3)
 
 
@@ -136,29 +141,25 @@ class DeepRun:
         return torch.cat(out).numpy()
 
 
-def _epoch(model, loss_fn, X, y, batch_size, gen, opt, aug: AugmentConfig) -> float:
-    total, n = 0.0, 0
-    step_loss = ddp.wrap_loss(model, loss_fn)  # DistributedDataParallel under torchrun, loss_fn itself otherwise
-    for idx in ddp.shard_batches(len(X), batch_size, gen):
-        loss = step_loss(augment(X[idx], aug), y[idx])
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        ddp.sync_module(model)
-        total += float(loss.detach()) * len(idx)
-        n += len(idx)
-    return total / n
-
-
 @torch.no_grad()
-def _mean_loss(model, loss_fn, X, y) -> float:
-    model.eval()
-    return sum(float(loss_fn(X[i], y[i])) * len(i) for i in batches(len(X), 1024)) / len(X)
+def _validate(model, loss_fn, X, y, allowed=None) -> dict:
+    """Mean loss and (with ``allowed``) classifier accuracy on the validation windows."""
+    total, correct = 0.0, 0
+    for i in batches(len(X), 1024):
+        loss, _ = loss_fn(X[i], y[i])
+        total += float(loss) * len(i)
+        if allowed is not None:
+            logits = model.classifier(model.segment(X[i]))
+            correct += int((allowed[logits[:, allowed].argmax(1)] == y[i]).sum())
+    out = {"val_loss": total / len(X)}
+    if allowed is not None:
+        out["val_acc"] = correct / len(X)
+    return out
 
 
 def train_deep(arch: str, train_ws: WindowSet, val_ws: WindowSet, prototypes: np.ndarray,
                cfg: DeepConfig = DeepConfig(), seed: int = 0, progress: bool = True) -> DeepRun:
-    """Steps 1 (CE) and 2 (Stage-3 alignment) of baseline ``arch`` on the training windows."""
+    """Steps 1 (CE) and 2 (Stage-3 alignment) of baseline ``arch``, both through the one fit loop."""
     if arch not in ARCHITECTURES:
         raise ConfigError(f"unknown deep baseline {arch!r}; expected one of {sorted(ARCHITECTURES)}")
     if len(train_ws) == 0 or len(val_ws) == 0:
@@ -170,71 +171,63 @@ def train_deep(arch: str, train_ws: WindowSet, val_ws: WindowSet, prototypes: np
     t_start = time.perf_counter()
     with torch_threads(cfg.threads):
         seed_everything(seed)
+        dev = ddp.device()
         log = cfg.log_normalize if cfg.log_normalize is not None else train_ws.signal_kind == "rms"
         normalizer = InputNormalizer.fit(train_ws.X, log, cfg.log_eps_quantile)  # as MyoSem Stage 2
-        Xtr, ytr = torch.from_numpy(normalizer.transform(train_ws.X)), torch.from_numpy(train_ws.y)
-        Xva, yva = torch.from_numpy(normalizer.transform(val_ws.X)), torch.from_numpy(val_ws.y)
-        allowed = torch.from_numpy(np.unique(train_ws.y))
+        Xtr, ytr = torch.from_numpy(normalizer.transform(train_ws.X)).to(dev), torch.from_numpy(train_ws.y).to(dev)
+        Xva, yva = torch.from_numpy(normalizer.transform(val_ws.X)).to(dev), torch.from_numpy(val_ws.y).to(dev)
+        allowed, P = torch.from_numpy(np.unique(train_ws.y)).to(dev), P.to(dev)
         backbone = ARCHITECTURES[arch](train_ws.X.shape[2], train_ws.X.shape[1], width=cfg.width)
-        model = AlignedBaseline(backbone, train_ws.n_classes, P.shape[1])
-        gen = torch.Generator().manual_seed(seed)
-        curves: list[dict] = []
+        model = AlignedBaseline(backbone, train_ws.n_classes, P.shape[1]).to(dev)
 
         # step 1: classification
         def ce(x, y):
-            return classification_loss(model.classifier(model.segment(x)), y, allowed)
+            return classification_loss(model.classifier(model.segment(x)), y, allowed, cfg.label_smoothing), {}
 
-        opt = torch.optim.AdamW(list(model.backbone.parameters()) + list(model.classifier.parameters()),
-                                lr=cfg.pretrain_lr, weight_decay=cfg.weight_decay)
-        stopper = EarlyStopping(cfg.pretrain_patience)
-        for epoch in tqdm(range(cfg.pretrain_epochs), desc=f"{arch}: CE", disable=not progress):
-            model.train()
-            tr = _epoch(model, ce, Xtr, ytr, cfg.batch_size, gen, opt, cfg.augment)
-            va = _mean_loss(model, ce, Xva, yva)
-            curves.append({"step": "pretrain", "epoch": epoch, "train_loss": tr, "val_loss": va})
-            stopper.step(va, epoch, model)
-            if stopper.should_stop(epoch):
-                break
-        if stopper.best_state is not None:
-            model.load_state_dict(stopper.best_state)
+        step1 = FitConfig(epochs=cfg.pretrain_epochs, batch_size=cfg.batch_size, lr=cfg.pretrain_lr,
+                          weight_decay=cfg.weight_decay, schedule=cfg.schedule, patience=cfg.pretrain_patience,
+                          monitor=cfg.monitor, mode="max" if cfg.monitor.endswith("acc") else "min")
+        result = fit(model, ce, Xtr, ytr, lambda m: _validate(m, ce, Xva, yva, allowed), step1, seed=seed,
+                     params=list(model.backbone.parameters()) + list(model.classifier.parameters()),
+                     augment=lambda x: augment(x, cfg.augment), progress=progress, desc=f"{arch}: CE")
+        curves = [{"step": "pretrain", **r} for r in result.curves]
 
-        # step 2: Stage-3 objective against the frozen prototypes
+        # step 2: Stage-3 objective against the frozen prototypes, head first, then everything
         a = cfg.align
 
         def nce(x, y):
             z = model.embed(x)
             return (prototype_info_nce(z, P, y, a.temperature, allowed)
-                    + a.w_aux * classification_loss(model.aux_classifier(z), y, allowed))
+                    + a.w_aux * classification_loss(model.aux_classifier(z), y, allowed)), {}
 
         head = list(model.projection.parameters()) + list(model.aux_classifier.parameters())
-        stopper, epoch = EarlyStopping(a.patience), 0
-        for phase, n_epochs in (("head", a.phase1_epochs), ("finetune", a.phase2_epochs)):
-            if n_epochs <= 0:
+        best = None
+        for phase in ("head", "finetune"):
+            fcfg = replace(phase_fit_config(a, phase), monitor="val_loss")
+            if fcfg.epochs <= 0:
                 continue
             if phase == "head":
                 model.backbone.requires_grad_(False)
-                opt = torch.optim.AdamW(head, lr=a.phase1_lr, weight_decay=a.weight_decay)
+                params, baseline = head, None
+
+                def train_mode(m):
+                    m.train()
+                    m.backbone.eval()  # frozen: batch-norm statistics and dropout off
             else:
-                model.load_state_dict(stopper.best_state)
-                stopper.best_epoch = epoch - 1  # patience restarts; the best value carries over
                 model.backbone.requires_grad_(True)
-                opt = torch.optim.AdamW([{"params": head, "lr": a.phase2_head_lr},
-                                         {"params": model.backbone.parameters(), "lr": a.phase2_lr}],
-                                        weight_decay=a.weight_decay)
-            for _ in tqdm(range(n_epochs), desc=f"{arch}: align ({phase})", disable=not progress):
-                model.train()
-                if phase == "head":
-                    model.backbone.eval()  # frozen: batch-norm statistics and dropout off
-                tr = _epoch(model, nce, Xtr, ytr, a.batch_size, gen, opt, a.augment)
-                va = _mean_loss(model, nce, Xva, yva)
-                curves.append({"step": f"align-{phase}", "epoch": epoch, "train_loss": tr, "val_loss": va})
-                stopper.step(va, epoch, model)
-                epoch += 1
-                if stopper.should_stop(epoch - 1):
-                    break
-        model.load_state_dict(stopper.best_state)
+                params = [{"params": head, "lr": a.phase2_head_lr},
+                          {"params": list(model.backbone.parameters()), "lr": a.phase2_lr}]
+                baseline = (best, copy.deepcopy(model.state_dict())) if best is not None else None
+                train_mode = None
+            result = fit(model, nce, Xtr, ytr, lambda m: _validate(m, nce, Xva, yva), fcfg, seed=seed,
+                         params=params, augment=lambda x: augment(x, a.augment), train_mode=train_mode,
+                         baseline=baseline, progress=progress, desc=f"{arch}: align ({phase})",
+                         first_epoch=sum(r["step"].startswith("align") for r in curves))
+            curves += [{"step": f"align-{phase}", **r} for r in result.curves]
+            if result.improved:
+                best = result.best_value
         model.requires_grad_(False)
-        model.eval()
+        model.cpu().eval()
     return DeepRun(arch, model, normalizer, cfg, curves, time.perf_counter() - t_start)
 
 

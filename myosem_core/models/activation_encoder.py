@@ -1,7 +1,8 @@
 """MyoSem Stage 2: the activation-aware EMG encoder (paper section 3.3).
 
 A window (B, L, C) is cut into P temporal patches of ``patch_len`` samples.
-Each patch becomes a token by a linear map over its channels x samples. Per
+Each patch becomes a token by a linear map over its channels x samples
+(optionally over the feature maps of a small temporal convolution, ``conv_stem``). Per
 patch and channel three classic time-domain descriptors are computed:
 
 - RMS, sqrt(mean x^2): activation intensity;
@@ -48,6 +49,7 @@ class EncoderConfig:
     code_dim: int = 32  # size of the projected tokens that are quantised
     codebook_size: int = 64
     commitment_weight: float = 0.25
+    conv_stem: int = 0  # >0: a temporal convolution (kernel 5) to this many feature maps before patching
 
     @property
     def n_patches(self) -> int:
@@ -92,7 +94,9 @@ class ActivationAwareEncoder(nn.Module):
             raise ValueError(f"window_len {cfg.window_len} is not a multiple of patch_len {cfg.patch_len}")
         self.cfg = cfg
         patch_dim = cfg.patch_len * cfg.n_channels
-        self.patch_embed = nn.Linear(patch_dim, cfg.d_model)
+        self.stem = (nn.Sequential(nn.Conv1d(cfg.n_channels, cfg.conv_stem, 5, padding=2), nn.GELU())
+                     if cfg.conv_stem else None)
+        self.patch_embed = nn.Linear(cfg.patch_len * (cfg.conv_stem or cfg.n_channels), cfg.d_model)
         self.descriptor_mlps = nn.ModuleDict(
             {k: DescriptorMLP(cfg.n_channels, cfg.descriptor_hidden, cfg.d_model) for k in DESCRIPTORS})
         gate = torch.full((len(DESCRIPTORS),), 0.0 if cfg.gates_fixed_zero else cfg.gate_init)
@@ -117,7 +121,9 @@ class ActivationAwareEncoder(nn.Module):
     def embed_patches(self, x: torch.Tensor) -> torch.Tensor:
         """Patch tokens plus gated descriptor embeddings plus positions: (B, P, d_model)."""
         patches = patchify(x, self.cfg.patch_len)
-        tokens = self.patch_embed(patches.flatten(2))
+        feats = patches if self.stem is None else patchify(self.stem(x.transpose(1, 2)).transpose(1, 2),
+                                                          self.cfg.patch_len)
+        tokens = self.patch_embed(feats.flatten(2))
         if not self.cfg.gates_fixed_zero:
             desc = patch_descriptors(patches)
             for gate, name in zip(self.gates, DESCRIPTORS):

@@ -1,11 +1,16 @@
-"""Training-time augmentation of normalised windows, aimed at new users.
+"""Training-time augmentation of normalised windows (B, L, C), made for EMG.
 
-A different user (or electrode placement) mostly changes each channel's gain.
-After ``log1p`` and z-scoring a gain becomes an additive offset, so the
-augmentation adds a random offset per window and channel (``channel_offset``),
-one per window shared by all channels (``global_offset``), and white noise
-(``noise``); all standard deviations in normalised units. Draws use torch's
-global RNG, so a seeded run repeats.
+A different user, session or electrode placement mostly changes each
+channel's gain. After the log compression of RMS envelopes and z-scoring a
+gain becomes an additive offset, so ``channel_offset`` adds a random offset
+per window and channel and ``global_offset`` one per window shared by all
+channels. ``noise`` adds white noise. ``time_shift`` moves every window by up
+to that fraction of its length (circularly: a window is a stretch of a
+sustained contraction), so the model does not tie a movement to where its
+onset falls. ``channel_dropout`` sets each channel of a window to the training
+mean (zero after z-scoring) with that probability, as a lifted or shifted
+electrode would. All amounts are in normalised units. Draws use torch's global
+RNG, so a seeded run repeats.
 """
 
 from __future__ import annotations
@@ -14,28 +19,50 @@ from dataclasses import dataclass
 
 import torch
 
+from ..errors import ConfigError
+
 
 @dataclass(frozen=True)
 class AugmentConfig:
     channel_offset: float = 0.0
     global_offset: float = 0.0
     noise: float = 0.0
+    time_shift: float = 0.0  # max |shift| as a fraction of the window length
+    channel_dropout: float = 0.0  # probability of silencing each channel of a window
+
+    def __post_init__(self):
+        if not 0.0 <= self.time_shift < 1.0 or not 0.0 <= self.channel_dropout < 1.0:
+            raise ConfigError(f"AugmentConfig.time_shift and channel_dropout must lie in [0, 1), got {self}")
 
     @property
     def active(self) -> bool:
-        return bool(self.channel_offset or self.global_offset or self.noise)
+        return bool(self.channel_offset or self.global_offset or self.noise or self.time_shift
+                    or self.channel_dropout)
+
+
+def shift_windows(x: torch.Tensor, max_shift: int) -> torch.Tensor:
+    """Each window rolled along time by its own random shift in [-max_shift, max_shift]."""
+    B, L, _ = x.shape
+    shifts = torch.randint(-max_shift, max_shift + 1, (B, 1), device=x.device)
+    idx = (torch.arange(L, device=x.device)[None, :] - shifts) % L
+    return torch.gather(x, 1, idx[:, :, None].expand_as(x))
 
 
 def augment(x: torch.Tensor, cfg: AugmentConfig) -> torch.Tensor:
-    """``x`` (B, L, C) plus random offsets and noise; unchanged when nothing is switched on."""
+    """``x`` (B, L, C) with the configured perturbations; unchanged (same object) when nothing is on."""
     if not cfg.active:
         return x
     B, L, C = x.shape
     out = x
+    if cfg.time_shift and (max_shift := int(cfg.time_shift * L)) > 0:
+        out = shift_windows(out, max_shift)
     if cfg.channel_offset:
         out = out + cfg.channel_offset * torch.randn(B, 1, C, device=x.device)
     if cfg.global_offset:
         out = out + cfg.global_offset * torch.randn(B, 1, 1, device=x.device)
     if cfg.noise:
         out = out + cfg.noise * torch.randn(B, L, C, device=x.device)
+    if cfg.channel_dropout:
+        keep = (torch.rand(B, 1, C, device=x.device) >= cfg.channel_dropout).to(out.dtype)
+        out = out * keep
     return out

@@ -6,8 +6,9 @@ training (under the ``class`` protocol the held-out ones stay unseen).
 
 Phase 1 trains the head (projection + semantic queries) on the frozen encoder.
 Phase 2 unfreezes the encoder's last ``unfreeze_layers`` Transformer layers at a
-lower learning rate. Early stopping watches the validation InfoNCE across both
-phases: phase 2 is kept only if it improves on phase 1.
+lower learning rate. Both phases run through the one fit loop; early stopping
+watches the validation InfoNCE across both phases: phase 2 is kept only if it
+improves on phase 1.
 """
 
 from __future__ import annotations
@@ -32,9 +33,10 @@ from ..paths import runs_root
 from .. import distributed as ddp
 from .augment import AugmentConfig, augment
 from .normalization import InputNormalizer
-from .common import (EarlyStopping, batches, config_hash, load_checkpoint, predict_in_batches, save_checkpoint,
-                     seed_everything, torch_threads)
-from .resume import EpochCheckpoint, fingerprint, restore_stopper
+from .common import (batches, config_hash, load_checkpoint, predict_in_batches, save_checkpoint, seed_everything,
+                     torch_threads)
+from .fit import FitConfig, fit
+from .resume import EpochCheckpoint, fingerprint
 from .stage2 import Stage2Config, Stage2Run, load_or_train_stage2
 
 
@@ -52,6 +54,8 @@ class Stage3Config:
     phase2_head_lr: float = 5e-4
     unfreeze_layers: int = 1
     weight_decay: float = 1e-2
+    schedule: str = "onecycle"  # per phase
+    grad_clip: float | None = 1.0
     augment: AugmentConfig = AugmentConfig()
     patience: int = 3
     threads: int = 1  # intra-op threads (the machine is shared; more threads thrash under load)
@@ -63,11 +67,12 @@ class Stage3Config:
         return STAGE3_PRESETS[name]
 
 
+#: Stage 3 trains with the Stage-2 preset's augmentation (see ``STAGE2_PRESETS``).
 STAGE3_PRESETS = {
-    "quick": Stage3Config(preset="quick", phase1_epochs=5, phase2_epochs=3, patience=2,
-                          augment=AugmentConfig(0.3, 0.3, 0.05)),
-    "full": Stage3Config(preset="full", phase1_epochs=12, phase2_epochs=6, patience=4,
-                         augment=AugmentConfig(0.3, 0.3, 0.05)),
+    "quick": Stage3Config(preset="quick", phase1_epochs=8, phase2_epochs=6, patience=3,
+                          augment=AugmentConfig(channel_offset=0.1, global_offset=0.1, noise=0.05, time_shift=0.1)),
+    "full": Stage3Config(preset="full", phase1_epochs=12, phase2_epochs=10, patience=4,
+                         augment=AugmentConfig(noise=0.05, time_shift=0.1)),
 }
 
 
@@ -136,12 +141,20 @@ def set_trainable(model: MyoSemModel, unfreeze_layers: int) -> list[torch.nn.Par
     return params
 
 
+def phase_fit_config(cfg: Stage3Config, phase: str) -> FitConfig:
+    """The fit loop's settings of one phase (``head`` or ``finetune``); early stopping on the validation InfoNCE."""
+    epochs, lr = (cfg.phase1_epochs, cfg.phase1_lr) if phase == "head" else (cfg.phase2_epochs, cfg.phase2_head_lr)
+    return FitConfig(epochs=epochs, batch_size=cfg.batch_size, lr=lr, weight_decay=cfg.weight_decay,
+                     schedule=cfg.schedule, grad_clip=cfg.grad_clip, patience=cfg.patience, monitor="val_nce")
+
+
 def train_stage3(train_ws: WindowSet, val_ws: WindowSet, stage2: Stage2Run, prototypes: np.ndarray,
                  cfg: Stage3Config = Stage3Config(), seed: int = 0, folder: str | Path | None = None,
                  progress: bool = True) -> Stage3Run:
     """Align a copy of the Stage-2 encoder to ``prototypes`` (K, D), rows in ``train_ws.class_keys`` order.
 
-    With a ``folder``, the state after every epoch is saved (``stage3_last.pt``) and a rerun resumes from it.
+    Both phases run through :func:`~myosem_core.training.fit.fit`. With a ``folder``, the state after
+    every epoch is saved (``stage3_head_last.pt``, ``stage3_finetune_last.pt``) and a rerun resumes from it.
     Under ``torchrun`` it trains data-parallel (:mod:`myosem_core.distributed`); rank 0 writes the files.
     """
     import copy
@@ -156,71 +169,47 @@ def train_stage3(train_ws: WindowSet, val_ws: WindowSet, stage2: Stage2Run, prot
         Xva, yva = torch.from_numpy(norm.transform(val_ws.X)).to(dev), torch.from_numpy(val_ws.y).to(dev)
         allowed, P = torch.from_numpy(np.unique(train_ws.y)).to(dev), P.to(dev)
         head_params = list(model.head.parameters()) + list(model.aux_classifier.parameters())
-        stopper, curves = EarlyStopping(cfg.patience), []
-        gen = torch.Generator().manual_seed(seed)
-        phases = [("head", cfg.phase1_epochs), ("finetune", cfg.phase2_epochs)]
-        epoch = 0
-        ckpt = EpochCheckpoint(folder, "stage3_last.pt", fingerprint(cfg, seed, P.cpu().numpy(), train_ws.X, val_ws.X,
-                                                                     ddp.state_digest(stage2.model).numpy()))
-        state = ckpt.load()
-        for phase_index, (phase, n_epochs) in enumerate(phases):
-            if n_epochs <= 0 or (state is not None and state["phase_index"] > phase_index):
+        key = fingerprint(cfg, seed, P.cpu().numpy(), train_ws.X, val_ws.X, ddp.state_digest(stage2.model).numpy())
+
+        def loss_fn(x, y):
+            out = model(x)
+            nce = prototype_info_nce(out.embedding, P, y, cfg.temperature, allowed)
+            aux = classification_loss(model.aux_classifier(out.embedding), y, allowed)
+            return nce + cfg.w_aux * aux, {"nce": float(nce.detach()), "aux": float(aux.detach())}
+
+        curves: list[dict] = []
+        best = (None, -1, "head")  # (value, epoch, phase)
+        for phase in ("head", "finetune"):
+            fcfg = phase_fit_config(cfg, phase)
+            if fcfg.epochs <= 0:
                 continue
-            if state is not None:  # resuming in this phase: its set-up reads the early-stopping record
-                restore_stopper(stopper, state["stopper"])
             if phase == "head":
                 set_trainable(model, 0)
-                opt = torch.optim.AdamW(head_params, lr=cfg.phase1_lr, weight_decay=cfg.weight_decay)
+                params, baseline = head_params, None
+
+                def train_mode(m):
+                    m.train()
+                    m.encoder.eval()  # frozen: no dropout inside
             else:
-                model.load_state_dict(stopper.best_state)
-                stopper.best_epoch = epoch - 1  # patience restarts; the best value carries over
                 enc_params = set_trainable(model, cfg.unfreeze_layers)
-                opt = torch.optim.AdamW([{"params": head_params, "lr": cfg.phase2_head_lr},
-                                         {"params": enc_params, "lr": cfg.phase2_lr}], weight_decay=cfg.weight_decay)
-            net, first = ddp.wrap(model), 0
-            if state is not None:
-                epoch = ckpt.restore(state, model, opt, None, gen, stopper) + 1
-                curves, first = state["curves"], (n_epochs if state["stop"] else state["phase_epoch"] + 1)
-                state = None
-            bar = tqdm(range(first, n_epochs), desc=f"stage 3 ({phase})", disable=not progress or not ddp.is_main())
-            for phase_epoch in bar:
-                t0 = time.perf_counter()
-                model.train()
-                if phase == "head":
-                    model.encoder.eval()  # frozen: no dropout inside
-                sums, n = {"nce": 0.0, "aux": 0.0}, 0
-                for idx in ddp.shard_batches(len(Xtr), cfg.batch_size, gen):
-                    out = net(augment(Xtr[idx], cfg.augment))
-                    nce = prototype_info_nce(out.embedding, P, ytr[idx], cfg.temperature, allowed)
-                    aux = classification_loss(model.aux_classifier(out.embedding), ytr[idx], allowed)
-                    loss = nce + cfg.w_aux * aux
-                    opt.zero_grad()
-                    loss.backward()
-                    opt.step()
-                    ddp.sync_module(model)
-                    sums["nce"] += float(nce.detach()) * len(idx)
-                    sums["aux"] += float(aux.detach()) * len(idx)
-                    n += len(idx)
-                val = evaluate_stage3(model, Xva, yva, P, cfg, allowed)
-                row = {"epoch": epoch, "phase": phase, "train_nce": sums["nce"] / n, "train_aux": sums["aux"] / n,
-                       **val, "seconds": time.perf_counter() - t0}
-                curves.append(row)
-                if stopper.step(val["val_nce"], epoch, model) and folder is not None and ddp.is_main():
-                    save_checkpoint(Path(folder) / "stage3.pt", state_dict=stopper.best_state, epoch=epoch)
-                bar.set_postfix(nce=f"{row['train_nce']:.3f}", val_nce=f"{val['val_nce']:.3f}",
-                                val_r1=f"{val['val_r1']:.3f}")
-                ckpt.save(epoch, model, opt, None, gen, stopper, curves, stop=stopper.should_stop(epoch),
-                          phase_index=phase_index, phase_epoch=phase_epoch)
-                epoch += 1
-                if stopper.should_stop(epoch - 1):
-                    break
-        model.load_state_dict(stopper.best_state)
+                params = [{"params": head_params, "lr": cfg.phase2_head_lr},
+                          {"params": enc_params, "lr": cfg.phase2_lr}]
+                baseline = (best[0], copy.deepcopy(model.state_dict())) if best[0] is not None else None
+                train_mode = None
+            result = fit(model, loss_fn, Xtr, ytr,
+                         lambda m, phase=phase: {**evaluate_stage3(m, Xva, yva, P, cfg, allowed), "phase": phase},
+                         fcfg, seed=seed, params=params, augment=lambda x: augment(x, cfg.augment),
+                         train_mode=train_mode, baseline=baseline, first_epoch=len(curves), progress=progress,
+                         desc=f"stage 3 ({phase})", checkpoint=EpochCheckpoint(folder, f"stage3_{phase}_last.pt", key))
+            curves += result.curves
+            if result.improved:
+                best = (result.best_value, result.best_epoch, phase)
         model.cpu().eval()
         allowed, P = allowed.cpu(), P.cpu()
     run = Stage3Run(model, stage2.normalizer, P.numpy(), tuple(train_ws.class_keys), cfg,
                     Path(folder) if folder else None, curves, allowed.tolist())
     if folder is not None and ddp.is_main():
-        _save(run, stopper.best_epoch)
+        _save(run, best[1])
     ddp.barrier()
     return run
 
