@@ -32,6 +32,7 @@ channels at 100 Hz) through the resampling / RMS path of `myosem_core.cross_devi
 below is **synthetic**."""),
     params(),
     ("code", SETUP + '''
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -143,7 +144,8 @@ lines = [f"- **Zero-shot** R@1 is {min(zs.values()):.2f}–{max(zs.values()):.2f
                      ", so the DB1 embedding adds nothing a simple classifier would not find."),
          f"- With {k1} window per prompt the few-shot map averages {few1:.2f} against the floor's {floor1:.2f}"
          + (": one example is too few for the map, the floor is the better choice there." if few1 < floor1 else ".")]
-display(Markdown("\\n".join(lines)))'''),
+display(Markdown("\\n".join(lines)))
+shutil.rmtree(folder)  # the simulated device files were only for this page'''),
     ("md", """## On your own files
 
 ```bash
