@@ -5,6 +5,7 @@
     myosem index --dataset ninapro-db1 --data-dir ... --protocol user          # prints the run folder
     myosem query "bend the ring finger" --run RUN -k 5
     myosem query --window window.npy --run RUN
+    myosem query --recording session1.csv --run RUN --json         # any device: per-window descriptions
     torchrun --nproc_per_node=4 -m myosem_core.cli train-stage2 ...           # data-parallel
 
 Every subcommand has ``--help``. Tests call :func:`main` with a list of
@@ -98,12 +99,21 @@ def build_parser() -> argparse.ArgumentParser:
                    help="which windows to index (default: test)")
     p.set_defaults(func=c.cmd_index)
 
-    p = sub.add_parser("query", help='"free text" -> top EMG windows, or --window FILE -> ranked descriptions',
+    p = sub.add_parser("query", help='"free text" -> top EMG windows, --window FILE -> ranked descriptions, '
+                                     '--recording FILE -> descriptions over time',
                        description="Search an index built by `myosem index`. With a sentence: the k windows whose "
                                    "embedding is closest, with their true labels. With --window: the class "
-                                   "descriptions ranked for one window (.npy, shape (samples, channels)).")
+                                   "descriptions ranked for one window (.npy, shape (samples, channels)). With "
+                                   "--recording: a file of any device (channels, rate; see the README) is "
+                                   "converted to the run's layout and every window's top descriptions are "
+                                   "printed; with a sentence too, the best-matching time spans.")
     p.add_argument("text", nargs="?", default=None, help="free-text description of a hand action")
     p.add_argument("--window", default=None, metavar="FILE", help=".npy file with one EMG window")
+    p.add_argument("--recording", default=None, metavar="FILE",
+                   help="a recording of any device (.csv/.tsv/.npy/.edf with a sidecar <stem>.yaml): slide over it "
+                        "and print the top descriptions per window, or with a sentence its best-matching time spans")
+    p.add_argument("--sidecar", default=None, metavar="FILE", help="sidecar of --recording (default: <stem>.yaml beside it)")
+    p.add_argument("--hop", type=float, default=0.5, help="--recording: seconds between windows (default 0.5)")
     p.add_argument("--run", required=True, help="Stage-3 run folder (or its name under --runs), or an index folder")
     p.add_argument("-k", type=int, default=5, help="how many results (default 5)")
     p.add_argument("--split", default="test", help="which index of the run (default: test)")

@@ -15,7 +15,7 @@ import pandas as pd
 
 from . import distributed as ddp
 from .cli_config import StageConfigs, stage_configs
-from .errors import DataError
+from .errors import ConfigError, DataError
 from .paths import runs_root
 
 
@@ -180,13 +180,16 @@ def _descriptions(index_info: dict) -> dict[str, str]:
 def cmd_query(args) -> dict:
     from .search import load_index
 
-    if (args.text is None) == (args.window is None):
-        from .errors import ConfigError
-
-        raise ConfigError("query needs either a sentence or --window FILE (not both)")
+    if args.recording is not None:
+        if args.window is not None:
+            raise ConfigError("query takes --window FILE or --recording FILE, not both")
+    elif (args.text is None) == (args.window is None):
+        raise ConfigError("query needs either a sentence or --window FILE (not both), or --recording FILE")
     if not ddp.is_main():
         return {}
     index = load_index(resolve_index(args.run, args.runs, args.split))
+    if args.recording is not None:
+        return _query_recording(args, index)
     if args.text is not None:
         from .text.stage1 import load_stage1
 
@@ -232,3 +235,37 @@ def _query_window(args, index) -> dict:
                "class_name": class_name(run.class_keys[i]), "description": canon.get(run.class_keys[i], "")}
               for r, i in enumerate(order)]
     return {"window": str(path), "run": str(run_folder), "synthetic": index.info.get("synthetic"), "ranked": ranked}
+
+
+def _query_recording(args, index) -> dict:
+    """Slide over a recording of any device: per-window top descriptions, or a sentence's best time spans."""
+    from .cross_device import CrossDevice, Layout
+    from .data.recording import read_recording
+    from .text.stage1 import load_stage1
+    from .training.stage3 import load_stage3
+
+    path = Path(args.recording).expanduser()
+    if not path.is_file():
+        raise MissingArtifact(f"{path}: recording file not found")
+    if args.hop <= 0:
+        raise ConfigError(f"--hop must be positive seconds, got {args.hop}")
+    rec = read_recording(path, args.sidecar)
+    folders = {k: Path(index.info[f"{k}_run"]) for k in ("stage3", "stage1")}
+    for name, folder in folders.items():
+        if not (folder / "results.json").is_file():
+            raise MissingArtifact(f"{folder}: the {name} run this index was built with is missing")
+    run = load_stage3(folders["stage3"])
+    enc = run.model.encoder.cfg
+    xd = CrossDevice(run, load_stage1(folders["stage1"]),
+                     Layout(n_channels=enc.n_channels, window_s=enc.window_len / Layout.fs, hop_s=args.hop))
+    head = {"recording": str(path), "run": str(folders["stage3"]), "device": {"fs": rec.fs, "channels": rec.n_channels,
+            "signal": rec.signal_kind}, "model_layout": xd.layout.__dict__.copy(), "synthetic": index.info.get("synthetic")}
+    if args.text is not None:
+        spans = xd.find(rec, args.text, args.k)
+        return {**head, "query": args.text, "spans": spans.round(4).to_dict(orient="records")}
+    sentences = None
+    if rec.meta.get("descriptions"):  # the recording's own labels are the candidates, else the model's classes
+        sentences = rec.meta["descriptions"]
+    table = xd.describe(rec, min(args.k, len(sentences) if sentences else args.k), sentences)
+    return {**head, "candidates": "recording labels" if sentences else "model classes",
+            "windows": table.round(4).to_dict(orient="records")}

@@ -56,6 +56,7 @@ def _error_line(capsys) -> str:
     (["prepare", "--set", "oops"], "SECTION.FIELD=VALUE"),
     (["query", "some text", "--window", "w.npy", "--run", "r"], "not both"),
     (["query", "--run", "r"], "either a sentence or --window"),
+    (["query", "--window", "w.npy", "--recording", "r.csv", "--run", "r"], "not both"),
 ])
 def test_usage_and_config_errors_exit_2(argv, needle, capsys, tmp_path):
     assert main([*argv, "--runs", str(tmp_path)]) == EXIT_USAGE
@@ -190,3 +191,26 @@ def test_evaluate_of_a_data_parallel_run_never_overwrites_the_one_process_result
     assert parallel["results"] != single["results"]
     assert not set(parallel["files"]) & set(single["files"])
     assert all(Path(p).is_file() for p in single["files"] + parallel["files"])
+
+
+def test_recording_query_describes_every_window_of_another_device(flow, tmp_path, capsys):
+    """An 8-channel 250 Hz CSV (not the run's layout) -> per-window top descriptions, and a sentence's time spans."""
+    from myosem_core.data.device_files import Device, device_recording, write_recording_files
+
+    rec = device_recording(Device("board8-250Hz", 8, 250.0), n_repetitions=1)
+    data = write_recording_files(tmp_path, rec, "csv")
+    res = _run(["query", "--recording", str(data), "--run", flow["stage3"]["run"], "-k", "3", "--hop", "1", "--json"])
+    assert res["device"] == {"fs": 250.0, "channels": 8, "signal": "raw"} and res["candidates"] == "recording labels"
+    rows = res["windows"]
+    assert len(rows) == int(rec.duration_s - 1) + 1  # 1 s windows every 1 s
+    descriptions = set(rec.meta["descriptions"].values())
+    assert {r["top1"] for r in rows} <= descriptions and "close the index finger" in descriptions
+    assert all(r["score1"] >= r["score2"] >= r["score3"] for r in rows)
+    assert {r["true"] for r in rows} >= {"rest", "index closed"}
+    spans = _run(["query", "close the index finger", "--recording", str(data), "--run", flow["stage3"]["run"],
+                  "-k", "4", "--json"])["spans"]
+    starts = sorted(s["start_s"] for s in spans)
+    assert len(spans) == 4 and all(b - a >= 1.0 for a, b in zip(starts, starts[1:]))  # spans do not overlap
+    (tmp_path / "session1.yaml").write_text((tmp_path / "session1.yaml").read_text().replace("250.0", "500.0"))
+    assert main(["query", "--recording", str(data), "--run", flow["stage3"]["run"]]) == EXIT_DATA
+    assert "session1.csv: field 'sampling_rate'" in _error_line(capsys)

@@ -14,3 +14,7 @@ __all__ = [
     "SyntheticConfig", "WindowConfig", "WindowSet", "database_info", "dataset_names", "exercise_letter",
     "load_recordings", "load_split", "load_windows", "make_split", "make_windows", "movement_names", "read_ninapro",
 ]
+from . import finger_states  # registers the names of the fingers/<bits> classes
+from .recording import Sidecar, read_recording, read_sidecar
+
+__all__ += ["Sidecar", "finger_states", "read_recording", "read_sidecar"]

@@ -75,7 +75,7 @@ class SyntheticConfig:
     movement_s: float = 3.0
     rest_s: float = 2.0
     output: str = "rms"  # "rms" (100 Hz envelope, like DB1) or "raw"
-    raw_fs: float = 2000.0
+    raw_fs: float = 2000.0  # any rate above ~60 Hz; not only multiples of the 100 Hz envelope
     mains_hz: float = 50.0
     gestures: tuple[str, ...] = tuple(g.name for g in GESTURES)
     subject_rotation_rad: float = 0.6  # spread of electrode-band rotation across subjects
@@ -176,14 +176,16 @@ def generate_subject(cfg: SyntheticConfig, subject: int) -> Recording:
         fs = env_fs
     elif cfg.output == "raw":
         fs = cfg.raw_fs
-        up = int(round(fs / env_fs))
-        act_hi = np.repeat(act, up, axis=0)
+        # sample i of the raw stream holds envelope sample floor(i * 100 / fs): np.repeat for a multiple
+        # of 100 Hz, and any other rate (an armband's 250 Hz) keeps real time
+        src = np.floor(np.arange(int(round(len(act) * fs / env_fs))) * env_fs / fs + 1e-9).astype(int)
+        act_hi = act[src]
         act_hi = scipy.signal.sosfiltfilt(scipy.signal.butter(2, 10, fs=fs, output="sos"), act_hi, axis=0)
         carrier = _bandlimited_noise(rng, (act_hi.shape[0], act_hi.shape[1]), fs)
         t = np.arange(act_hi.shape[0]) / fs
         emg = (act_hi * carrier) @ mix
         emg += cfg.noise * rng.normal(size=emg.shape) + 0.2 * np.sin(2 * np.pi * cfg.mains_hz * t)[:, None]
-        label, rep, glove = np.repeat(label, up), np.repeat(rep, up), np.repeat(glove, up, axis=0)
+        label, rep, glove = label[src], rep[src], glove[src]
     else:
         raise ValueError(f"SyntheticConfig.output must be 'rms' or 'raw', got {cfg.output!r}")
 
