@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from ..losses import prototype_info_nce
+from ..training.fit import FitConfig, fit
 
 
 def fit_prototype_head(Z: torch.Tensor, prototypes: np.ndarray, y: np.ndarray, temperature: float, lr: float,
@@ -24,10 +25,12 @@ def fit_prototype_head(Z: torch.Tensor, prototypes: np.ndarray, y: np.ndarray, t
     y = torch.from_numpy(np.asarray(y))
     allowed = torch.unique(y)
     head = torch.nn.Linear(Z.shape[1], P.shape[1])
-    opt = torch.optim.Adam(head.parameters(), lr=lr, weight_decay=weight_decay)
-    for _ in range(steps):  # full batch: the encoder is frozen, features are precomputed
-        loss = prototype_info_nce(F.normalize(head(Z), dim=-1), P, y, temperature, allowed)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+
+    def loss_fn(z, labels):
+        return prototype_info_nce(F.normalize(head(z), dim=-1), P, labels, temperature, allowed), {}
+
+    # full batch (the encoder is frozen, features are precomputed): one step per "epoch"
+    cfg = FitConfig(epochs=steps, batch_size=max(1, len(Z)), lr=lr, weight_decay=weight_decay, schedule="constant",
+                    grad_clip=None, monitor=None)
+    fit(head, loss_fn, Z, y, None, cfg, progress=False, desc="prototype head")
     return head

@@ -43,6 +43,7 @@ from ..io import read_json, write_json
 from ..models.embridge import (EMGPoseAligner, MAEConfig, PatchMAE, best_query, cascle_targets, fit_communities,
                                info_nce, instance_soft_targets, soft_cross_entropy)
 from ..paths import runs_root
+from .fit import FitConfig, fit
 from .common import batches, config_hash, load_checkpoint, save_checkpoint, seed_everything, torch_threads
 
 # ------------------------------------------------------------------------------------------------------ configs
@@ -274,23 +275,19 @@ def train_mae(train: WindowSet, stream: str, cfg: MAETrainConfig, normalizer: Ch
         seed_everything(seed)
         model = PatchMAE(mae_config_for(train, stream, cfg))
         X = torch.from_numpy(normalizer.transform(train.X if stream == "emg" else train.pose))
-        opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, cfg.epochs))
-        gen = torch.Generator().manual_seed(seed)
-        curves, t_start, c_start = [], time.perf_counter(), time.process_time()
-        bar = tqdm(range(cfg.epochs), desc=f"MAE {stream}", disable=not progress, leave=False)
-        for epoch in bar:
-            model.train()
-            total, n = 0.0, 0
-            for idx in batches(len(X), cfg.batch_size, gen):
-                loss, _ = model(X[idx], gen)
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                total, n = total + loss.item() * len(idx), n + len(idx)
-            sched.step()
-            curves.append({"epoch": epoch, "train_mse_masked": total / n})
-            bar.set_postfix(mse=f"{total / n:.3f}")
+        masks = torch.Generator().manual_seed(seed)  # draws the masked patches
+
+        def loss_fn(x, _):
+            loss, _ = model(x, masks)
+            return loss, {}
+
+        t_start, c_start = time.perf_counter(), time.process_time()
+        fcfg = FitConfig(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, weight_decay=cfg.weight_decay,
+                         schedule="cosine", warmup=0.0, grad_clip=None)
+        result = fit(model, loss_fn, X, torch.zeros(len(X)), None, fcfg, seed=seed, progress=progress,
+                     desc=f"MAE {stream}")
+        curves = [{"epoch": r["epoch"], "train_mse_masked": r["train_loss"], "seconds": r["seconds"]}
+                  for r in result.curves]
         model.eval()
     run = MAERun(model, normalizer, stream, folder, curves, time.perf_counter() - t_start, time.process_time() - c_start)
     if folder is not None:
@@ -417,31 +414,19 @@ def train_aligner(train: WindowSet, emg: MAERun, pose: MAERun, cfg: AlignConfig,
                      if cfg.soft == "cascle" else None)
         model = EMGPoseAligner(emg.model, pose.model, cfg.head, cfg.n_queries, use_mprl=cfg.use_mprl,
                                mprl_mask_ratio=cfg.mprl_mask_ratio, tau_init=cfg.tau_init)
-        params = [q for q in model.parameters() if q.requires_grad]
-        opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-        steps_per_epoch = max(1, len(X) // cfg.batch_size)
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, cfg.epochs * steps_per_epoch))
-        gen = torch.Generator().manual_seed(seed)
-        curves, t_start, c_start = [], time.perf_counter(), time.process_time()
-        bar = tqdm(range(cfg.epochs), desc=f"align {name or cfg.head}", disable=not progress, leave=False)
-        for epoch in bar:
-            model.train()
-            sums, n = {}, 0
-            for idx in batches(len(X), cfg.batch_size, gen):
-                if len(idx) < min(cfg.batch_size, len(X)):  # drop the last, smaller batch: fewer negatives
-                    continue
-                loss, parts = _loss(model, cfg, X[idx], P[idx], V[idx], centroids, gen)
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                sched.step()
-                for k, val in parts.items():
-                    sums[k] = sums.get(k, 0.0) + val
-                n += 1
-            row = {"epoch": epoch, **{k: val / max(n, 1) for k, val in sums.items()},
-                   "tau": float(1.0 / model.temperature().item())}
-            curves.append(row)
-            bar.set_postfix(loss=f"{row.get('total', float('nan')):.3f}")
+        masks = torch.Generator().manual_seed(seed)  # MPRL's masked pose patches
+
+        def loss_fn(i, _):  # batches of window indices: EMG, pose and anchor rows are taken together
+            return _loss(model, cfg, X[i], P[i], V[i], centroids, masks)
+
+        t_start, c_start = time.perf_counter(), time.process_time()
+        index = torch.arange(len(X))
+        fcfg = FitConfig(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, weight_decay=cfg.weight_decay,
+                         schedule="cosine", warmup=0.0, grad_clip=None, drop_last=True, monitor=None)
+        result = fit(model, loss_fn, index, index, lambda m: {"tau": float(1.0 / m.temperature().item())}, fcfg,
+                     seed=seed, progress=progress, desc=f"align {name or cfg.head}")
+        curves = [{**{k[len("train_"):]: v for k, v in r.items() if k.startswith("train_") and k != "train_loss"},
+                   "epoch": r["epoch"], "tau": r["tau"]} for r in result.curves]
         model.eval()
     return AlignerRun(model, emg, pose, cfg, name, folder, curves, time.perf_counter() - t_start,
                       time.process_time() - c_start, len(train))

@@ -55,8 +55,9 @@ class FitConfig:
     warmup: float = 0.2  # fraction of the steps spent warming up (onecycle / cosine)
     grad_clip: float | None = 1.0  # max global gradient norm (None: off)
     patience: int = 8  # epochs without a better monitored value before stopping
-    monitor: str = "val_loss"
+    monitor: str | None = "val_loss"  # None: no early stopping (validation values are only logged)
     mode: str = "min"  # min | max
+    drop_last: bool = False  # skip the last, smaller batch (contrastive losses want full batches of negatives)
 
     def __post_init__(self):
         if self.schedule not in SCHEDULES:
@@ -98,13 +99,14 @@ def lr_lambda(cfg: FitConfig, total_steps: int) -> Callable[[int], float]:
 
 
 def fit(model: nn.Module, loss_fn: LossFn, X: torch.Tensor, y: torch.Tensor,
-        validate: Callable[[nn.Module], dict], cfg: FitConfig, *, seed: int = 0,
+        validate: Callable[[nn.Module], dict] | None, cfg: FitConfig, *, seed: int = 0,
         params: Iterable | None = None, augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
         train_mode: Callable[[nn.Module], None] | None = None, checkpoint: EpochCheckpoint | None = None,
         baseline: tuple[float, dict] | None = None, progress: bool = True, desc: str = "fit",
         first_epoch: int = 0, on_step: Callable[[float], None] | None = None) -> FitResult:
     """Train ``model`` on ``(X, y)`` by ``loss_fn``; returns curves and leaves the best weights loaded.
 
+    ``validate``: None (or ``cfg.monitor`` None) trains the whole budget and keeps the last weights.
     ``params``: parameters or AdamW groups (default: every parameter that requires grad).
     ``train_mode``: puts the model in training mode (default ``model.train()``), e.g. with a frozen part in eval.
     ``baseline``: (value, state) of earlier weights to beat; kept when no epoch improves on them.
@@ -135,6 +137,8 @@ def fit(model: nn.Module, loss_fn: LossFn, X: torch.Tensor, y: torch.Tensor,
         (train_mode or nn.Module.train)(model)
         sums, n = {}, 0
         for step, idx in enumerate(ddp.shard_batches(len(X), cfg.batch_size, gen)):
+            if cfg.drop_last and len(idx) * ddp.world_size() < min(cfg.batch_size, len(X)):
+                continue
             if on_step is not None:
                 on_step((i + step / n_steps) / max(1, cfg.epochs))
             x = X[idx] if augment is None else augment(X[idx])
@@ -151,15 +155,20 @@ def fit(model: nn.Module, loss_fn: LossFn, X: torch.Tensor, y: torch.Tensor,
             n += len(idx)
         model.eval()
         with torch.no_grad():
-            val = validate(model)
-        if cfg.monitor not in val:
+            val = validate(model) if validate is not None else {}
+        stopping = validate is not None and cfg.monitor is not None
+        if stopping and cfg.monitor not in val:
             raise ConfigError(f"FitConfig.monitor {cfg.monitor!r} is not among the validation values {sorted(val)}")
         row = {"epoch": epoch, **{f"train_{k}": v / max(n, 1) for k, v in sums.items()}, **val,
                "lr": opt.param_groups[0]["lr"], "seconds": time.perf_counter() - t0}
         curves.append(row)
-        stopper.step(val[cfg.monitor], epoch, model)
-        stop = epoch - stopper.best_epoch >= cfg.patience
-        bar.set_postfix(loss=f"{row['train_loss']:.3f}", **{cfg.monitor: f"{val[cfg.monitor]:.3f}"})
+        if stopping:
+            stopper.step(val[cfg.monitor], epoch, model)
+            stop = epoch - stopper.best_epoch >= cfg.patience
+            bar.set_postfix(loss=f"{row['train_loss']:.3f}", **{cfg.monitor: f"{val[cfg.monitor]:.3f}"})
+        else:
+            stopper.best_epoch, stop = epoch, False  # the last epoch is the result
+            bar.set_postfix(loss=f"{row.get('train_loss', float('nan')):.3f}")
         if checkpoint is not None:
             checkpoint.save(epoch, model, opt, sched, gen, stopper, curves, stop=stop)
         if stop:
