@@ -44,11 +44,14 @@ Is MyoSem's EMG↔text retrieval better than what an EMG practitioner would do a
 baselines (TCN, Attn-CNN-RNN, CNN-BiLSTM, SE-CNN, Atzori CNN) first train with their own classifier (cross-entropy,
 MyoSem Stage 2's epoch budget); then the segment representation before that classifier is projected into the
 prototype space and trained with MyoSem's **Stage-3 objective** (InfoNCE against the same frozen Stage-1
-prototypes + auxiliary CE, same schedule). They rank the prototypes by cosine, as MyoSem does. The classical anchors,
+prototypes + auxiliary CE, same schedule). Every deep model trains through the same fit loop with the same EMG
+recipe (one-cycle AdamW, label smoothing, EMG augmentations, early stopping on validation). They score the
+prototypes by cosine, turned into each window's softmax over the candidates (so that text→EMG compares windows on
+a common scale, as the classifiers' probabilities do), as MyoSem does. The classical anchors,
 LDA and a random forest on per-channel time-domain features (log MAV, RMS, WL, VAR; ZC/SSC only on raw EMG, and DB1
 ships RMS envelopes), rank classes by predicted probability and give 0 to classes they never saw.
-Foundation-model rows (CPEP, EMBridge, AEMG) are filled by their own chapters through the same registry; until they
-are, they show as missing (—).
+Foundation-model rows (CPEP, EMBridge, AEMG) use their own chapters' frozen encoders with a linear head into the
+same prototype space, through the same registry.
 
 **Text prototypes** (text→EMG). MyoSem's Stage-1 prototypes are replaced by the frozen sentence encoder's (no
 Stage-1 fine-tuning, every view), the frozen encoder on the label alone, and a TF-IDF bag of words (uni- and bigrams,

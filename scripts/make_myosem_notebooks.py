@@ -59,7 +59,10 @@ Stage 3 (chapter 03) reads the *pre-VQ* tokens and the pooled segment vector.
 
 Input: RMS envelopes are log-compressed (`log(x + eps)`, eps = a low quantile of the training values) and
 z-scored per channel with statistics of the training split only, so a user's per-channel gain becomes an
-offset; training adds random per-channel offsets (gain augmentation)."""),
+offset. Training goes through the core's one fit loop (`myosem_core.training.fit`) with the EMG recipe chosen on
+validation repetitions and whole training subjects (`scripts/recipe_search.py`): one-cycle AdamW, label
+smoothing 0.1, gradient clipping, random per-channel offsets (gain), time shifts and noise; early stopping keeps
+the epoch with the best validation accuracy."""),
     params(),
     ("code", SETUP + '''
 from dataclasses import replace
@@ -72,7 +75,7 @@ test = ws.subset(split.test)
 display(Markdown(f"**{dataset}{SYN}**, protocol `{protocol}`, preset `{preset}`: {len(split.train)} training, "
                  f"{len(split.val)} validation, {len(test)} test windows of {ws.X.shape[1]} samples × "
                  f"{ws.X.shape[2]} channels; run folder `{s2.folder.name}`"))'''),
-    ("md", "## Training curves\nEarly stopping keeps the epoch with the lowest validation CE."),
+    ("md", "## Training curves\nEarly stopping keeps the epoch with the highest validation accuracy."),
     ("code", '''fig, axes = plt.subplots(1, 4, figsize=(16, 3.3))
 vr.plot_curves(s2.curves, ["train_ce", "val_ce"], "classification (CE)", axes[0])
 vr.plot_curves(s2.curves, ["train_rec", "val_rec"], "reconstruction (MSE)", axes[1])
