@@ -100,3 +100,22 @@ def test_class_centres_and_diagonal_margin():
     assert np.allclose(M, [[2 ** -0.5, 0], [2 ** -0.5, 1]])
     assert diagonal_margin(np.array([[1.0, 0.2], [0.4, 0.8]])) == pytest.approx(0.9 - 0.3)
     assert diagonal_margin(cosine_matrix(C, C)) == pytest.approx(1.0)  # the NaN class is ignored
+
+
+def test_window_posteriors_keep_each_windows_ranking_and_tame_hubs():
+    from myosem_core.metrics import emg_to_text, text_to_emg
+    from myosem_core.retrievers import window_posteriors
+
+    rng = np.random.default_rng(0)
+    n, k = 60, 4
+    y = np.repeat(np.arange(k), n // k)
+    cos = 0.2 + 0.05 * rng.standard_normal((n, k))
+    cos[np.arange(n), y] += 0.1  # each window is closest to its own class
+    hubs = y == 0
+    cos[hubs] += 0.3  # class-0 windows are close to every prototype (hubs)
+    post = window_posteriors(cos)
+    assert np.allclose(post.sum(1), 1.0)
+    assert (post.argsort(1) == cos.argsort(1)).all()  # EMG->text unchanged
+    assert emg_to_text(post, y)["R@1"] == emg_to_text(cos, y)["R@1"]
+    raw, fixed = text_to_emg(cos, y, seed=0)["R@1"], text_to_emg(post, y, seed=0)["R@1"]
+    assert raw < 0.5 and fixed > 0.8  # raw cosines: hubs win other classes' queries
