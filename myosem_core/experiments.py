@@ -138,15 +138,16 @@ def load_experiment_results(folder: str | Path) -> list[dict]:
 
 # ------------------------------------------------------------------ recipes (what a result depends on)
 
-def stage_presets(preset: str):
-    """MyoSem's Stage-2 and Stage-3 configs of a preset (the deep baselines derive theirs from the same)."""
+def stage_presets(preset: str, protocol: str | None = None):
+    """MyoSem's Stage-2 and Stage-3 configs of a preset and protocol (the deep baselines derive theirs from the same)."""
     from .training import Stage2Config, Stage3Config
 
-    return Stage2Config.preset_named(preset), Stage3Config.preset_named(preset)
+    return (Stage2Config.preset_named(preset).for_protocol(protocol),
+            Stage3Config.preset_named(preset).for_protocol(protocol))
 
 
-def _stage_configs(spec: ModelSpec, preset: str):
-    s2, s3 = stage_presets(preset)
+def _stage_configs(spec: ModelSpec, preset: str, protocol: str | None = None):
+    s2, s3 = stage_presets(preset, protocol)
     if spec.encoder:
         s2 = replace(s2, encoder=replace(s2.encoder, **spec.encoder))
     if spec.head:
@@ -160,7 +161,7 @@ def recipe(spec: ModelSpec, cfg: Config, protocol: str) -> dict:
 
     out: dict = {"version": RECIPE_VERSION, "data": cfg.to_dict(), "protocol": protocol, "spec": asdict(spec)}
     if spec.is_myosem or spec.text != "stage1":
-        s2, s3 = _stage_configs(spec, cfg.preset)
+        s2, s3 = _stage_configs(spec, cfg.preset, protocol)
         out.update(stage2=s2.key(), stage3=asdict(s3))
     if spec.text in ("stage1", "frozen", "label", "tfidf"):
         from .text.stage1 import Stage1Config
@@ -175,7 +176,7 @@ def recipe(spec: ModelSpec, cfg: Config, protocol: str) -> dict:
         if spec.emg in DEEP_BASELINES:
             from .baselines.deep import DeepConfig
 
-            out["deep"] = asdict(DeepConfig.preset_named(cfg.preset))
+            out["deep"] = asdict(DeepConfig.preset_named(cfg.preset, protocol))
     out = _drop_threads(out)
     out["hash"] = config_hash(out)
     return out
@@ -238,7 +239,7 @@ def _train_myosem(spec: ModelSpec, cfg: Config, ws, split, P, ctx: Context):
     from .retrievers import MyoSemRetriever
     from .training import load_or_train_stage2, load_or_train_stage3
 
-    s2cfg, s3cfg = _stage_configs(spec, cfg.preset)
+    s2cfg, s3cfg = _stage_configs(spec, cfg.preset, split.config.name)
     s2 = load_or_train_stage2(cfg, ws, split, s2cfg, ctx.runs, ctx.progress)
     s3 = load_or_train_stage3(cfg, ws, split, P, s2, s3cfg, runs=ctx.runs, progress=ctx.progress)
     seconds = sum(r.get("seconds", 0.0) for r in s2.curves) + sum(r.get("seconds", 0.0) for r in s3.curves)
@@ -284,7 +285,7 @@ def run_experiment(name: str, protocol: str, seed: int = 0, preset: str = "quick
     if spec.is_myosem:
         retriever, info = _train_myosem(spec, cfg, ws, split, P, ctx)
     else:
-        retriever = make_retriever(spec.emg, seed=seed, preset=preset, progress=progress)
+        retriever = make_retriever(spec.emg, seed=seed, preset=preset, progress=progress, protocol=protocol)
         retriever.fit(ws.subset(split.train), ws.subset(split.val), P)
         info = {"train_seconds": time.perf_counter() - t0}
         if hasattr(retriever, "describe"):

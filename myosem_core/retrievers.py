@@ -107,11 +107,11 @@ class MyoSemRetriever:
     name = "myosem"
 
     def __init__(self, preset: str = "quick", seed: int = 0, stage2=None, stage3=None, folder=None,
-                 run=None, progress: bool = True, **_):
+                 run=None, progress: bool = True, protocol: str | None = None, **_):
         from .training import Stage2Config, Stage3Config
 
-        self.stage2 = stage2 or Stage2Config.preset_named(preset)
-        self.stage3 = stage3 or Stage3Config.preset_named(preset)
+        self.stage2 = (stage2 or Stage2Config.preset_named(preset)).for_protocol(protocol)
+        self.stage3 = (stage3 or Stage3Config.preset_named(preset)).for_protocol(protocol)
         self.seed, self.folder, self.run, self.progress = seed, folder, run, progress
 
     @classmethod

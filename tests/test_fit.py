@@ -156,3 +156,20 @@ def test_no_augmentation_returns_the_input_itself():
     assert augment(x, AugmentConfig()) is x
     with pytest.raises(ConfigError):
         AugmentConfig(time_shift=1.5)
+
+
+def test_new_users_train_with_the_cross_user_augmentation():
+    from myosem_core.baselines.deep import DeepConfig
+    from myosem_core.experiments import MODELS, recipe, stage_presets
+    from myosem_core.config import make_config
+
+    for preset in ("quick", "full"):
+        rand2, rand3 = stage_presets(preset, "rand")
+        user2, user3 = stage_presets(preset, "user")
+        assert user2.augment.channel_offset > rand2.augment.channel_offset
+        assert user3.augment == user2.augment and rand3.augment == rand2.augment
+        assert DeepConfig.preset_named(preset, "user").augment == user2.augment
+        assert DeepConfig.preset_named(preset, "class").augment == rand2.augment
+        assert user2.for_protocol("user") == user2  # applying it twice changes nothing
+    cfg = make_config("quick", "synthetic")
+    assert recipe(MODELS["myosem"], cfg, "user")["hash"] != recipe(MODELS["myosem"], cfg, "rand")["hash"]

@@ -78,17 +78,17 @@ class DeepConfig:
     threads: int = 1  # intra-op threads (the machine is shared; more threads thrash under load)
 
     @classmethod
-    def preset_named(cls, name: str) -> "DeepConfig":
+    def preset_named(cls, name: str, protocol: str | None = None) -> "DeepConfig":
         if name not in WIDTHS:
             raise ConfigError(f"unknown deep-baseline preset {name!r}; expected one of {sorted(WIDTHS)}")
-        return from_stage_presets(name)
+        return from_stage_presets(name, protocol)
 
 
 #: backbone width per preset: quick (CI) uses narrow backbones (12k-30k parameters)
 WIDTHS = {"quick": 32, "full": 64}
 
 
-def from_stage_presets(preset: str) -> DeepConfig:
+def from_stage_presets(preset: str, protocol: str | None = None) -> DeepConfig:
     """The baselines' config of a preset, taken from MyoSem's Stage-2/3 presets of that name.
 
     Same epoch budgets, early-stopping patience, learning rate, weight decay,
@@ -97,7 +97,8 @@ def from_stage_presets(preset: str) -> DeepConfig:
     """
     from ..training import Stage2Config
 
-    s2, s3 = Stage2Config.preset_named(preset), Stage3Config.preset_named(preset)
+    s2 = Stage2Config.preset_named(preset).for_protocol(protocol)
+    s3 = Stage3Config.preset_named(preset).for_protocol(protocol)
     return DeepConfig(preset=preset, width=WIDTHS[preset], pretrain_epochs=s2.max_epochs,
                       pretrain_patience=s2.patience, pretrain_lr=s2.lr, weight_decay=s2.weight_decay,
                       batch_size=s2.batch_size, label_smoothing=s2.label_smoothing, schedule=s2.schedule,
@@ -235,10 +236,10 @@ class DeepRetriever:
     """Registry adapter: ``fit(train_ws, val_ws, prototypes)`` trains ``arch``; ``embed(ws)`` -> (N, D) unit rows."""
 
     def __init__(self, arch: str, preset: str = "quick", seed: int = 0, config: DeepConfig | None = None,
-                 progress: bool = False, **overrides):
+                 progress: bool = False, protocol: str | None = None, **overrides):
         if arch not in ARCHITECTURES:
             raise ConfigError(f"unknown deep baseline {arch!r}; expected one of {sorted(ARCHITECTURES)}")
-        cfg = config or DeepConfig.preset_named(preset)
+        cfg = config or DeepConfig.preset_named(preset, protocol)
         known = {k: v for k, v in overrides.items() if k in DeepConfig.__dataclass_fields__}
         self.name, self.arch, self.seed, self.progress = arch, arch, seed, progress
         self.config = replace(cfg, **known)

@@ -37,7 +37,8 @@ from .common import (batches, config_hash, load_checkpoint, predict_in_batches, 
                      torch_threads)
 from .fit import FitConfig, fit
 from .resume import EpochCheckpoint, fingerprint
-from .stage2 import Stage2Config, Stage2Run, load_or_train_stage2
+from .stage2 import (CROSS_USER_AUGMENT, FULL_AUGMENT, QUICK_AUGMENT, Stage2Config, Stage2Run,
+                     load_or_train_stage2)
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class Stage3Config:
     schedule: str = "onecycle"  # per phase
     grad_clip: float | None = 1.0
     augment: AugmentConfig = AugmentConfig()
+    cross_user_augment: AugmentConfig | None = None  # replaces ``augment`` under the user protocol (None: same)
     patience: int = 3
     threads: int = 1  # intra-op threads (the machine is shared; more threads thrash under load)
 
@@ -66,13 +68,19 @@ class Stage3Config:
             raise ConfigError(f"unknown Stage-3 preset {name!r}; expected one of {sorted(STAGE3_PRESETS)}")
         return STAGE3_PRESETS[name]
 
+    def for_protocol(self, protocol: str | None) -> "Stage3Config":
+        """The config a protocol trains with: new users (``user``) get ``cross_user_augment``."""
+        if protocol == "user" and self.cross_user_augment is not None:
+            return replace(self, augment=self.cross_user_augment, cross_user_augment=None)
+        return self
+
 
 #: Stage 3 trains with the Stage-2 preset's augmentation (see ``STAGE2_PRESETS``).
 STAGE3_PRESETS = {
-    "quick": Stage3Config(preset="quick", phase1_epochs=8, phase2_epochs=6, patience=3,
-                          augment=AugmentConfig(channel_offset=0.1, global_offset=0.1, noise=0.05, time_shift=0.1)),
-    "full": Stage3Config(preset="full", phase1_epochs=12, phase2_epochs=10, patience=4,
-                         augment=AugmentConfig(noise=0.05, time_shift=0.1)),
+    "quick": Stage3Config(preset="quick", phase1_epochs=8, phase2_epochs=6, patience=3, augment=QUICK_AUGMENT,
+                          cross_user_augment=CROSS_USER_AUGMENT),
+    "full": Stage3Config(preset="full", phase1_epochs=12, phase2_epochs=10, patience=4, augment=FULL_AUGMENT,
+                         cross_user_augment=CROSS_USER_AUGMENT),
 }
 
 
@@ -253,7 +261,9 @@ def load_stage3(folder: str | Path) -> Stage3Run:
     model.load_state_dict(load_checkpoint(folder / "stage3.pt")["state_dict"])
     model.eval()
     raw = read_json(folder / "stage3_config.json")
-    cfg = Stage3Config(**{**raw, "head": QueryHeadConfig(**raw["head"]), "augment": AugmentConfig(**raw["augment"])})
+    cross = raw.get("cross_user_augment")
+    cfg = Stage3Config(**{**raw, "head": QueryHeadConfig(**raw["head"]), "augment": AugmentConfig(**raw["augment"]),
+                          "cross_user_augment": AugmentConfig(**cross) if cross else None})
     with np.load(folder / "prototypes.npz") as z:
         P, keys = z["prototypes"], tuple(z["class_keys"].tolist())
     return Stage3Run(model, InputNormalizer.from_dict(read_json(folder / "normalizer.json")), P, keys, cfg, folder,
@@ -265,7 +275,7 @@ def load_or_train_stage3(cfg: Config, ws: WindowSet, split: Split, prototypes: n
                          stage2_config: Stage2Config | None = None, runs: str | Path | None = None,
                          progress: bool = True) -> Stage3Run:
     """Reuse the Stage-3 run whose key (Stage-2 run, Stage-3 config, prototypes) matches; train it otherwise."""
-    stage3 = stage3 or Stage3Config.preset_named(cfg.preset)
+    stage3 = (stage3 or Stage3Config.preset_named(cfg.preset)).for_protocol(split.config.name)
     P = check_prototypes(prototypes, ws.n_classes)
     if stage2 is None:
         stage2 = load_or_train_stage2(cfg, ws, split, stage2_config, runs, progress)
