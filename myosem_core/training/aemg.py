@@ -12,9 +12,10 @@ order of batches mixes devices.
     Z = enc.embed(ws)                                              # (N, d_model)
     base = enc.random_init()                                       # same tokenizer, untrained Transformer
 
-A run folder holds ``tokenizer.json``, ``aemg.pt`` (written atomically after
-every epoch; an interrupted run resumes from it), ``curves.json`` and
-``results.json`` (written last: it marks the run complete).
+Pretraining runs through the one fit loop (:mod:`myosem_core.training.fit`) with a batch plan of
+its own (each batch from one device). A run folder holds ``tokenizer.json``, ``aemg_last.pt`` (the
+loop's state after every epoch, written atomically; an interrupted run resumes from it), ``aemg.pt``
+(the weights), ``curves.json`` and ``results.json`` (written last: it marks the run complete).
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ from ..models.aemg.model import masked_token_loss, random_mask
 from ..models.aemg.tokenizer import TokenSequence
 from ..paths import runs_root
 from .common import load_checkpoint, save_checkpoint, seed_everything, torch_threads
+from .fit import FitConfig, fit
+from .resume import EpochCheckpoint, fingerprint
 
 
 @dataclass(frozen=True)
@@ -192,12 +195,6 @@ class AEMGEncoder:
         return AEMGEncoder(self.tokenizer, model, self.config, None, [], {"random_init_seed": seed}, pretrained=False)
 
 
-def _lr_factor(step: int, total: int, warmup: int) -> float:
-    if step < warmup:
-        return (step + 1) / warmup
-    return 0.5 * (1 + np.cos(np.pi * (step - warmup) / max(1, total - warmup)))
-
-
 def pretrain_aemg(sources: list[Source], aemg: AEMGConfig = AEMGConfig(), seed: int = 0,
                   folder: str | Path | None = None, progress: bool = True, extra_info: dict | None = None) -> AEMGEncoder:
     """Fit the vocabulary on every source, then masked-token pretraining; resumes from ``folder`` if interrupted.
@@ -206,7 +203,6 @@ def pretrain_aemg(sources: list[Source], aemg: AEMGConfig = AEMGConfig(), seed: 
     """
     folder = Path(folder) if folder is not None else None
     t_start = time.perf_counter()
-    elapsed_before = 0.0
     with torch_threads(aemg.threads):
         seed_everything(seed)
         tok_path = folder / "tokenizer.json" if folder else None
@@ -233,60 +229,37 @@ def pretrain_aemg(sources: list[Source], aemg: AEMGConfig = AEMGConfig(), seed: 
         cap = aemg.max_windows_per_epoch or n_train
         per_epoch = [min(len(tr), max(1, int(round(cap * len(tr) / n_train)))) for tr, _ in splits]
         steps_per_epoch = sum(int(np.ceil(k / aemg.batch_size)) for k in per_epoch)
-        total = steps_per_epoch * aemg.epochs
-        warmup = max(1, int(aemg.warmup_frac * total))
-        opt = torch.optim.AdamW(model.parameters(), lr=aemg.lr, weight_decay=aemg.weight_decay)
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _lr_factor(s, total, warmup))
-        curves, start_epoch = [], 0
-        ckpt = folder / "aemg.pt" if folder else None
-        if ckpt is not None and ckpt.is_file():
-            state = load_checkpoint(ckpt)
-            model.load_state_dict(state["state_dict"])
-            opt.load_state_dict(state["optimizer"])
-            sched.load_state_dict(state["scheduler"])
-            gen.set_state(state["generator"])
-            torch.set_rng_state(state["torch_rng"])
-            curves, start_epoch = state["curves"], state["epoch"] + 1
-            elapsed_before = float(state.get("seconds", 0.0))
-
         tensors = [torch.from_numpy(sq.tokens) for sq in seqs]
         pos = [torch.from_numpy(sq.channel_pos) for sq in seqs]
         tim = [torch.from_numpy(sq.time_s) for sq in seqs]
-        bar = tqdm(range(start_epoch, aemg.epochs), desc="AEMG pretraining", disable=not progress)
-        for epoch in bar:
-            t0 = time.perf_counter()
-            model.train()
+
+        def epoch_plan(gen: torch.Generator):
+            """Batches of one source each, in shuffled order; each with its random mask (drawn from ``gen``)."""
             plan = []
             for si, (tr, _) in enumerate(splits):
                 perm = tr[torch.randperm(len(tr), generator=gen).numpy()][:per_epoch[si]]
                 plan += [(si, perm[i:i + aemg.batch_size]) for i in range(0, len(perm), aemg.batch_size)]
-            plan = [plan[i] for i in torch.randperm(len(plan), generator=gen).tolist()]
-            sums = {"loss": 0.0, "masked_acc": 0.0}
-            n = 0
-            for si, idx in tqdm(plan, desc=f"epoch {epoch}", leave=False, disable=not progress):
+            for k in torch.randperm(len(plan), generator=gen).tolist():
+                si, idx = plan[k]
                 x = tensors[si][idx]
-                mask = random_mask(tuple(x.shape), aemg.mask_ratio, gen)
-                loss, parts = masked_token_loss(model(x, pos[si], tim[si], mask), x, mask)
-                opt.zero_grad()
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                opt.step()
-                sched.step()
-                for k in sums:
-                    sums[k] += parts[k] * len(idx)
-                n += len(idx)
-            val = _validate(model, tensors, pos, tim, splits, aemg, seed)
-            row = {"epoch": epoch, "train_loss": sums["loss"] / n, "train_masked_acc": sums["masked_acc"] / n, **val,
-                   "lr": opt.param_groups[0]["lr"], "seconds": time.perf_counter() - t0}
-            curves.append(row)
-            bar.set_postfix(loss=f"{row['train_loss']:.3f}", val_acc=f"{val['val_masked_acc']:.3f}")
-            if ckpt is not None:
-                save_checkpoint(ckpt, state_dict=model.state_dict(), optimizer=opt.state_dict(),
-                                scheduler=sched.state_dict(), generator=gen.get_state(), torch_rng=torch.get_rng_state(),
-                                epoch=epoch, curves=curves,
-                                seconds=elapsed_before + time.perf_counter() - t_start)
+                yield x, si, random_mask(tuple(x.shape), aemg.mask_ratio, gen)
+
+        def loss_fn(x, si, mask):
+            loss, parts = masked_token_loss(model(x, pos[si], tim[si], mask), x, mask)
+            return loss, {"masked_acc": parts["masked_acc"]}
+
+        fcfg = FitConfig(epochs=aemg.epochs, batch_size=aemg.batch_size, lr=aemg.lr, weight_decay=aemg.weight_decay,
+                         schedule="cosine", warmup=aemg.warmup_frac, grad_clip=1.0, monitor=None)
+        ckpt = EpochCheckpoint(folder, "aemg_last.pt", fingerprint(asdict(aemg), seed, *[sq.tokens for sq in seqs]))
+        result = fit(model, loss_fn, tensors[0], tensors[0],
+                     lambda m: _validate(m, tensors, pos, tim, splits, aemg, seed), fcfg, seed=seed,
+                     checkpoint=ckpt, batches=epoch_plan, steps_per_epoch=steps_per_epoch, progress=progress,
+                     desc="AEMG pretraining")
+        curves = result.curves
+        if folder is not None:
+            save_checkpoint(folder / "aemg.pt", state_dict=model.state_dict())
         model.eval()
-    seconds = elapsed_before + time.perf_counter() - t_start
+    seconds = time.perf_counter() - t_start
     info = {"stage": "aemg-pretraining", "seconds": seconds, "threads": aemg.threads,
             "sources": {s.name: {"windows": int(len(s.X)), "channels": int(s.X.shape[2]), "fs": float(s.fs),
                                  "signal_kind": s.kind, "segments_per_window": int(sq.tokens.shape[2])}

@@ -103,7 +103,9 @@ def fit(model: nn.Module, loss_fn: LossFn, X: torch.Tensor, y: torch.Tensor,
         params: Iterable | None = None, augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
         train_mode: Callable[[nn.Module], None] | None = None, checkpoint: EpochCheckpoint | None = None,
         baseline: tuple[float, dict] | None = None, progress: bool = True, desc: str = "fit",
-        first_epoch: int = 0, on_step: Callable[[float], None] | None = None) -> FitResult:
+        first_epoch: int = 0, on_step: Callable[[float], None] | None = None,
+        batches: Callable[[torch.Generator], Iterable[tuple]] | None = None,
+        steps_per_epoch: int | None = None) -> FitResult:
     """Train ``model`` on ``(X, y)`` by ``loss_fn``; returns curves and leaves the best weights loaded.
 
     ``validate``: None (or ``cfg.monitor`` None) trains the whole budget and keeps the last weights.
@@ -112,11 +114,14 @@ def fit(model: nn.Module, loss_fn: LossFn, X: torch.Tensor, y: torch.Tensor,
     ``baseline``: (value, state) of earlier weights to beat; kept when no epoch improves on them.
     ``first_epoch``: number of the first epoch in the curves (a second phase continues the numbering).
     ``on_step``: told the fraction of the budget done before each step (for schedules inside the loss).
+    ``batches``: a batch plan of its own instead of shuffled ``(X[idx], y[idx])``: called once per epoch
+    with the loop's generator (so a resumed run draws the same), it yields argument tuples of ``loss_fn``;
+    ``steps_per_epoch`` then sizes the schedule, and ``X`` / ``y`` / ``augment`` are not used.
     """
     t_start = time.perf_counter()
     groups = list(params) if params is not None else [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    n_steps = max(1, -(-len(X) // cfg.batch_size))
+    n_steps = steps_per_epoch or max(1, -(-len(X) // cfg.batch_size))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(cfg, max(1, cfg.epochs * n_steps)))
     stopper, curves = EarlyStopping(cfg.patience, cfg.mode), []
     stopper.best_epoch = first_epoch - 1
@@ -136,13 +141,15 @@ def fit(model: nn.Module, loss_fn: LossFn, X: torch.Tensor, y: torch.Tensor,
         epoch, t0 = first_epoch + i, time.perf_counter()
         (train_mode or nn.Module.train)(model)
         sums, n = {}, 0
-        for step, idx in enumerate(ddp.shard_batches(len(X), cfg.batch_size, gen)):
-            if cfg.drop_last and len(idx) * ddp.world_size() < min(cfg.batch_size, len(X)):
-                continue
+        plan = (((X[idx] if augment is None else augment(X[idx]), y[idx])
+                 for idx in ddp.shard_batches(len(X), cfg.batch_size, gen)
+                 if not cfg.drop_last or len(idx) * ddp.world_size() >= min(cfg.batch_size, len(X)))
+                if batches is None else batches(gen))
+        for step, args in enumerate(plan):
             if on_step is not None:
                 on_step((i + step / n_steps) / max(1, cfg.epochs))
-            x = X[idx] if augment is None else augment(X[idx])
-            loss, parts = step_loss(x, y[idx])
+            loss, parts = step_loss(*args)
+            size = len(args[0])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             if cfg.grad_clip:
@@ -151,8 +158,8 @@ def fit(model: nn.Module, loss_fn: LossFn, X: torch.Tensor, y: torch.Tensor,
             sched.step()
             ddp.sync_module(model)
             for k, v in {"loss": float(loss.detach()), **parts}.items():
-                sums[k] = sums.get(k, 0.0) + float(v) * len(idx)
-            n += len(idx)
+                sums[k] = sums.get(k, 0.0) + float(v) * size
+            n += size
         model.eval()
         with torch.no_grad():
             val = validate(model) if validate is not None else {}
