@@ -188,3 +188,27 @@ def diagonal_margin(M: np.ndarray) -> float:
     M = M[ok][:, ok]
     off = M[~np.eye(len(M), dtype=bool)]
     return float(np.diag(M).mean() - off.mean())
+
+
+def free_text_to_emg(index: RetrievalIndex, sentences, k: int = 5) -> dict:
+    """Free text -> EMG end to end: for every sentence, the share of its top-``k`` windows of the right class.
+
+    ``sentences`` are :class:`~myosem_core.text.benchmark.FreeText` (text, class_key, kind); those whose
+    class has no indexed window are left out. Returns the mean share overall and per kind, and the
+    fraction of sentences whose top-1 window is right.
+    """
+    present = set(np.asarray(index.windows.labels).tolist())
+    sel = [s for s in sentences if s.class_key in present]
+    if not sel:
+        raise ConfigError("no free-text sentence names a class of the indexed windows")
+    Q = index.encode_text([s.text for s in sel])
+    S = Q @ index.embeddings.T  # (n, N)
+    top = np.argsort(-S, axis=1, kind="stable")[:, :k]
+    labels = np.asarray(index.windows.labels)
+    hit = labels[top] == np.array([s.class_key for s in sel])[:, None]  # (n, k)
+    kinds = np.array([s.kind for s in sel])
+    share = hit.mean(1)
+    return {"k": k, "n_sentences": len(sel), f"top{k}_right": float(share.mean()), "top1_right": float(hit[:, 0].mean()),
+            "by_kind": {kd: float(share[kinds == kd].mean()) for kd in dict.fromkeys(kinds.tolist())},
+            "worst": sorted(({"text": s.text, "class_key": s.class_key, "share": float(v)} for s, v in zip(sel, share)),
+                            key=lambda d: d["share"])[:10]}

@@ -101,12 +101,14 @@ def content_words(text: str) -> frozenset[str]:
 
 
 def is_near_copy(a: str | frozenset, b: str | frozenset, threshold: float = NEAR_COPY_JACCARD) -> bool:
-    """True when two sentences share most of their content words (Jaccard >= threshold)."""
+    """True when two sentences share most of their content words (Jaccard >= threshold), or one holds all
+    the content words (at least 3) of the other plus at most two more (a padded copy)."""
     wa = a if isinstance(a, frozenset) else content_words(a)
     wb = b if isinstance(b, frozenset) else content_words(b)
     if not wa or not wb:
         return False
-    return len(wa & wb) / len(wa | wb) >= threshold
+    inter, small, large = len(wa & wb), min(len(wa), len(wb)), max(len(wa), len(wb))
+    return inter / len(wa | wb) >= threshold or (small >= 3 and inter == small and large - small <= 2)
 
 
 def guarded_texts(families: Iterable[str] = ("ninapro",)) -> list[str]:
