@@ -88,6 +88,13 @@ def _load(path: Path, _mtime: int, min_per_class: int) -> tuple[FreeText, ...]:
                 n += 1
         if n < min_per_class:
             raise DataError(path, key, f"needs at least {min_per_class} sentences, has {n}")
+    anchors = [(f"{k}.{name}", content_words(t)) for k, cd in catalog.items()
+               for name, t in (("label", cd.label), ("canonical", cd.canonical))]
+    for s in out:  # labels and canonical descriptions always train: a sentence copying one tests nothing
+        w = content_words(s.text)
+        hit = next((a for a, aw in anchors if w & aw and is_near_copy(w, aw)), None)
+        if hit is not None:
+            raise DataError(path, s.class_key, f"{s.text!r} nearly copies the catalog's {hit}, which training sees")
     return tuple(out)
 
 

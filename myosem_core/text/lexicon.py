@@ -49,10 +49,32 @@ def _lexicon(family: str) -> dict | None:
 
 
 def all_synonym_sentences(class_key: str) -> list[str]:
-    """Every sentence the lexicon makes for ``class_key`` (empty when the class has no lexicon entry)."""
-    lex = _lexicon(class_key.split("/", 1)[0])
+    """Every sentence the lexicon makes for ``class_key`` (empty when the class has no lexicon entry).
+
+    A sentence the templates make for two classes ("move the thumb": abduction and flexion both move it)
+    names no class and is left out.
+    """
+    family = class_key.split("/", 1)[0]
+    lex = _lexicon(family)
     if lex is None or class_key not in lex.get("classes", {}):
         return []
+    shared = _shared(family)
+    return [t for t in _generate(lex, class_key) if t not in shared]
+
+
+@lru_cache(maxsize=4)
+def _shared(family: str) -> frozenset[str]:
+    lex = _lexicon(family)
+    seen: dict[str, str] = {}
+    shared = set()
+    for key in lex.get("classes", {}):
+        for t in _generate(lex, key):
+            if seen.setdefault(t, key) != key:
+                shared.add(t)
+    return frozenset(shared)
+
+
+def _generate(lex: dict, class_key: str) -> list[str]:
     finger, action = lex["classes"][class_key]
     a = lex["actions"][action]
     out = []
