@@ -28,10 +28,10 @@ def explorer(index, title: str = "", sentence: str = "bend the ring finger", win
     import ipywidgets as W
 
     test = index.windows
-    pick = W.IntSlider(value=int(window), min=0, max=len(test) - 1, description="window")
+    pick = W.IntSlider(value=int(window), min=0, max=len(test.X) - 1, description="window")
     text = W.Text(value=sentence, description="sentence", placeholder="describe a hand movement, press Enter",
                   continuous_update=False, layout=W.Layout(width="32em"))
-    top = W.IntSlider(value=int(k), min=1, max=max(1, min(20, len(test))), description="top k")
+    top = W.IntSlider(value=int(k), min=1, max=max(1, min(20, len(test.X))), description="top k")
     out_sig, out_w, out_t = W.Output(), W.HTML(), W.HTML()
     status = W.HTML()
 
@@ -59,7 +59,7 @@ def explorer(index, title: str = "", sentence: str = "bend the ring finger", win
     top.observe(lambda *_: (show_window(), show_text()), names="value")
     show_window()
     show_text()
-    status.value = f"<b>{html.escape(title)}</b> {len(test)} windows indexed" if title else f"{len(test)} windows indexed"
+    status.value = f"<b>{html.escape(title)}</b> {len(test.X)} windows indexed" if title else f"{len(test.X)} windows indexed"
     return W.VBox([status, W.HTML("<h3>Free text → EMG windows</h3>"), text, out_t,
                    W.HTML("<h3>EMG window → descriptions</h3>"), W.HBox([pick, top]), W.HBox([out_sig, out_w])])
 
