@@ -145,8 +145,9 @@ class RetrievalIndex:
         ``mode="prototype"`` (default) ranks windows by how surely the model puts them in the classes the
         sentence describes; ``"cosine"`` by the raw cosine between sentence and window embeddings.
         """
-        s = self.text_scores([sentence], mode)[0]
-        top = np.argsort(-s, kind="stable")[:k]
+        q = self.encode_text([sentence])
+        s = text_to_window_scores(q, self.embeddings, self.prototypes, mode)[0]
+        top = rank_windows(s, (self.embeddings @ q[0]))[:k]
         w = self.windows
         return pd.DataFrame({"rank": np.arange(1, len(top) + 1), "window": top, "score": s[top],
                              "class_key": w.labels[top], "class_name": [class_name(c) for c in w.labels[top]],
@@ -191,6 +192,12 @@ def softmax_rows(S: np.ndarray, temperature: float) -> np.ndarray:
 def class_posterior(Z: np.ndarray, prototypes: np.ndarray, temperature: float = EMG_TEMPERATURE) -> np.ndarray:
     """(N, K) p(class | window): softmax over the prototypes of the window embeddings' cosines."""
     return softmax_rows(np.asarray(Z, np.float32) @ np.asarray(prototypes, np.float32).T, temperature).astype(np.float32)
+
+
+def rank_windows(scores: np.ndarray, cosine: np.ndarray) -> np.ndarray:
+    """Window order for one query: by score, descending; windows whose scores tie (a saturated posterior)
+    by their cosine to the query, then by index."""
+    return np.lexsort((np.arange(len(scores)), -np.asarray(cosine, np.float64), -np.asarray(scores, np.float64)))
 
 
 def text_to_window_scores(Q: np.ndarray, Z: np.ndarray, prototypes: np.ndarray, mode: str = "prototype") -> np.ndarray:
@@ -242,8 +249,10 @@ def free_text_to_emg(index: RetrievalIndex, sentences, k: int = 5) -> dict:
     sel = [s for s in sentences if s.class_key in present]
     if not sel:
         raise ConfigError("no free-text sentence names a class of the indexed windows")
-    S = index.text_scores([s.text for s in sel])  # (n, N), the ranking search_text uses
-    top = np.argsort(-S, axis=1, kind="stable")[:, :k]
+    Q = index.encode_text([s.text for s in sel])
+    S = text_to_window_scores(Q, index.embeddings, index.prototypes)  # (n, N), the ranking search_text uses
+    C = Q @ index.embeddings.T
+    top = np.stack([rank_windows(S[i], C[i])[:k] for i in range(len(sel))])
     labels = np.asarray(index.windows.labels)
     hit = labels[top] == np.array([s.class_key for s in sel])[:, None]  # (n, k)
     kinds = np.array([s.kind for s in sel])
