@@ -30,12 +30,13 @@ export MYOSEM_CACHE ?= $(CURDIR)/cache
 export NUMBA_CACHE_DIR ?= $(CURDIR)/.numba_cache
 export MYOSEM_JOBS := $(JOBS)
 
-.PHONY: help install vendor execute book check-offline test clean
+.PHONY: help install browser vendor execute book check-offline explore test clean
 
 help:
 	@echo "make book [DATA_DIR=...] [PRESET=full|quick]  execute the notebooks and build book/_build/html"
 	@echo "make test [DATA_DIR=...]                      pytest tests/ + every notebook under nbval (quick preset)"
 	@echo "make check-offline                             screenshot the built book in headless Chromium, offline (needs chromium)"
+	@echo "make explore [DATA_DIR=...] [PORT=8866]        serve notebook 09's retrieval explorer live on localhost (Voila)"
 	@echo "make install                                  create .venv and install the package (done by both)"
 
 $(PY):
@@ -51,6 +52,13 @@ $(STAMP): pyproject.toml | $(PY)
 	touch $@
 
 install: $(STAMP)
+
+# the explorer's browser test drives Debian's chromium through its chromedriver (nothing downloads a browser)
+browser:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	    if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	    else echo "make: chromium and chromium-driver are missing; run as root: apt-get install -y chromium chromium-driver" >&2; exit 1; fi; \
+	fi
 
 $(VENDOR_STAMP): package.json package-lock.json scripts/vendor_assets.sh
 	bash scripts/vendor_assets.sh
@@ -69,7 +77,12 @@ book: execute $(VENDOR_STAMP)
 check-offline:
 	bash scripts/check_offline_render.sh
 
-test: $(STAMP)
+PORT ?= 8866
+explore: $(STAMP)
+	$(PY) scripts/explore.py --preset $(if $(filter full,$(PRESET)),full,quick) --port $(PORT) \
+	    $(if $(TEST_DATA_DIR),--data-dir $(TEST_DATA_DIR))
+
+test: $(STAMP) browser
 	$(PY) -m pytest tests/
 	rm -rf build/nbval
 	$(PY) scripts/execute_notebooks.py --prepare-only --out build/nbval --preset quick --seed $(SEED) \

@@ -196,8 +196,9 @@ def cmd_query(args) -> dict:
         folder = Path(index.info["stage1_run"])
         if not (folder / "results.json").is_file():
             raise MissingArtifact(f"{folder}: the Stage-1 run this index was built with is missing")
-        q = load_stage1(folder).encode_text([args.text])[0]
-        hits = index.search(q, args.k)
+        space = load_stage1(folder)
+        q = space.encode_text([args.text])[0]
+        hits = index.search(q, args.k, prototypes=space.prototypes)  # prototype-mediated, as RetrievalIndex
         cols = [c for c in ("rank", "score", "window", "class_key", "class_name", "subject", "repetition")
                 if c in hits.columns]
         return {"query": args.text, "index": str(index.folder), "synthetic": index.info.get("synthetic"),

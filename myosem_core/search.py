@@ -79,17 +79,20 @@ def _merge_above(a: TopK, s: np.ndarray, offset: int, k: int) -> TopK:
 
 
 def topk(corpus: np.ndarray, queries: np.ndarray, k: int = 5, chunk_rows: int = DEFAULT_CHUNK_ROWS,
-         source: object = "<corpus>", threads: int | None = None) -> TopK:
+         source: object = "<corpus>", threads: int | None = None, transform=None) -> TopK:
     """Exact inner-product top-k of every query (Q, D) or (D,) over ``corpus`` (N, D), in row chunks.
 
-    ``threads`` limits the BLAS threads of the products (None: leave numpy's setting).
+    ``threads`` limits the BLAS threads of the products (None: leave numpy's setting). ``transform``
+    maps each chunk of rows (c, D) to (c, D') before the product (queries are then (Q, D')), e.g. window
+    embeddings to class posteriors for the prototype-mediated text search.
     """
     if corpus.ndim != 2:
         raise DataError(source, "embeddings", f"expected a 2-d (N, D) array, got shape {corpus.shape}")
     Q = np.asarray(queries, dtype=np.float32)
     Q = Q[None] if Q.ndim == 1 else Q
-    if Q.ndim != 2 or Q.shape[1] != corpus.shape[1]:
-        raise DataError(source, "queries", f"expected queries of dimension {corpus.shape[1]}, got shape {Q.shape}")
+    dim = corpus.shape[1] if transform is None else transform(np.asarray(corpus[:1], dtype=np.float32)).shape[1]
+    if Q.ndim != 2 or Q.shape[1] != dim:
+        raise DataError(source, "queries", f"expected queries of dimension {dim}, got shape {Q.shape}")
     if not np.isfinite(Q).all():
         raise DataError(source, "queries", "queries contain NaN or infinite values")
     if k < 1 or chunk_rows < 1:
@@ -100,6 +103,8 @@ def topk(corpus: np.ndarray, queries: np.ndarray, k: int = 5, chunk_rows: int = 
     with _blas_threads(threads):
         for start in range(0, n, chunk_rows):
             block = np.asarray(corpus[start:start + chunk_rows], dtype=np.float32)  # a view of a float32 memmap
+            if transform is not None:
+                block = np.asarray(transform(block), dtype=np.float32)
             s = Q @ block.T
             if best.indices.shape[1] < k:  # still filling the first k per row
                 cs, ci = _chunk_topk(s, k)
@@ -160,9 +165,22 @@ class StoredIndex:
     windows: pd.DataFrame
     info: dict
 
-    def search(self, queries: np.ndarray, k: int = 5, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> pd.DataFrame:
-        """Top-k rows for one query vector, with their stored metadata (rank, score, then the windows.csv columns)."""
-        hits = topk(self.embeddings, queries, k, chunk_rows, source=self.folder / "embeddings.npy")
+    def search(self, queries: np.ndarray, k: int = 5, chunk_rows: int = DEFAULT_CHUNK_ROWS,
+               prototypes: np.ndarray | None = None) -> pd.DataFrame:
+        """Top-k rows for one query vector, with their stored metadata (rank, score, then the windows.csv columns).
+
+        With ``prototypes`` (K, D) the query is a sentence embedding ranked by the prototype-mediated score
+        of :func:`myosem_core.retrieval.text_to_window_scores`, chunk by chunk; without, by inner product.
+        """
+        transform = None
+        if prototypes is not None:
+            from .retrieval import TEXT_TEMPERATURE, class_posterior, softmax_rows
+
+            P = np.asarray(prototypes, np.float32)
+            queries = softmax_rows(np.atleast_2d(np.asarray(queries, np.float32)) @ P.T, TEXT_TEMPERATURE)
+            transform = lambda block: class_posterior(block, P)  # noqa: E731
+        hits = topk(self.embeddings, queries, k, chunk_rows, source=self.folder / "embeddings.npy",
+                    transform=transform)
         rows = self.windows.iloc[hits.indices[0]].reset_index(drop=True)
         return pd.concat([pd.DataFrame({"rank": np.arange(1, len(rows) + 1), "score": hits.scores[0]}), rows], axis=1)
 

@@ -94,7 +94,8 @@ def view_consistency(view_emb: np.ndarray, views: tuple[str, ...] = VIEWS) -> di
 
 
 def evaluate_embeddings(emb: np.ndarray, class_index: np.ndarray, view: np.ndarray,
-                        class_keys: tuple[str, ...] | list[str], heldout_classes=()) -> dict:
+                        class_keys: tuple[str, ...] | list[str], heldout_classes=(),
+                        prototype_views: tuple[str, ...] = VIEWS) -> dict:
     """Retrieval and view consistency of one encoder state from all-text embeddings.
 
     ``view`` marks held-out paraphrases as ``"heldout"``; they are queries only and
@@ -102,7 +103,7 @@ def evaluate_embeddings(emb: np.ndarray, class_index: np.ndarray, view: np.ndarr
     """
     K = len(class_keys)
     proto_sel = view != "heldout"
-    protos = class_prototypes(emb[proto_sel], class_index[proto_sel], view[proto_sel], K)
+    protos = class_prototypes(emb[proto_sel], class_index[proto_sel], view[proto_sel], K, tuple(prototype_views))
     q = view == "heldout"
     return {
         "retrieval": paraphrase_retrieval(emb[q], class_index[q], protos, class_keys, heldout_classes),

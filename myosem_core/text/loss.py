@@ -6,7 +6,10 @@ negatives (supervised contrastive loss, Khosla et al. 2020, over cosine
 similarities divided by a temperature). The objective weights three pair
 groups: process <-> canonical (the main term), label anchoring (label <-> each
 other view) and paraphrase consistency (paraphrase <-> canonical and between
-paraphrases of one class).
+paraphrases of one class), plus, where the batch has lexicon sentences (view
+``synonym``), a synonym term (synonym <-> canonical, synonym <-> label and
+between the synonyms of one class): sentences that share a finger or a verb but
+not the class are its hard negatives.
 """
 
 from __future__ import annotations
@@ -42,15 +45,15 @@ def pair_loss(a, b, ya, yb, temperature: float) -> torch.Tensor:
 
 
 def stage1_loss(emb: torch.Tensor, y: torch.Tensor, view: list[str] | tuple[str, ...], temperature: float,
-                w_process_canonical: float = 1.0, w_label: float = 0.5, w_paraphrase: float = 0.5
-                ) -> tuple[torch.Tensor, dict[str, float]]:
+                w_process_canonical: float = 1.0, w_label: float = 0.5, w_paraphrase: float = 0.5,
+                w_synonym: float = 0.5) -> tuple[torch.Tensor, dict[str, float]]:
     """Weighted sum of the pair terms over a batch of view embeddings ``emb`` (n, D), classes ``y`` (n,).
 
     Terms whose views are missing from the batch (e.g. no process view) drop out.
     Returns the total and each term's value.
     """
     by_view = {}
-    for v in ("label", "process", "canonical", "paraphrase"):
+    for v in ("label", "process", "canonical", "paraphrase", "synonym"):
         sel = torch.tensor([x == v for x in view], dtype=torch.bool)
         if bool(sel.any()):
             by_view[v] = (emb[sel], y[sel])
@@ -73,6 +76,11 @@ def stage1_loss(emb: torch.Tensor, y: torch.Tensor, view: list[str] | tuple[str,
         e, yy = by_view["paraphrase"]
         para.append(multi_positive_nce(e, e, yy, yy, temperature, same_set=True))
         terms["paraphrase"] = (w_paraphrase, torch.stack(para).mean())
+    if "synonym" in by_view and w_synonym > 0:
+        syn = [pair("synonym", v) for v in ("canonical", "label") if v in by_view]
+        e, yy = by_view["synonym"]
+        syn.append(multi_positive_nce(e, e, yy, yy, temperature, same_set=True))
+        terms["synonym"] = (w_synonym, torch.stack(syn).mean())
     if not terms:
         return emb.sum() * 0.0, {}
     total = sum(w * t for w, t in terms.values())

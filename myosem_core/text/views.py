@@ -5,7 +5,11 @@
 split's pose stream (:mod:`myosem_core.text.process`). The catalog's held-out
 paraphrases ride along for evaluation only: :meth:`ClassViews.training_texts`
 never returns them, and classes held out by the ``class`` protocol contribute no
-text to training at all (:func:`training_texts`).
+text to training at all (:func:`training_texts`). An optional fifth view,
+``synonym``, holds sentences generated from a lexicon of finger and movement words
+(:mod:`myosem_core.text.lexicon`). Catalog paraphrases and generated sentences that
+are near-copies of a free-text benchmark sentence (:mod:`myosem_core.text.benchmark`)
+are dropped here, so no view ever holds one.
 """
 
 from __future__ import annotations
@@ -18,11 +22,16 @@ import numpy as np
 
 from ..data.protocols import Split
 from ..data.windows import WindowSet
+from ..errors import DataError
+from .benchmark import family_of, near_copy_filter
 from .catalog import descriptions_for
+from .lexicon import synonym_sentences
 from .process import ProcessConfig, process_descriptions
 
-#: The views, in the order prototypes average them.
+#: The catalog and pose views, in the order prototypes average them.
 VIEWS = ("label", "process", "canonical", "paraphrase")
+#: Every view a class may have (``synonym``: generated from the lexicon, optional).
+ALL_VIEWS = VIEWS + ("synonym",)
 
 
 @dataclass
@@ -35,11 +44,13 @@ class ClassViews:
     canonical: str
     paraphrases: list[str]
     heldout_paraphrases: list[str] = field(default_factory=list)
+    synonyms: list[str] = field(default_factory=list)
 
     def view_texts(self) -> dict[str, list[str]]:
         """View name -> its texts (held-out paraphrases excluded; views without text left out)."""
         out = {"label": [self.label], "process": [self.process] if self.process else [],
-               "canonical": [self.canonical], "paraphrase": list(self.paraphrases)}
+               "canonical": [self.canonical], "paraphrase": list(self.paraphrases),
+               "synonym": list(self.synonyms)}
         return {v: t for v, t in out.items() if t}
 
     def training_texts(self) -> list[tuple[str, str]]:
@@ -59,19 +70,33 @@ class TextCorpus:
         return len(self.texts)
 
 
-def build_views(ws: WindowSet, split: Split | None = None, process: ProcessConfig = ProcessConfig()) -> list[ClassViews]:
+def build_views(ws: WindowSet, split: Split | None = None, process: ProcessConfig = ProcessConfig(),
+                synonyms: int = 0) -> list[ClassViews]:
     """Views of every class of ``ws`` (in ``ws.class_keys`` order).
 
     The process view is derived from the pose of the split's training windows
     (all windows when ``split`` is None); without a pose stream it is absent.
+    ``synonyms`` lexicon sentences per class form the ``synonym`` view (classes
+    without a lexicon entry get none). Paraphrases and synonyms that nearly copy
+    a free-text benchmark sentence are left out.
     """
     desc = descriptions_for(ws.class_keys)
     proc: dict[str, str] = {}
     if ws.pose is not None and ws.pose_kind != "none":
         idx = np.arange(len(ws)) if split is None else split.train
         proc = process_descriptions(ws, idx, process)
-    return [ClassViews(d.key, d.label, proc.get(d.key), d.canonical, list(d.paraphrases), list(d.heldout_paraphrases))
-            for d in desc]
+    guard = near_copy_filter(family_of(ws.class_keys))
+    out = []
+    for d in desc:
+        for name, text in (("label", d.label), ("canonical", d.canonical)):
+            hit = guard.match(text)
+            if hit is not None:
+                raise DataError("<description catalog>", f"{d.key}.{name}",
+                                f"{text!r} nearly copies the free-text benchmark sentence {hit!r}")
+        paras = [p for p in d.paraphrases if guard.match(p) is None]
+        syn = synonym_sentences(d.key, synonyms, exclude=guard)
+        out.append(ClassViews(d.key, d.label, proc.get(d.key), d.canonical, paras, list(d.heldout_paraphrases), syn))
+    return out
 
 
 def training_texts(views: list[ClassViews], heldout_classes: list[str] | tuple[str, ...] = ()) -> TextCorpus:
@@ -115,5 +140,6 @@ def validation_views(views: list[ClassViews], n: int = 1) -> list[ClassViews]:
     for cv in views:
         if len(cv.paraphrases) <= n:
             raise ValueError(f"{cv.key}: needs more than {n} paraphrases to hold {n} out for validation")
-        out.append(ClassViews(cv.key, cv.label, cv.process, cv.canonical, cv.paraphrases[:-n], cv.paraphrases[-n:]))
+        out.append(ClassViews(cv.key, cv.label, cv.process, cv.canonical, cv.paraphrases[:-n], cv.paraphrases[-n:],
+                              list(cv.synonyms)))
     return out

@@ -122,6 +122,25 @@ def retrieval_table(results_by_protocol: dict[str, dict]) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index(["protocol", "queries"])
 
 
+def free_text_table(results: dict, name: str = "benchmark") -> pd.DataFrame:
+    """Free-text sentences -> class, frozen vs fine-tuned encoder: R@1/R@3/MRR overall and per kind of phrasing.
+
+    ``results`` is a Stage-1 results dict; ``name`` ``benchmark`` (the held-out test set) or ``dev``.
+    Empty when the run has no free-text benchmark (e.g. synthetic classes).
+    """
+    ft = results.get("free_text", {})
+    if name not in ft.get("after", {}):
+        return pd.DataFrame()
+    b, a = ft["before"][name], ft["after"][name]
+    rows = []
+    for group, x, y in [("all", b["all"], a["all"])] + [(k, b["by_kind"][k], a["by_kind"][k]) for k in a["by_kind"]]:
+        row = {"phrasing": group, "sentences": y["n_queries"], "candidates": y["n_candidates"]}
+        for m in ("R@1", "R@3", "MRR"):
+            row[f"{m} frozen"], row[f"{m} fine-tuned"] = x[m], y[m]
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("phrasing")
+
+
 def plot_retrieval(results_by_protocol: dict[str, dict], title: str = "", ax=None):
     """Grouped bars: R@1 and MRR before vs after fine-tuning, per protocol and class group."""
     df = retrieval_table(results_by_protocol).reset_index()
