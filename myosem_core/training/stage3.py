@@ -77,7 +77,7 @@ class Stage3Config:
 
 #: Stage 3 trains with the Stage-2 preset's augmentation (see ``STAGE2_PRESETS``).
 STAGE3_PRESETS = {
-    "quick": Stage3Config(preset="quick", phase1_epochs=8, phase2_epochs=6, patience=3, augment=QUICK_AUGMENT,
+    "quick": Stage3Config(preset="quick", phase1_epochs=6, phase2_epochs=4, patience=3, augment=QUICK_AUGMENT,
                           cross_user_augment=CROSS_USER_AUGMENT),
     "full": Stage3Config(preset="full", phase1_epochs=12, phase2_epochs=10, patience=4, augment=FULL_AUGMENT,
                          cross_user_augment=CROSS_USER_AUGMENT),
