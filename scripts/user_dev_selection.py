@@ -11,7 +11,7 @@ setting is then run once on the real protocol (``scripts/myosem_retrieval.py``).
 
 Candidates: ``default``; ``calibrated`` (per-subject gain calibration of the
 inputs, :mod:`myosem_core.data.calibration`, applied to every model's windows);
-``averaged`` (Stage-2 dense weight averaging from epoch 1); ``calibrated+gain-aug``
+``calibrated+gain-aug``
 (twice the per-channel gain augmentation); ``calibrated+small`` (d_model 32, dropout 0.3);
 ``adversarial-W`` and ``calibrated+adversarial-W`` (Stage-2 subject-adversarial head with weight W,
 :mod:`myosem_core.training.subject_adversary`); ``...+val-subjects`` (validate and stop early on
@@ -48,7 +48,6 @@ def candidates(preset: str) -> dict:
     strong = AugmentConfig(0.6, 0.3, 0.05)  # twice the per-channel gain offset
     return {"default": ({}, None, None),
             "calibrated": (cal, None, None),
-            "averaged": ({}, replace(s2, average_from=1), None),
             "calibrated+gain-aug": (cal, replace(s2, augment=strong), replace(s3, augment=strong)),
             "calibrated+small": (cal, replace(s2, encoder=replace(s2.encoder, d_model=32, dropout=0.3)), None),
             "adversarial-0.3": ({}, replace(s2, w_subject=0.3), None),

@@ -161,22 +161,3 @@ def test_augmentation_is_seeded_and_off_by_default():
     assert torch.equal(a, b)
     assert torch.allclose(a, a[:, :1].expand_as(a))  # one offset per window and channel, constant over time
     assert a.std() > 0.3
-
-
-def test_weight_average_is_the_mean_of_the_visited_weights():
-    from myosem_core.training.common import WeightAverage
-
-    m = torch.nn.Linear(2, 1)
-    avg = WeightAverage()
-    assert avg.averaged(m) is m  # nothing averaged yet
-    seen = []
-    for v in (1.0, 2.0, 6.0):
-        with torch.no_grad():
-            m.weight.fill_(v)
-        seen.append(v)
-        avg.update(m)
-    out = avg.averaged(m)
-    assert torch.allclose(out.weight, torch.full((1, 2), 3.0)) and m.weight[0, 0].item() == 6.0
-    again = WeightAverage()
-    again.load(avg.state())
-    assert again.n == 3 and torch.equal(again.averaged(m).weight, out.weight)

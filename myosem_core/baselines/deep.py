@@ -143,19 +143,20 @@ class DeepRun:
 
 
 @torch.no_grad()
-def _validate(model, loss_fn, X, y, allowed=None) -> dict:
-    """Mean loss and (with ``allowed``) classifier accuracy on the validation windows."""
+def _validate_loss(loss_fn, X, y) -> dict:
+    """Mean loss on the validation windows."""
+    return {"val_loss": sum(float(loss_fn(X[i], y[i])[0]) * len(i) for i in batches(len(X), 1024)) / len(X)}
+
+
+@torch.no_grad()
+def _validate_ce(model, X, y, allowed, label_smoothing: float) -> dict:
+    """Mean CE (as trained) and classifier accuracy on the validation windows, one classifier pass per batch."""
     total, correct = 0.0, 0
     for i in batches(len(X), 1024):
-        loss, _ = loss_fn(X[i], y[i])
-        total += float(loss) * len(i)
-        if allowed is not None:
-            logits = model.classifier(model.segment(X[i]))
-            correct += int((allowed[logits[:, allowed].argmax(1)] == y[i]).sum())
-    out = {"val_loss": total / len(X)}
-    if allowed is not None:
-        out["val_acc"] = correct / len(X)
-    return out
+        logits = model.classifier(model.segment(X[i]))
+        total += float(classification_loss(logits, y[i], allowed, label_smoothing)) * len(i)
+        correct += int((allowed[logits[:, allowed].argmax(1)] == y[i]).sum())
+    return {"val_loss": total / len(X), "val_acc": correct / len(X)}
 
 
 def train_deep(arch: str, train_ws: WindowSet, val_ws: WindowSet, prototypes: np.ndarray,
@@ -187,8 +188,8 @@ def train_deep(arch: str, train_ws: WindowSet, val_ws: WindowSet, prototypes: np
 
         step1 = FitConfig(epochs=cfg.pretrain_epochs, batch_size=cfg.batch_size, lr=cfg.pretrain_lr,
                           weight_decay=cfg.weight_decay, schedule=cfg.schedule, patience=cfg.pretrain_patience,
-                          monitor=cfg.monitor, mode="max" if cfg.monitor.endswith("acc") else "min")
-        result = fit(model, ce, Xtr, ytr, lambda m: _validate(m, ce, Xva, yva, allowed), step1, seed=seed,
+                          monitor=cfg.monitor)
+        result = fit(model, ce, Xtr, ytr, lambda m: _validate_ce(m, Xva, yva, allowed, cfg.label_smoothing), step1, seed=seed,
                      params=list(model.backbone.parameters()) + list(model.classifier.parameters()),
                      augment=lambda x: augment(x, cfg.augment), progress=progress, desc=f"{arch}: CE")
         curves = [{"step": "pretrain", **r} for r in result.curves]
@@ -220,7 +221,7 @@ def train_deep(arch: str, train_ws: WindowSet, val_ws: WindowSet, prototypes: np
                           {"params": list(model.backbone.parameters()), "lr": a.phase2_lr}]
                 baseline = (best, copy.deepcopy(model.state_dict())) if best is not None else None
                 train_mode = None
-            result = fit(model, nce, Xtr, ytr, lambda m: _validate(m, nce, Xva, yva), fcfg, seed=seed,
+            result = fit(model, nce, Xtr, ytr, lambda m: _validate_loss(nce, Xva, yva), fcfg, seed=seed,
                          params=params, augment=lambda x: augment(x, a.augment), train_mode=train_mode,
                          baseline=baseline, progress=progress, desc=f"{arch}: align ({phase})",
                          first_epoch=sum(r["step"].startswith("align") for r in curves))

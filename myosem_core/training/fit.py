@@ -56,12 +56,14 @@ class FitConfig:
     grad_clip: float | None = 1.0  # max global gradient norm (None: off)
     patience: int = 8  # epochs without a better monitored value before stopping
     monitor: str | None = "val_loss"  # None: no early stopping (validation values are only logged)
-    mode: str = "min"  # min | max
+    mode: str | None = None  # min | max; None: max for an accuracy (a monitor ending in "acc"), else min
     drop_last: bool = False  # skip the last, smaller batch (contrastive losses want full batches of negatives)
 
     def __post_init__(self):
         if self.schedule not in SCHEDULES:
             raise ConfigError(f"FitConfig.schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+        if self.mode is None:
+            object.__setattr__(self, "mode", "max" if (self.monitor or "").endswith("acc") else "min")
         if self.mode not in ("min", "max"):
             raise ConfigError(f"FitConfig.mode must be 'min' or 'max', got {self.mode!r}")
         if self.epochs < 0 or self.batch_size < 1 or self.patience < 1:
@@ -171,7 +173,7 @@ def fit(model: nn.Module, loss_fn: LossFn, X: torch.Tensor, y: torch.Tensor,
         curves.append(row)
         if stopping:
             stopper.step(val[cfg.monitor], epoch, model)
-            stop = epoch - stopper.best_epoch >= cfg.patience
+            stop = stopper.should_stop(epoch)
             bar.set_postfix(loss=f"{row['train_loss']:.3f}", **{cfg.monitor: f"{val[cfg.monitor]:.3f}"})
         else:
             stopper.best_epoch, stop = epoch, False  # the last epoch is the result

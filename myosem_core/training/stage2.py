@@ -74,8 +74,7 @@ class Stage2Config:
     def fit_config(self) -> FitConfig:
         return FitConfig(epochs=self.max_epochs, batch_size=self.batch_size, lr=self.lr,
                          weight_decay=self.weight_decay, schedule=self.schedule, grad_clip=self.grad_clip,
-                         patience=self.patience, monitor=self.monitor,
-                         mode="max" if self.monitor.endswith("acc") else "min")
+                         patience=self.patience, monitor=self.monitor)
 
 
 #: The EMG recipe: one-cycle AdamW, label smoothing 0.1, small channel-gain offsets, time shifts,
