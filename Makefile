@@ -30,11 +30,12 @@ export MYOSEM_CACHE ?= $(CURDIR)/cache
 export NUMBA_CACHE_DIR ?= $(CURDIR)/.numba_cache
 export MYOSEM_JOBS := $(JOBS)
 
-.PHONY: help install browser vendor execute book check-offline explore test clean
+.PHONY: help install browser vendor execute book check-offline explore test expected clean
 
 help:
 	@echo "make book [DATA_DIR=...] [PRESET=full|quick]  execute the notebooks and build book/_build/html"
-	@echo "make test [DATA_DIR=...]                      pytest tests/ + every notebook under nbval (quick preset)"
+	@echo "make test [DATA_DIR=...]                      pytest tests/ + every notebook under nbval (quick preset) + pinned results"
+	@echo "make expected                                 pin the results of the last make test (tests/expected_results.json)"
 	@echo "make check-offline                             screenshot the built book in headless Chromium, offline (needs chromium)"
 	@echo "make explore [DATA_DIR=...] [PORT=8866]        serve notebook 09's retrieval explorer live on localhost (Voila)"
 	@echo "make install                                  create .venv and install the package (done by both)"
@@ -70,8 +71,11 @@ execute: $(STAMP)
 	$(PY) scripts/execute_notebooks.py --out book/executed --preset $(PRESET) --seed $(SEED) \
 	    --run-dir $(MYOSEM_RUNS) $(if $(DATA_DIR),--data-dir $(DATA_DIR))
 
+# the scale page's tables come from this build: its own notebook times and the benchmarks run here
 book: execute $(VENDOR_STAMP)
+	$(PY) benchmarks/run_all.py --book-page $(if $(DATA_DIR),--data-dir $(DATA_DIR),--synthetic)
 	$(VENV)/bin/jupyter-book build . --path-output book -W --keep-going
+	$(PY) scripts/check_html.py book/_build/html
 	@echo "book: $(CURDIR)/book/_build/html/index.html"
 
 check-offline:
@@ -87,9 +91,12 @@ test: $(STAMP) browser
 	rm -rf build/nbval
 	$(PY) scripts/execute_notebooks.py --prepare-only --out build/nbval --preset quick --seed $(SEED) \
 	    $(if $(TEST_DATA_DIR),--data-dir $(TEST_DATA_DIR))
-	@if ls build/nbval/*.ipynb >/dev/null 2>&1; then \
-	    $(PY) -m pytest --nbval-lax --nbval-kernel-name $(KERNEL) --nbval-cell-timeout 1800 -p no:cacheprovider build/nbval; \
-	else echo "make test: no notebooks/NN_*.ipynb yet, nothing for nbval"; fi
+	$(PY) -m pytest --nbval-lax --nbval-kernel-name $(KERNEL) --nbval-cell-timeout 1800 -p no:cacheprovider build/nbval
+	$(if $(TEST_DATA_DIR),$(PY) scripts/expected_results.py check --data-dir $(TEST_DATA_DIR))
+
+# pin the numbers the last `make test` produced (quick preset, seed 0, real data): a deliberate step
+expected: $(STAMP)
+	$(PY) scripts/expected_results.py update $(if $(TEST_DATA_DIR),--data-dir $(TEST_DATA_DIR))
 
 clean:
 	rm -rf book/_build book/executed build

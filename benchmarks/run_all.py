@@ -3,10 +3,12 @@
     .venv/bin/python benchmarks/run_all.py                       # real DB1 beside the repo, else synthetic
     .venv/bin/python benchmarks/run_all.py --book-quick          # also execute the notebooks (preset quick)
     .venv/bin/python benchmarks/run_all.py --smoke               # seconds: tiny sizes, nothing written to book/
+    .venv/bin/python benchmarks/run_all.py --book-page           # what `make book` runs: no comparison grid
 
 Writes ``<runs>/benchmarks/scale.json`` (every figure, with the machine and the
-settings) and ``book/scale_results.md`` (the table the "Running at scale" page
-includes; generated from the JSON, never edited by hand).
+settings) and ``book/executed/scale_results.md`` (the tables the "Running at
+scale" page includes; generated from the JSON by every ``make book``, never
+committed or edited by hand).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import bench_scale  # noqa: E402
 
 REPO = bench_scale.REPO
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "ninapro-db1"
-BOOK_TABLE = REPO / "book" / "scale_results.md"
+BOOK_TABLE = REPO / "book" / "executed" / "scale_results.md"
 
 
 def load_bench_windows(data_dir: Path | None, preset: str, seed: int):
@@ -78,10 +80,12 @@ def run(args) -> dict:
     print("search done", flush=True)
     if args.smoke:
         out["grid"] = bench_scale.grid_parallel(None, models=("lda", "rf"), jobs=2)
+    elif args.book_page:
+        print("comparison grid skipped (--book-page): the book build's own times are on the page", flush=True)
     else:
         out["grid"] = bench_scale.grid_parallel(data_dir, jobs=max(2, min(4, os.cpu_count() or 1)))
     print("comparison grid done", flush=True)
-    if args.book_quick:
+    if args.book_quick and not args.book_page:
         out["book_quick_wall_s"] = bench_scale.execute_quick_book(data_dir)
     out["book"] = bench_scale.book_build_times()
     out["benchmark_seconds"] = time.perf_counter() - t_start
@@ -201,10 +205,12 @@ def main(argv=None) -> dict:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--book-quick", action="store_true", help="also execute every notebook with preset quick")
     ap.add_argument("--smoke", action="store_true", help="tiny sizes, quick preset only; writes scale-smoke.json")
+    ap.add_argument("--book-page", action="store_true",
+                    help="for `make book`: skip the comparison grid (it retrains models); the page shows the build's times")
     args = ap.parse_args(argv)
     args.argv = list(argv if argv is not None else sys.argv[1:])
     out = run(args)
-    print(render_markdown(out) if not args.smoke else "smoke run done")
+    print(f"wrote {BOOK_TABLE}" if not args.smoke else "smoke run done")
     return out
 
 

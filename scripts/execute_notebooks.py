@@ -30,6 +30,7 @@ this: a copy whose outputs show a widget but whose metadata has no state fails.
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import time
@@ -110,8 +111,54 @@ def git_commit() -> str:
         return "unknown"
 
 
-def write_build_info(out: Path, parameters: dict, timings: dict[str, float]) -> None:
-    """``build_info.json`` (machine-readable) and ``build_info.md`` (included by the introduction)."""
+def machine_info() -> dict:
+    """The machine a build ran on: CPU model and count, torch and its device, the 1-minute load average."""
+    import platform
+
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        cpu = next(ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                   if ln.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return {"cpu": cpu, "cpus": os.cpu_count(), "torch": torch.__version__,
+            "device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu",
+            "python": platform.python_version(), "load_avg_1min": round(os.getloadavg()[0], 2)}
+
+
+def build_times_markdown(info: dict) -> str:
+    """The scale page's table of this build's own wall time per notebook, with machine and load."""
+    m, secs = info["machine"], info["notebooks_seconds"]
+    start, end = info["load_avg_1min_start"], m["load_avg_1min"]
+    shared = "other work shared the machine" if max(start, end) >= 1.5 else "the machine was otherwise idle"
+    lines = [f"This build: preset `{info['preset']}`, data `{info['dataset']}`, seed {info['seed']}, commit "
+             f"`{info['commit']}`, {info['built_utc']}, on {m['cpus']} CPU(s) ({m['cpu']}), device `{m['device']}`, "
+             f"torch {m['torch']}, `JOBS={info['jobs']}`. 1-minute load average {start} when it started and {end} "
+             f"when it ended ({shared}). Wall time of each notebook's execution (papermill), with the "
+             "runs folder it started from (`empty` = everything trained in this build):", "",
+             "| notebook | wall time (s) | wall time (min) |", "| --- | ---: | ---: |"]
+    lines += [f"| {name} | {sec:,.0f} | {sec / 60:.1f} |" for name, sec in secs.items()]
+    total = sum(secs.values())
+    lines += [f"| **total** | **{total:,.0f}** | **{total / 60:.1f}** |", "",
+              f"Runs folder at the start: {info['runs_at_start']}. Installs are not included."]
+    return "\n".join(lines) + "\n"
+
+
+def runs_state(run_dir: str | None) -> str:
+    """``empty`` or how many run folders a build starts from (cached runs make a build faster)."""
+    from myosem_core.paths import runs_root
+
+    root = runs_root(run_dir)
+    n = sum(1 for p in root.iterdir() if p.is_dir()) if root.is_dir() else 0
+    return "empty" if n == 0 else f"{n} cached run folder(s) in `{root.name}/` (not a cold build)"
+
+
+def write_build_info(out: Path, parameters: dict, timings: dict[str, float], load_start: float = float("nan"),
+                     runs_at_start: str = "unknown") -> None:
+    """``build_info.json`` (machine-readable), ``build_info.md`` (the introduction includes it) and
+    ``build_times.md`` (the scale page includes it)."""
     info = {
         "dataset": parameters["dataset"],
         "data_dir": parameters["data_dir"],
@@ -120,6 +167,9 @@ def write_build_info(out: Path, parameters: dict, timings: dict[str, float]) -> 
         "commit": git_commit(),
         "built_utc": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "notebooks_seconds": {name: round(sec, 1) for name, sec in timings.items()},
+        "total_seconds": round(sum(timings.values()), 1),
+        "machine": machine_info(), "load_avg_1min_start": round(load_start, 2),
+        "jobs": os.environ.get("MYOSEM_JOBS", "1"), "runs_at_start": runs_at_start,
     }
     synthetic = info["dataset"] == "synthetic"
     what = ("the **synthetic** generator embedded in `myosem_core` (no real recordings were used; "
@@ -134,6 +184,7 @@ def write_build_info(out: Path, parameters: dict, timings: dict[str, float]) -> 
     ]
     write_json(out / "build_info.json", info)
     write_text(out / "build_info.md", "\n".join(lines))
+    write_text(out / "build_times.md", build_times_markdown(info))
 
 
 def remove_stale(out: Path, sources: list[Path]) -> None:
@@ -169,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
           + ", ".join(f"{k}={v!r}" for k, v in params.items()), flush=True)
 
     timings: dict[str, float] = {}
+    load_start, runs_at_start = os.getloadavg()[0], runs_state(args.run_dir)
     for source in sources:
         target = args.out / source.name
         if args.prepare_only:
@@ -183,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(f"   {source.name}: {timings[source.name]:.0f} s", flush=True)
     if not args.prepare_only:
-        write_build_info(args.out, params, timings)
+        write_build_info(args.out, params, timings, load_start, runs_at_start)
     return 0
 
 

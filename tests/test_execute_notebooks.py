@@ -73,6 +73,10 @@ def test_execution_saves_widget_state_and_build_info(tmp_path):
     info = json.loads((tmp_path / "out/build_info.json").read_text())
     assert (info["dataset"], info["preset"], info["seed"]) == ("synthetic", "quick", 3)
     assert "**synthetic**" in (tmp_path / "out/build_info.md").read_text()
+    times = (tmp_path / "out/build_times.md").read_text()  # the scale page's table of this build
+    assert f"| 00_w.ipynb | {info['notebooks_seconds']['00_w.ipynb']:,.0f} |" in times
+    assert info["machine"]["cpus"] >= 1 and f"on {info['machine']['cpus']} CPU(s)" in times
+    assert "load average" in times and "Runs folder at the start" in times
 
 
 def test_a_failing_notebook_stops_the_run(tmp_path, capsys):
