@@ -247,6 +247,18 @@ def _train_myosem(spec: ModelSpec, cfg: Config, ws, split, P, ctx: Context):
     return MyoSemRetriever.from_run(s3), info
 
 
+def cached_result(name: str, protocol: str, seed: int, preset: str, dataset: str, data_dir: str | None,
+                  runs: str | Path | None = None) -> dict | None:
+    """The saved result of one row when its recipe still matches today's code, else None."""
+    data_dir = resolve_data_dir(data_dir)
+    path = result_path(experiment_folder(preset, dataset, data_dir, runs), dataset, protocol, name, seed)
+    if not path.is_file():
+        return None
+    cached = read_json(path)
+    rec = recipe(model_spec(name), make_config(preset, dataset, data_dir, seed), protocol)
+    return cached if cached.get("recipe_hash") == rec["hash"] else None
+
+
 def model_spec(name: str) -> ModelSpec:
     """The registry entry ``name``; an unknown name is a :class:`ConfigError` listing the known ones."""
     if name not in MODELS:
@@ -274,11 +286,9 @@ def run_experiment(name: str, protocol: str, seed: int = 0, preset: str = "quick
     cfg = make_config(preset, dataset, data_dir, seed)
     folder = experiment_folder(preset, dataset, data_dir, runs)
     rec = recipe(spec, cfg, protocol)
-    path = result_path(folder, dataset, protocol, name, seed)
-    if path.is_file() and not force:
-        cached = read_json(path)
-        if cached.get("recipe_hash") == rec["hash"]:
-            return cached
+    cached = None if force else cached_result(name, protocol, seed, preset, dataset, data_dir, runs)
+    if cached is not None:
+        return cached
     ws, split = ctx.data(cfg, protocol)
     P = ctx.prototypes(spec.text, cfg, protocol)
     t0 = time.perf_counter()
@@ -318,14 +328,35 @@ def _init_worker(n_threads: int) -> None:
 
 
 def _run_group(models, protocol, seed, preset, dataset, data_dir, runs, force) -> list[dict]:
-    """One worker's share of the grid: every model of one (protocol, seed), in order.
-
-    The rows of a group share their windows, Stage-1 prototypes and (for the text rows) Stage-2
-    run, so a group stays in one process and trains each of those once.
-    """
+    """One worker's unit of the grid: ``models`` of one (protocol, seed), in order, sharing one memo."""
     ctx = Context(runs, progress=False)
     out = [run_experiment(m, protocol, seed, preset, dataset, data_dir, runs, ctx, False, force) for m in models]
     return [r for r in out if r is not None]
+
+
+def _shared_run(name: str) -> str:
+    """Rows with the same value train a shared run, so they must stay in one worker (else both train it)."""
+    spec = MODELS[name]
+    if spec.is_myosem and not spec.encoder:
+        return "myosem-stage2"  # MyoSem, its text rows and the head-only ablations: one Stage-2 run
+    if spec.emg in ("cpep", "embridge"):
+        return "pose-mae"  # one pose MAE under both rows
+    return name
+
+
+def work_units(models, groups) -> list[tuple[str, int, tuple[str, ...]]]:
+    """The grid as ``(protocol, seed, models)`` units for worker processes, the largest first.
+
+    Rows that train a shared run (:func:`_shared_run`) form one unit; every other row is a unit of its
+    own, so even a single (protocol, seed), as notebook 05 trains it in the quick preset, uses every core.
+    """
+    units = []
+    for protocol, seed in groups:
+        by_run: dict[str, list[str]] = {}
+        for m in models:
+            by_run.setdefault(_shared_run(m), []).append(m)
+        units += [(protocol, seed, tuple(ms)) for ms in by_run.values()]
+    return sorted(units, key=lambda u: -len(u[2]))  # stable: ties keep the grid's order
 
 
 def run_experiments(models=None, protocols=PROTOCOLS, seeds=None, preset: str = "quick", dataset: str = "synthetic",
@@ -336,9 +367,9 @@ def run_experiments(models=None, protocols=PROTOCOLS, seeds=None, preset: str = 
 
     ``progress`` shows a bar over the grid; ``model_progress`` also each training's own bars.
 
-    ``jobs`` (default :func:`default_jobs`) > 1 spreads the (protocol, seed) groups over that many
+    ``jobs`` (default :func:`default_jobs`) > 1 spreads the grid's :func:`work_units` over that many
     worker processes: every trainer here uses one intra-op thread, so on a machine with more cores
-    the grid's wall time falls about with the number of groups run at once. Each training is seeded
+    the grid's wall time falls about with the number of units run at once. Each training is seeded
     on its own and the workers keep this process's thread count, so the results do not depend on
     ``jobs``.
     """
@@ -353,7 +384,7 @@ def run_experiments(models=None, protocols=PROTOCOLS, seeds=None, preset: str = 
         model_spec(name)
     jobs = default_jobs() if jobs is None else int(jobs)
     groups = [(p, s) for s in seeds for p in protocols]
-    if jobs > 1 and len(groups) > 1:
+    if jobs > 1 and len(work_units(models, groups)) > 1:
         return _run_groups_in_parallel(models, groups, preset, dataset, data_dir, runs, force, jobs, progress,
                                        torch.get_num_threads())
     ctx = Context(runs, progress)
@@ -370,24 +401,44 @@ def run_experiments(models=None, protocols=PROTOCOLS, seeds=None, preset: str = 
 
 def _run_groups_in_parallel(models, groups, preset, dataset, data_dir, runs, force, jobs, progress,
                             n_threads: int) -> list[dict]:
-    """The (protocol, seed) groups on ``jobs`` spawned processes; results in the serial order."""
+    """The grid's :func:`work_units` on ``jobs`` spawned processes; results in the serial order.
+
+    Stage 1, which almost every row needs, is trained (or read) here first, once per group, so that
+    no two workers train it at the same time.
+    """
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     from tqdm.auto import tqdm
 
     data_dir = resolve_data_dir(data_dir)
-    protocol, seed = groups[0]  # build the window cache once here rather than in every worker at once
-    Context(runs, False).data(make_config(preset, dataset, data_dir, seed), protocol)
     done: dict = {}
-    with ProcessPoolExecutor(min(jobs, len(groups)), mp_context=multiprocessing.get_context("spawn"),
+    if not force:  # rows already computed with today's recipe need no worker
+        for p, s in groups:
+            for m in models:
+                r = cached_result(m, p, s, preset, dataset, data_dir, runs)
+                if r is not None:
+                    done[(p, s, m)] = r
+    todo = [(p, s) for p, s in groups if any((p, s, m) not in done for m in models)]
+    ctx = Context(runs, progress)
+    for protocol, seed in todo:  # window cache and Stage-1 text space once, before the workers start
+        cfg = make_config(preset, dataset, data_dir, seed)
+        ctx.data(cfg, protocol)
+        if any(MODELS[m].text == "stage1" for m in models):
+            ctx.prototypes("stage1", cfg, protocol)
+    units = [(p, s, tuple(m for m in ms if (p, s, m) not in done)) for p, s, ms in work_units(models, todo)]
+    units = [u for u in units if u[2]]
+    if not units:
+        return [done[(p, s, m)] for p, s in groups for m in models if (p, s, m) in done]
+    with ProcessPoolExecutor(min(jobs, len(units)), mp_context=multiprocessing.get_context("spawn"),
                              initializer=_init_worker, initargs=(n_threads,)) as pool:
-        futures = {pool.submit(_run_group, models, p, s, preset, dataset, data_dir, runs, force): (p, s)
-                   for p, s in groups}
+        futures = {pool.submit(_run_group, ms, p, s, preset, dataset, data_dir, runs, force): (p, s)
+                   for p, s, ms in units}
         for f in tqdm(as_completed(futures), total=len(futures), desc=f"experiments ({jobs} processes)",
                       disable=not progress):
-            done[futures[f]] = f.result()
-    return [r for g in groups for r in done[g]]
+            for r in f.result():
+                done[(r["protocol"], r["seed"], r["model"])] = r
+    return [done[(p, s, m)] for p, s in groups for m in models if (p, s, m) in done]
 
 
 # ------------------------------------------------------------------ tables

@@ -189,6 +189,33 @@ def test_parallel_grid_gives_the_serial_results_in_the_serial_order(tmp_path, mo
     assert len(written) == 8  # every worker's results reached the shared folder
 
 
+def test_one_protocol_and_seed_is_split_into_units_that_never_share_a_run():
+    units = ex.work_units(list(ex.TABLES["emg"].models + ex.TABLES["text"].models[1:]
+                               + ex.TABLES["ablation"].models[1:]), [("rand", 0)])
+    by_model = {m: ms for _, _, ms in units for m in ms}
+    assert by_model["myosem"] == ("myosem", "text-frozen", "text-label", "text-tfidf", "myosem-no-queries",
+                                  "myosem-no-pretrain")  # one Stage-2 run, trained once
+    assert by_model["cpep"] == ("cpep", "embridge")  # one pose MAE
+    assert by_model["myosem-no-vq"] == ("myosem-no-vq",) and by_model["tcn"] == ("tcn",)
+    assert units[0][2] == by_model["myosem"]  # the largest unit starts first
+    assert sorted(m for _, _, ms in units for m in ms) == sorted(by_model)  # every row exactly once
+
+
+def test_a_parallel_grid_already_computed_starts_no_worker(tmp_path, monkeypatch):
+    monkeypatch.setenv("MYOSEM_CACHE", str(tmp_path / "cache"))
+    grid = dict(models=["lda", "rf"], protocols=("rand",), seeds=[0], preset="quick", dataset="synthetic",
+                progress=False, runs=tmp_path / "runs")
+    first = ex.run_experiments(**grid, jobs=2)  # one (protocol, seed), two units: two workers
+
+    def no_workers(*a, **k):
+        raise AssertionError("a worker was started for cached rows")
+
+    import concurrent.futures
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", no_workers)
+    assert _metrics(ex.run_experiments(**grid, jobs=2)) == _metrics(first)
+    assert [r["model"] for r in first] == ["lda", "rf"]
+
+
 def test_jobs_come_from_the_environment_and_bad_values_are_named(monkeypatch):
     monkeypatch.delenv("MYOSEM_JOBS", raising=False)
     assert ex.default_jobs() == 1
