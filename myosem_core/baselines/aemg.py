@@ -82,7 +82,3 @@ class AEMGRetriever:
     def describe(self) -> dict:
         return {"model": "AEMG", "config": asdict(self.config), "train_seconds": self.train_seconds,
                 "pretraining_folder": str(self.run.folder) if self.run and self.run.folder else None}
-
-
-def make_aemg(**kw) -> AEMGRetriever:
-    return AEMGRetriever(**kw)

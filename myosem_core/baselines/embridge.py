@@ -60,14 +60,3 @@ class PoseAnchoredRetriever:
     def describe(self) -> dict:
         return {"model": self.model, "config": asdict(self.config), "train_seconds": self.train_seconds,
                 "aligner_folder": str(self.run.folder) if self.run and self.run.folder else None}
-
-
-def make_cpep(**kw) -> PoseAnchoredRetriever:
-    return PoseAnchoredRetriever("CPEP", **kw)
-
-
-def make_embridge(**kw) -> PoseAnchoredRetriever:
-    return PoseAnchoredRetriever("EMBridge", **kw)
-
-
-__all__ = ["PoseAnchoredRetriever", "make_cpep", "make_embridge"]
