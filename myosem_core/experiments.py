@@ -42,6 +42,7 @@ from .errors import ConfigError
 from .io import read_json, write_text
 from .paths import runs_root
 from .retrieval import evaluate_retriever, prototypes_for, result_path, save_result
+from .threads import set_threads
 
 #: bump when a change to the training code should invalidate cached results
 RECIPE_VERSION = 4
@@ -312,9 +313,7 @@ def default_jobs() -> int:
 def _init_worker(n_threads: int) -> None:
     """Worker processes use the caller's intra-op thread count: Stage 1 and the evaluations run on the
     global setting, and a different count changes their floating-point sums, hence the numbers."""
-    import torch
-
-    torch.set_num_threads(n_threads)
+    set_threads(n_threads)
 
 
 def _run_group(models, protocol, seed, preset, dataset, data_dir, runs, force) -> list[dict]:
@@ -345,8 +344,7 @@ def run_experiments(models=None, protocols=PROTOCOLS, seeds=None, preset: str = 
     import torch
     from tqdm.auto import tqdm
 
-    if threads:
-        torch.set_num_threads(threads)
+    set_threads(threads)
     models = list(models or MODELS)
     seeds = list(DEFAULT_SEEDS[preset] if seeds is None else seeds)
     for name in models:  # fail here, before any worker starts

@@ -35,11 +35,12 @@ from myosem_core.evaluation import embridge_report as rep
 from myosem_core.evaluation.projection import umap_2d
 from myosem_core.io import read_json
 from myosem_core.paths import cache_root
+from myosem_core.threads import set_threads
 from myosem_core.training.embridge import (EMBridgeConfig, evaluation_sets, load_or_train_aligner,
                                            run_embridge_experiments)
 from myosem_core.viz import embridge as ve
 
-torch.set_num_threads(1)  # the machine is shared; one thread is also the fastest under load
+set_threads(1)  # the machine is shared; one thread is also the fastest under load
 warnings.filterwarnings("ignore", category=UserWarning)
 cfg = make_config("full" if preset == "paper" else preset, dataset, data_dir, seed)  # "paper": full windows
 ecfg = EMBridgeConfig.preset_named(preset)
