@@ -237,7 +237,7 @@ class Context:
 
 
 def _train_myosem(spec: ModelSpec, cfg: Config, ws, split, P, ctx: Context):
-    from .retrievers import MyoSemRetriever
+    from .baselines.myosem import MyoSemRetriever
     from .training import load_or_train_stage2, load_or_train_stage3
 
     s2cfg, s3cfg = _stage_configs(spec, cfg.preset, split.config.name)

@@ -14,13 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from .baselines.myosem import MyoSemRetriever
 from .config import Config, run_directory
 from .data.protocols import Split, make_split
 from .data.windows import WindowSet
 from .paths import runs_root
 from .prepare import load_config_windows
 from .retrieval import evaluate_retriever, prototypes_for
-from .retrievers import MyoSemRetriever
 
 
 @dataclass

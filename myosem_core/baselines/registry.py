@@ -1,7 +1,8 @@
-"""Registry entries of the EMG baselines (deep and classical); :mod:`myosem_core.retrievers` adds them.
+"""The retriever registry, declared in one place: registry name -> factory of an unfitted retriever.
 
-A factory builds an unfitted retriever from ``seed``, ``preset`` and options;
-imports happen when a factory is called, so listing the registry stays cheap.
+A factory builds a retriever from ``seed``, ``preset`` and options; imports happen when a factory is
+called, so listing the registry stays cheap. :mod:`myosem_core.retrievers` reads it
+(``make_retriever``, ``register_retriever``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,13 @@ from typing import Callable
 #: the deep baselines, in the order the tables list them
 DEEP_BASELINES = ("tcn", "attn-cnn-rnn", "cnn-bilstm", "se-cnn", "atzori-cnn")
 CLASSICAL_BASELINES = ("lda", "rf")
+
+
+def _myosem(**kw):
+    """MyoSem Stages 2-3 (:mod:`.myosem`)."""
+    from .myosem import MyoSemRetriever
+
+    return MyoSemRetriever(**kw)
 
 
 def _deep(arch: str) -> Callable:
@@ -23,13 +31,16 @@ def _deep(arch: str) -> Callable:
     return factory
 
 
+def _lda(**kw):
+    from .classical import LDARetriever
+
+    return LDARetriever(**kw)
+
+
 def _rf(**kw):
     from .forest import RandomForestRetriever
 
     return RandomForestRetriever(**kw)
-
-
-BASELINE_FACTORIES: dict[str, Callable] = {**{a: _deep(a) for a in DEEP_BASELINES}, "rf": _rf}
 
 
 def _pose_anchored(model: str) -> Callable:
@@ -43,4 +54,20 @@ def _pose_anchored(model: str) -> Callable:
     return factory
 
 
-BASELINE_FACTORIES.update(cpep=_pose_anchored("CPEP"), embridge=_pose_anchored("EMBridge"))
+def _aemg(**kw):
+    """AEMG: frozen contraction-token encoder + a linear head into the text space (:mod:`.aemg`)."""
+    from .aemg import AEMGRetriever
+
+    return AEMGRetriever(**kw)
+
+
+#: name -> factory(**options) -> unfitted retriever
+RETRIEVERS: dict[str, Callable] = {
+    "myosem": _myosem,
+    **{a: _deep(a) for a in DEEP_BASELINES},
+    "lda": _lda,
+    "rf": _rf,
+    "cpep": _pose_anchored("CPEP"),
+    "embridge": _pose_anchored("EMBridge"),
+    "aemg": _aemg,
+}
