@@ -92,9 +92,10 @@ def run_myosem(cfg: Config, protocol: str, text_space=None, runs: str | Path | N
     ``split_options`` override fields of the protocol (e.g. ``{"val_subjects": ["S15", "S16"]}``).
     """
     ws, split = load_data(cfg, protocol, **(split_options or {}))
-    text_space, P, s2, s3 = train_myosem(cfg, ws, split, text_space, runs, None, stage2, stage3, progress)
-    folder, results = evaluate_myosem(cfg, ws, split, P, s3, runs, baselines, model_name,
-                                      {"split_options": split_options} if split_options else None)
+    text_space, P, s2, s3 = train_myosem(cfg, ws, split, text_space, runs, stage2=stage2, stage3=stage3,
+                                         progress=progress)
+    key_extra = {"split_options": split_options} if split_options else None  # never overwrites the default split's
+    folder, results = evaluate_myosem(cfg, ws, split, P, s3, runs, baselines, model_name, key_extra)
     return MyoSemOutput(ws, split, P, s2, s3, folder, results, text_space)
 
 
