@@ -42,6 +42,7 @@ from myosem_core.losses import classification_loss, prototype_info_nce, stage2_l
 from myosem_core.paths import runs_root
 from myosem_core.pipeline import load_data
 from myosem_core.retrievers import make_retriever
+from myosem_core.threads import set_threads
 from myosem_core.training.augment import augment
 
 REFERENCE = "atzori-cnn"
@@ -197,7 +198,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--models", nargs="+", default=[REFERENCE, *[a for a in ARCHITECTURES if a != REFERENCE],
                                                      "myosem", "lda", "rf"])
     args = ap.parse_args(argv)
-    torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     data_dir = resolve_data_dir(args.data_dir) if args.dataset != "synthetic" else None
     out = {"threads": args.threads, "steps": args.steps, "rounds": args.rounds, "dataset": args.dataset,
            "load_average_1min_at_start": os.getloadavg()[0],

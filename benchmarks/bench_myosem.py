@@ -23,6 +23,7 @@ from myosem_core.config import make_config
 from myosem_core.io import write_json
 from myosem_core.paths import runs_root
 from myosem_core.pipeline import load_data
+from myosem_core.threads import set_threads
 from myosem_core.training import Stage2Config, Stage3Config, train_stage2, train_stage3
 
 
@@ -54,7 +55,7 @@ def main(argv=None) -> dict:
     t_s3 = time.perf_counter() - t0
     load1 = os.getloadavg()[0]
 
-    torch.set_num_threads(1)
+    set_threads(1)
     model, norm = s3.model.eval(), s3.normalizer
     x = ws.X[:1]
     with torch.no_grad():

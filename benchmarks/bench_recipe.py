@@ -25,6 +25,7 @@ from myosem_core.experiments import resolve_data_dir
 from myosem_core.io import write_json
 from myosem_core.paths import runs_root
 from myosem_core.pipeline import load_data
+from myosem_core.threads import set_threads
 from myosem_core.training import Stage2Config
 from myosem_core.training.augment import AugmentConfig
 
@@ -73,7 +74,7 @@ def main(argv=None) -> int:
     ap.add_argument("--models", nargs="+", default=["myosem", "se-cnn"])
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
-    torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     cfg = make_config(args.preset, "ninapro-db1", resolve_data_dir(args.data_dir), 0)
     ws, split = load_data(cfg, "rand")
     train, val = ws.subset(split.train), ws.subset(split.val)

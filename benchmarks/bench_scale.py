@@ -30,7 +30,6 @@ each meets the same background load.
 
 from __future__ import annotations
 
-import contextlib
 import statistics
 import tempfile
 import time
@@ -40,17 +39,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from myosem_core.threads import limit_threads
+
 REPO = Path(__file__).resolve().parents[1]
-
-
-@contextlib.contextmanager
-def threads(n: int):
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _interleaved(fns: dict, repeats: int) -> dict[str, dict[str, list[float]]]:
@@ -177,7 +168,7 @@ def training_throughput(ws, prototypes: np.ndarray, preset: str = "quick", batch
     P = torch.from_numpy(np.asarray(prototypes, np.float32))
     out = {"preset": preset, "batch_size": len(rows), "threads": n_threads, "steps_per_timing": steps,
            "window_shape": list(ws.X.shape[1:]), "models": {}}
-    with threads(n_threads):
+    with limit_threads(n_threads):
         fns = _step_fns(ws, P, preset, batch, labels)
         for fn, _ in fns.values():
             fn()  # warm-up (allocations, first-call overheads)
@@ -222,7 +213,7 @@ def inference_latency(ws, prototypes: np.ndarray, preset: str = "quick", n_singl
     out = {"preset": preset, "window_shape": list(ws.X.shape[1:]), "embed_dim": int(P.shape[1]),
            "big_batch": big_batch, "models": {}}
     with torch.no_grad():
-        with threads(1):
+        with limit_threads(1):
             calls = {name: (lambda f=fn: f(one)) for name, fn in models.items()}
             calls["MyoSem (Stages 2-3) end to end"] = lambda: run.embed(one_raw)  # normalise a raw window, embed it
             for fn in calls.values():
@@ -230,7 +221,7 @@ def inference_latency(ws, prototypes: np.ndarray, preset: str = "quick", n_singl
                     fn()
             lat = _interleaved(calls, n_single)
             bigs = _interleaved({name: (lambda f=fn: f(big)) for name, fn in models.items()}, 5)
-        with threads(2):
+        with limit_threads(2):
             bigs2 = _interleaved({name: (lambda f=fn: f(big)) for name, fn in models.items()}, 5)
         for name in models:
             out["models"][name] = {
@@ -291,7 +282,7 @@ def search_scaling(sizes=(10_000, 100_000, 1_000_000), dim: int = 384, k: int = 
                 s = np.asarray(E) @ Q[0]
                 return np.argsort(-s, kind="stable")[:k]
 
-            with _blas(n_threads):
+            with limit_threads(n_threads, torch=False, native="blas"):
                 naive = _timed(full_sort, max(2, repeats // 2))
             out["sizes"][str(n)] = {
                 "n": n, "corpus_mib": n * dim * 4 / 2**20, **_ms(one, "query"), **_ms(many, "batch"),
@@ -310,12 +301,6 @@ def search_scaling(sizes=(10_000, 100_000, 1_000_000), dim: int = 384, k: int = 
         y = np.log([out["sizes"][n]["query_cpu_ms"] for n in ns])
         out["growth_exponent"] = float(np.polyfit(x, y, 1)[0])  # latency ~ N^exponent (1 = linear)
     return out
-
-
-def _blas(n: int):
-    from threadpoolctl import threadpool_limits
-
-    return threadpool_limits(n, user_api="blas")
 
 
 # ------------------------------------------------------------------ comparison grid

@@ -27,6 +27,7 @@ from myosem_core.config import make_config
 from myosem_core.data import make_split
 from myosem_core.prepare import load_config_windows
 from myosem_core.text.stage1 import Stage1Config, load_or_train_stage1
+from myosem_core.threads import set_threads
 
 
 def table(res: dict, name: str) -> str:
@@ -51,8 +52,7 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--set", nargs="*", default=[], help="Stage-1 overrides as key=json, e.g. synonyms=40")
     args = ap.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     cfg = make_config(args.preset, "ninapro-db1", args.data_dir)
     ws = load_config_windows(cfg)
     overrides = {k: json.loads(v) for k, v in (s.split("=", 1) for s in args.set)}

@@ -15,12 +15,11 @@ import argparse
 import sys
 from pathlib import Path
 
-import torch
-
 from myosem_core.config import make_config
 from myosem_core.pipeline import run_myosem
 from myosem_core.retrieval import RetrievalIndex, free_text_to_emg
 from myosem_core.text.benchmark import load_benchmark
+from myosem_core.threads import set_threads
 
 
 def main(argv=None) -> int:
@@ -32,8 +31,7 @@ def main(argv=None) -> int:
     ap.add_argument("--set", default="benchmark", choices=["benchmark", "dev"])
     ap.add_argument("--threads", type=int, default=None)
     args = ap.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     cfg = make_config(args.preset, "ninapro-db1", args.data_dir)
     o = run_myosem(cfg, args.protocol, runs=args.runs, baselines=(), progress=False)
     test = o.ws.subset(o.split.test)

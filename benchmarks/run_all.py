@@ -34,12 +34,12 @@ BOOK_TABLE = REPO / "book" / "executed" / "scale_results.md"
 def load_bench_windows(data_dir: Path | None, preset: str, seed: int):
     """The training windows of the protocol ``rand`` of the real DB1 (or the synthetic set), as the book uses them."""
     from myosem_core.config import make_config
-    from myosem_core.data import load_windows, make_split
-    from myosem_core.paths import cache_root
+    from myosem_core.data import make_split
+    from myosem_core.prepare import load_config_windows
 
     dataset = "ninapro-db1" if data_dir else "synthetic"
     cfg = make_config(preset, dataset, str(data_dir) if data_dir else None, seed)
-    ws = load_windows(dataset, cfg.data.data_dir, cache_dir=cache_root(), progress=False, **cfg.data.load_options())
+    ws = load_config_windows(cfg, progress=False)
     return ws.subset(make_split(ws, "rand").train), dataset
 
 

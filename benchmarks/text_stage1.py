@@ -27,6 +27,7 @@ from myosem_core.data import make_split
 from myosem_core.prepare import load_config_windows
 from myosem_core.text.stage1 import Stage1Config, load_or_train_stage1, train_stage1
 from myosem_core.text.views import build_views, validation_views
+from myosem_core.threads import set_threads
 
 
 def main(argv=None) -> int:
@@ -40,8 +41,7 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=None, help="torch intra-op threads (1 on a shared machine)")
     ap.add_argument("--set", nargs="*", default=[], help="Stage-1 overrides as key=json, e.g. train_layers=3")
     args = ap.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    set_threads(args.threads)
 
     cfg = make_config(args.preset, args.dataset, args.data_dir if args.dataset != "synthetic" else None)
     ws = load_config_windows(cfg)

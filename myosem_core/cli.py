@@ -143,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     from . import distributed as ddp
     from .cli_commands import MissingArtifact
     from .errors import ConfigError, DataError
+    from .threads import set_threads
     from .training.resume import SimulatedInterrupt
 
     parser = build_parser()
@@ -150,10 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help (0) or a usage error (2): argparse already printed
         return int(exc.code or 0)
-    if getattr(args, "threads", None):
-        import torch
-
-        torch.set_num_threads(args.threads)
+    set_threads(getattr(args, "threads", None))
     code = EXIT_OK
     try:
         ddp.init_from_env()

@@ -7,7 +7,6 @@ data-parallel on every rank, and only rank 0 writes files or prints.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -28,21 +27,18 @@ def configs(args) -> StageConfigs:
 
 
 def load_data(sc: StageConfigs, protocol: str, progress: bool = False):
-    """The windows the config describes (through the shared cache) and their split under ``protocol``."""
-    from .data import load_windows, make_split
-    from .paths import cache_root
+    """The windows the config describes and their split, as the book loads them (:func:`myosem_core.pipeline.load_data`)."""
+    from .pipeline import load_data as config_data
 
     with ddp.main_first():  # rank 0 fills the window cache, the others read it
-        ws = load_windows(sc.cfg.data.dataset, sc.cfg.data.data_dir, cache_dir=cache_root(), progress=progress,
-                          **sc.cfg.data.load_options())
-    return ws, make_split(ws, protocol)
+        return config_data(sc.cfg, protocol, progress=progress)
 
 
 def text_space(sc: StageConfigs, ws, split, args):
-    from .text.stage1 import load_or_train_stage1
+    from .pipeline import load_stage1_text_space
 
     with ddp.main_first():  # Stage 1 is not data-parallel: rank 0 trains it, the others load the run
-        return load_or_train_stage1(sc.cfg, ws, split, args.runs, sc.stage1, progress=_progress(args))
+        return load_stage1_text_space(sc.cfg, ws, split, args.runs, _progress(args), sc.stage1)
 
 
 def _progress(args) -> bool:
@@ -56,14 +52,11 @@ def _stage2(sc, ws, split, args):
 
 
 def _stage3(sc, ws, split, args):
-    from .retrieval import prototypes_for
-    from .training import load_or_train_stage3
+    """Stages 1-3 as the book trains them (:func:`myosem_core.pipeline.train_myosem`): ``(text, P, s2, s3)``."""
+    from .pipeline import train_myosem
 
-    text = text_space(sc, ws, split, args)
-    s2 = _stage2(sc, ws, split, args)
-    P = prototypes_for(text, ws.class_keys)
-    return text, s2, load_or_train_stage3(sc.cfg, ws, split, P, s2, sc.stage3, runs=args.runs,
-                                          progress=_progress(args))
+    return train_myosem(sc.cfg, ws, split, runs=args.runs, stage1=sc.stage1, stage2=sc.stage2, stage3=sc.stage3,
+                        progress=_progress(args))
 
 
 # ------------------------------------------------------------------ commands
@@ -93,34 +86,27 @@ def cmd_train(args) -> dict:
         best = min(s2.curves, key=lambda r: r["val_ce"]) if s2.curves else {}
         return {"stage": 2, "run": str(s2.folder), "epochs": len(s2.curves), "world_size": ddp.world_size(),
                 **{k: best[k] for k in ("val_ce", "val_acc") if k in best}}
-    _, _, s3 = _stage3(sc, ws, split, args)
+    *_, s3 = _stage3(sc, ws, split, args)
     best = min(s3.curves, key=lambda r: r["val_nce"]) if s3.curves else {}
     return {"stage": 3, "run": str(s3.folder), "epochs": len(s3.curves), "world_size": ddp.world_size(),
             **{k: best[k] for k in ("val_nce", "val_r1") if k in best}}
 
 
 def cmd_evaluate(args) -> dict:
-    """Stages 1-3 (data-parallel under torchrun), then MyoSem and the baselines on the test split (rank 0 alone)."""
-    from .pipeline import results_folder
-    from .retrieval import evaluate_retriever, prototypes_for, results_table
-    from .retrievers import MyoSemRetriever
+    """Stages 1-3 (data-parallel under torchrun), then MyoSem and the baselines on the test split (rank 0 alone),
+    through the book's runner (:mod:`myosem_core.pipeline`)."""
+    from .pipeline import evaluate_myosem
+    from .retrieval import results_table
 
     sc = configs(args)
     ws, split = load_data(sc, args.protocol, _progress(args))
-    text, _, s3 = _stage3(sc, ws, split, args)
+    _, P, _, s3 = _stage3(sc, ws, split, args)
     me, trained_on = ddp.rank(), ddp.run_key_extra()  # {"world_size": N} for a data-parallel run
     ddp.shutdown()  # training is over: the other ranks leave, rank 0 evaluates (and fits baselines) on its own
     if me != 0:
         return {}
-    P = prototypes_for(text, ws.class_keys)
     # a model trained on N processes is not the one-process model: its results get their own folder
-    cfg = replace(sc.cfg, extra={**sc.cfg.extra, **trained_on}) if trained_on else sc.cfg
-    folder = results_folder(cfg, args.runs)
-    split.save(folder / "manifests")
-    results = {"myosem": evaluate_retriever("myosem", ws, split, P, sc.cfg.seed, folder,
-                                            retriever=MyoSemRetriever.from_run(s3))}
-    for name in args.baselines:
-        results[name] = evaluate_retriever(name, ws, split, P, sc.cfg.seed, folder)
+    folder, results = evaluate_myosem(sc.cfg, ws, split, P, s3, args.runs, args.baselines, key_extra=trained_on)
     table = results_table(list(results.values()))
     return {"results": str(folder), "table": table.to_dict(orient="records"),
             "files": [r.get("path") for r in results.values()]}
@@ -132,7 +118,7 @@ def cmd_index(args) -> dict:
 
     sc = configs(args)
     ws, split = load_data(sc, args.protocol, _progress(args))
-    text, s2, s3 = _stage3(sc, ws, split, args)
+    text, _, s2, s3 = _stage3(sc, ws, split, args)
     if not ddp.is_main():
         return {}
     rows = np.arange(len(ws)) if args.split == "all" else split.indices(args.split)

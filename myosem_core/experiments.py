@@ -42,6 +42,7 @@ from .errors import ConfigError
 from .io import read_json, write_text
 from .paths import runs_root
 from .retrieval import evaluate_retriever, prototypes_for, result_path, save_result
+from .threads import set_threads
 
 #: bump when a change to the training code should invalidate cached results
 RECIPE_VERSION = 4
@@ -236,7 +237,7 @@ class Context:
 
 
 def _train_myosem(spec: ModelSpec, cfg: Config, ws, split, P, ctx: Context):
-    from .retrievers import MyoSemRetriever
+    from .baselines.myosem import MyoSemRetriever
     from .training import load_or_train_stage2, load_or_train_stage3
 
     s2cfg, s3cfg = _stage_configs(spec, cfg.preset, split.config.name)
@@ -260,27 +261,29 @@ def cached_result(name: str, protocol: str, seed: int, preset: str, dataset: str
 
 
 def model_spec(name: str) -> ModelSpec:
-    """The registry entry ``name``; an unknown name is a :class:`ConfigError` listing the known ones."""
+    """The registry entry ``name``. An unknown name, or a row whose EMG retriever nobody registered, is a
+    :class:`ConfigError` listing the known ones."""
+    from .retrievers import RETRIEVERS
+
     if name not in MODELS:
         raise ConfigError(f"unknown model {name!r}; expected one of {list(MODELS)}")
-    return MODELS[name]
+    spec = MODELS[name]
+    if not spec.is_myosem and spec.emg not in RETRIEVERS:
+        raise ConfigError(f"model {name!r} needs the EMG retriever {spec.emg!r}, which is not registered; "
+                          f"registered: {sorted(RETRIEVERS)}")
+    return spec
 
 
 def run_experiment(name: str, protocol: str, seed: int = 0, preset: str = "quick", dataset: str = "synthetic",
                    data_dir: str | None = None, runs: str | Path | None = None, ctx: Context | None = None,
-                   progress: bool = True, force: bool = False) -> dict | None:
-    """One model on one protocol and seed: the cached result when its recipe matches, else train and save.
-
-    Returns None (and writes nothing) for a registry name nobody has registered yet.
-    """
-    from .retrievers import RETRIEVERS, make_retriever
+                   progress: bool = True, force: bool = False) -> dict:
+    """One model on one protocol and seed: the cached result when its recipe matches, else train and save."""
+    from .retrievers import make_retriever
 
     spec = model_spec(name)
     if protocol not in PROTOCOLS:
         raise ConfigError(f"protocol {protocol!r} is not run here; expected one of {PROTOCOLS} "
                           "(cross-dataset needs two datasets)")
-    if not spec.is_myosem and spec.emg not in RETRIEVERS:
-        return None
     data_dir = resolve_data_dir(data_dir)
     ctx = ctx or Context(runs, progress)
     cfg = make_config(preset, dataset, data_dir, seed)
@@ -322,16 +325,13 @@ def default_jobs() -> int:
 def _init_worker(n_threads: int) -> None:
     """Worker processes use the caller's intra-op thread count: Stage 1 and the evaluations run on the
     global setting, and a different count changes their floating-point sums, hence the numbers."""
-    import torch
-
-    torch.set_num_threads(n_threads)
+    set_threads(n_threads)
 
 
 def _run_group(models, protocol, seed, preset, dataset, data_dir, runs, force) -> list[dict]:
     """One worker's unit of the grid: ``models`` of one (protocol, seed), in order, sharing one memo."""
     ctx = Context(runs, progress=False)
-    out = [run_experiment(m, protocol, seed, preset, dataset, data_dir, runs, ctx, False, force) for m in models]
-    return [r for r in out if r is not None]
+    return [run_experiment(m, protocol, seed, preset, dataset, data_dir, runs, ctx, False, force) for m in models]
 
 
 def _shared_run(name: str) -> str:
@@ -376,8 +376,7 @@ def run_experiments(models=None, protocols=PROTOCOLS, seeds=None, preset: str = 
     import torch
     from tqdm.auto import tqdm
 
-    if threads:
-        torch.set_num_threads(threads)
+    set_threads(threads)
     models = list(models or MODELS)
     seeds = list(DEFAULT_SEEDS[preset] if seeds is None else seeds)
     for name in models:  # fail here, before any worker starts
@@ -392,10 +391,8 @@ def run_experiments(models=None, protocols=PROTOCOLS, seeds=None, preset: str = 
     bar = tqdm([(g, m) for g in groups for m in models], desc="experiments", disable=not progress)
     for (protocol, seed), name in bar:
         bar.set_postfix_str(f"{name}, {protocol}, seed {seed}", refresh=False)
-        r = run_experiment(name, protocol, seed, preset, dataset, data_dir, runs, ctx, progress and model_progress,
-                           force)
-        if r is not None:
-            out.append(r)
+        out.append(run_experiment(name, protocol, seed, preset, dataset, data_dir, runs, ctx,
+                                  progress and model_progress, force))
     return out
 
 

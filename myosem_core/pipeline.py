@@ -1,4 +1,4 @@
-"""MyoSem end to end on one protocol: windows -> split -> Stage 2 -> Stage 3 -> retrieval results (+ baselines).
+"""MyoSem end to end on one protocol: windows -> split -> Stages 1-3 -> retrieval results (+ baselines).
 
     out = run_myosem(make_config("quick", "ninapro-db1", data_dir), "user", text_space)
     out.results["myosem"]["emg_to_text"]["R@1"], out.results["lda"]["emg_to_text"]["R@1"]
@@ -14,13 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from .baselines.myosem import MyoSemRetriever
 from .config import Config, run_directory
-from .data.loading import load_windows
 from .data.protocols import Split, make_split
 from .data.windows import WindowSet
-from .paths import cache_root, runs_root
+from .paths import runs_root
+from .prepare import load_config_windows
 from .retrieval import evaluate_retriever, prototypes_for
-from .retrievers import MyoSemRetriever
 
 
 @dataclass
@@ -40,18 +40,48 @@ def results_folder(cfg: Config, runs: str | Path | None = None) -> Path:
     return run_directory(runs_root(runs), cfg, name=f"retrieval-{cfg.data.dataset}")
 
 
-def load_data(cfg: Config, protocol: str, **split_options) -> tuple[WindowSet, Split]:
-    """Windows of the config's data and their split under ``protocol`` (``ProtocolConfig`` fields override).
-
-    With ``cfg.extra["subject_calibration"]`` every subject's channels are gain-calibrated first
-    (:mod:`myosem_core.data.calibration`); the flag is part of the config, so it keys every cached run.
-    """
-    ws = load_windows(cfg.data.dataset, cfg.data.data_dir, cache_dir=cache_root(), **cfg.data.load_options())
-    if cfg.extra.get("subject_calibration"):
-        from .data.calibration import calibrate_subjects, calibration_repetitions
-
-        ws = calibrate_subjects(ws, calibration_repetitions(cfg.extra["subject_calibration"]))
+def load_data(cfg: Config, protocol: str, *, progress: bool = True, **split_options) -> tuple[WindowSet, Split]:
+    """Windows of the config (:func:`myosem_core.prepare.load_config_windows`, per-subject calibration included)
+    and their split under ``protocol`` (``ProtocolConfig`` fields override)."""
+    ws = load_config_windows(cfg, progress)
     return ws, make_split(ws, protocol, **split_options)
+
+
+def train_myosem(cfg: Config, ws: WindowSet, split: Split, text_space=None, runs: str | Path | None = None,
+                 stage1=None, stage2=None, stage3=None, progress: bool = True):
+    """Stage 1 (unless ``text_space`` is given), then Stages 2-3, each reused when its run exists.
+
+    Safe under torchrun: Stage 1 runs on rank 0 first, Stages 2-3 train data-parallel on every rank.
+    Returns ``(text_space, prototypes, stage2_run, stage3_run)``.
+    """
+    from . import distributed as ddp
+    from .training import load_or_train_stage2, load_or_train_stage3
+
+    if text_space is None:
+        with ddp.main_first():  # Stage 1 is not data-parallel: rank 0 trains it, the others load the run
+            text_space = load_stage1_text_space(cfg, ws, split, runs, progress, stage1)
+    P = prototypes_for(text_space, ws.class_keys)
+    s2 = load_or_train_stage2(cfg, ws, split, stage2, runs, progress)
+    s3 = load_or_train_stage3(cfg, ws, split, P, s2, stage3, runs=runs, progress=progress)
+    return text_space, P, s2, s3
+
+
+def evaluate_myosem(cfg: Config, ws: WindowSet, split: Split, prototypes, stage3, runs: str | Path | None = None,
+                    baselines=("lda",), model_name: str = "myosem", key_extra: dict | None = None
+                    ) -> tuple[Path, dict]:
+    """MyoSem (a trained Stage-3 run) and ``baselines`` on the test split: ``(results_folder, {model: result})``.
+
+    ``key_extra`` joins the folder's key (a changed split, a data-parallel run), so such results never
+    overwrite the default ones.
+    """
+    keyed = replace(cfg, extra={**cfg.extra, **key_extra}) if key_extra else cfg
+    folder = results_folder(keyed, runs)
+    split.save(folder / "manifests")
+    results = {model_name: evaluate_retriever(model_name, ws, split, prototypes, cfg.seed, folder,
+                                              retriever=MyoSemRetriever.from_run(stage3))}
+    for name in baselines:
+        results[name] = evaluate_retriever(name, ws, split, prototypes, cfg.seed, folder)
+    return folder, results
 
 
 def run_myosem(cfg: Config, protocol: str, text_space=None, runs: str | Path | None = None, baselines=("lda",),
@@ -61,26 +91,16 @@ def run_myosem(cfg: Config, protocol: str, text_space=None, runs: str | Path | N
 
     ``split_options`` override fields of the protocol (e.g. ``{"val_subjects": ["S15", "S16"]}``).
     """
-    from .training import load_or_train_stage2, load_or_train_stage3
-
     ws, split = load_data(cfg, protocol, **(split_options or {}))
-    if text_space is None:
-        text_space = load_stage1_text_space(cfg, ws, split, runs, progress)
-    P = prototypes_for(text_space, ws.class_keys)
-    s2 = load_or_train_stage2(cfg, ws, split, stage2, runs, progress)
-    s3 = load_or_train_stage3(cfg, ws, split, P, s2, stage3, runs=runs, progress=progress)
-    keyed = replace(cfg, extra={**cfg.extra, "split_options": split_options}) if split_options else cfg
-    folder = results_folder(keyed, runs)  # a changed split never overwrites the default split's results
-    split.save(folder / "manifests")
-    results = {model_name: evaluate_retriever(model_name, ws, split, P, cfg.seed, folder,
-                                              retriever=MyoSemRetriever.from_run(s3))}
-    for name in baselines:
-        results[name] = evaluate_retriever(name, ws, split, P, cfg.seed, folder)
+    text_space, P, s2, s3 = train_myosem(cfg, ws, split, text_space, runs, stage2=stage2, stage3=stage3,
+                                         progress=progress)
+    key_extra = {"split_options": split_options} if split_options else None  # never overwrites the default split's
+    folder, results = evaluate_myosem(cfg, ws, split, P, s3, runs, baselines, model_name, key_extra)
     return MyoSemOutput(ws, split, P, s2, s3, folder, results, text_space)
 
 
-def load_stage1_text_space(cfg: Config, ws: WindowSet, split: Split, runs=None, progress: bool = True):
+def load_stage1_text_space(cfg: Config, ws: WindowSet, split: Split, runs=None, progress: bool = True, stage1=None):
     """Stage 1's frozen text space for this data and split (trained and cached by its own module)."""
     from .text.stage1 import load_or_train_stage1
 
-    return load_or_train_stage1(cfg, ws, split, run_dir=runs, progress=progress)
+    return load_or_train_stage1(cfg, ws, split, run_dir=runs, stage1=stage1, progress=progress)

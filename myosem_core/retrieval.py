@@ -20,7 +20,7 @@ from .data.catalog import class_name
 from .data.protocols import Split
 from .data.windows import WindowSet
 from .errors import ConfigError, DataError
-from .io import read_json, write_json
+from .io import write_json
 from .metrics import emg_to_text, text_to_emg
 from .retrievers import make_retriever, retriever_scores, window_posteriors
 
@@ -88,11 +88,6 @@ def evaluate_retriever(name: str, ws: WindowSet, split: Split, prototypes: np.nd
     if folder is not None:
         result["path"] = str(save_result(folder, result))
     return result
-
-
-def load_results(folder: str | Path) -> list[dict]:
-    """Every result JSON in ``folder``."""
-    return [read_json(p) for p in sorted(Path(folder).glob("*__*__*__seed*.json"))]
 
 
 def results_table(results: list[dict], keys=(("emg_to_text", "R@1"), ("emg_to_text", "R@3"), ("emg_to_text", "MRR"),

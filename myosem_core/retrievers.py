@@ -1,4 +1,5 @@
-"""Registry of EMG encoders evaluated for retrieval: a new model is one entry.
+"""The retrieval interface of every EMG encoder: a new model is one entry of the registry
+(declared in :mod:`myosem_core.baselines.registry`; MyoSem's own entry is :mod:`myosem_core.baselines.myosem`).
 
 A retriever is any object with
 
@@ -17,6 +18,7 @@ from typing import Callable, Protocol
 
 import numpy as np
 
+from .baselines.registry import RETRIEVERS
 from .data.windows import WindowSet
 from .errors import ConfigError
 
@@ -25,45 +27,14 @@ class Retriever(Protocol):
     def fit(self, train_ws: WindowSet, val_ws: WindowSet, prototypes: np.ndarray) -> "Retriever": ...
 
 
-def _lda(**kw):
-    from .baselines.classical import LDARetriever
-
-    return LDARetriever(**kw)
-
-
-def _myosem(**kw):
-    return MyoSemRetriever(**kw)
-
-
-#: name -> factory(**options) -> unfitted retriever
-RETRIEVERS: dict[str, Callable[..., Retriever]] = {"lda": _lda, "myosem": _myosem}
-
-
-def _add_baselines() -> None:
-    """Deep and classical EMG baselines (``myosem_core.baselines.registry``), one entry each."""
-    from .baselines.registry import BASELINE_FACTORIES
-
-    RETRIEVERS.update(BASELINE_FACTORIES)
-
-
-_add_baselines()
-
-
-def _aemg(**kw):
-    """AEMG: frozen contraction-token encoder + a linear head into the text space (:mod:`.baselines.aemg`)."""
-    from .baselines.aemg import AEMGRetriever
-
-    return AEMGRetriever(**kw)
-
-
-RETRIEVERS["aemg"] = _aemg
-
-
 def register_retriever(name: str, factory: Callable[..., Retriever]) -> None:
+    """Add (or replace) a registry entry at run time; the book's entries are declared in
+    :mod:`myosem_core.baselines.registry`."""
     RETRIEVERS[name] = factory
 
 
 def make_retriever(name: str, **options) -> Retriever:
+    """An unfitted retriever of registry entry ``name``; an unknown name is a :class:`ConfigError`."""
     if name not in RETRIEVERS:
         raise ConfigError(f"unknown retriever {name!r}; expected one of {sorted(RETRIEVERS)}")
     return RETRIEVERS[name](**options)
@@ -99,40 +70,3 @@ def retriever_scores(retriever, ws: WindowSet, prototypes: np.ndarray | None = N
     Z = np.asarray(retriever.embed(ws), dtype=np.float64)
     Z /= np.linalg.norm(Z, axis=1, keepdims=True) + 1e-12
     return window_posteriors(Z @ np.asarray(prototypes, np.float64).T)
-
-
-class MyoSemRetriever:
-    """MyoSem Stages 2 + 3 behind the registry interface (or wrapping an already trained Stage-3 run)."""
-
-    name = "myosem"
-
-    def __init__(self, preset: str = "quick", seed: int = 0, stage2=None, stage3=None, folder=None,
-                 run=None, progress: bool = True, protocol: str | None = None, **_):
-        from .training import Stage2Config, Stage3Config
-
-        self.stage2 = (stage2 or Stage2Config.preset_named(preset)).for_protocol(protocol)
-        self.stage3 = (stage3 or Stage3Config.preset_named(preset)).for_protocol(protocol)
-        self.seed, self.folder, self.run, self.progress = seed, folder, run, progress
-
-    @classmethod
-    def from_run(cls, run) -> "MyoSemRetriever":
-        return cls(run=run)
-
-    def fit(self, train_ws: WindowSet, val_ws: WindowSet, prototypes: np.ndarray) -> "MyoSemRetriever":
-        from pathlib import Path
-
-        from .training import train_stage2, train_stage3
-
-        f2 = f3 = None
-        if self.folder is not None:
-            f2, f3 = Path(self.folder) / "stage2", Path(self.folder) / "stage3"
-            f2.mkdir(parents=True, exist_ok=True)
-            f3.mkdir(parents=True, exist_ok=True)
-        s2 = train_stage2(train_ws, val_ws, self.stage2, self.seed, f2, self.progress)
-        self.run = train_stage3(train_ws, val_ws, s2, prototypes, self.stage3, self.seed, f3, self.progress)
-        return self
-
-    def embed(self, ws: WindowSet) -> np.ndarray:
-        if self.run is None:
-            raise ConfigError("MyoSemRetriever.embed called before fit")
-        return self.run.embed(ws.X)

@@ -29,6 +29,7 @@ import pandas as pd
 
 from .errors import DataError
 from .io import atomic_path, read_json, write_json
+from .threads import limit_threads
 
 DEFAULT_CHUNK_ROWS = 65_536
 
@@ -100,7 +101,7 @@ def topk(corpus: np.ndarray, queries: np.ndarray, k: int = 5, chunk_rows: int = 
     n = corpus.shape[0]
     k = min(k, n)
     best = TopK(np.empty((len(Q), 0), np.float32), np.empty((len(Q), 0), np.int64))
-    with _blas_threads(threads):
+    with limit_threads(threads, torch=False, native="blas", rescan=False):  # one library scan, not one per query
         for start in range(0, n, chunk_rows):
             block = np.asarray(corpus[start:start + chunk_rows], dtype=np.float32)  # a view of a float32 memmap
             if transform is not None:
@@ -112,23 +113,6 @@ def topk(corpus: np.ndarray, queries: np.ndarray, k: int = 5, chunk_rows: int = 
             else:  # only entries above the current k-th score can enter
                 best = _merge_above(best, s, start, k)
     return best
-
-
-_CONTROLLER = None
-
-
-def _blas_threads(n: int | None):
-    """A context limiting BLAS to ``n`` threads (the library scan is done once, not per query)."""
-    import contextlib
-
-    global _CONTROLLER
-    if not n:
-        return contextlib.nullcontext()
-    if _CONTROLLER is None:
-        from threadpoolctl import ThreadpoolController
-
-        _CONTROLLER = ThreadpoolController()
-    return _CONTROLLER.limit(limits=n, user_api="blas")
 
 
 def brute_force_topk(corpus: np.ndarray, queries: np.ndarray, k: int = 5) -> TopK:

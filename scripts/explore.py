@@ -42,12 +42,11 @@ def main(argv=None) -> int:
     params = make_parameters(args.preset, args.seed, args.data_dir, args.dataset, args.run_dir)
     params["protocol"] = args.protocol
     if not args.no_train:
-        import torch
-
         from myosem_core.config import make_config
         from myosem_core.pipeline import run_myosem
+        from myosem_core.threads import set_threads
 
-        torch.set_num_threads(1)
+        set_threads(1)
         cfg = make_config(params["preset"], params["dataset"], params["data_dir"], params["seed"])
         print(f"explore: reading (or training) the {params['dataset']} `{args.protocol}` runs, preset {args.preset}")
         run_myosem(cfg, args.protocol, runs=params["run_dir"], baselines=())

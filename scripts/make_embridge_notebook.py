@@ -29,21 +29,21 @@ import torch
 from IPython.display import Markdown, display
 
 from myosem_core.config import make_config
-from myosem_core.data import load_windows
 from myosem_core.data.protocols import make_split
 from myosem_core.evaluation import embridge_report as rep
 from myosem_core.evaluation.projection import umap_2d
 from myosem_core.io import read_json
-from myosem_core.paths import cache_root
+from myosem_core.prepare import load_config_windows
+from myosem_core.threads import set_threads
 from myosem_core.training.embridge import (EMBridgeConfig, evaluation_sets, load_or_train_aligner,
                                            run_embridge_experiments)
 from myosem_core.viz import embridge as ve
 
-torch.set_num_threads(1)  # the machine is shared; one thread is also the fastest under load
+set_threads(1)  # the machine is shared; one thread is also the fastest under load
 warnings.filterwarnings("ignore", category=UserWarning)
 cfg = make_config("full" if preset == "paper" else preset, dataset, data_dir, seed)  # "paper": full windows
 ecfg = EMBridgeConfig.preset_named(preset)
-ws = load_windows(cfg.data.dataset, cfg.data.data_dir, cache_dir=cache_root(), **cfg.data.load_options())
+ws = load_config_windows(cfg)
 SYN = ws.is_synthetic
 T = lambda title: ve.tag(title, SYN)
 print(f"{len(ws)} windows of {ws.X.shape[1] / ws.fs:g} s: EMG {ws.X.shape[1:]}, pose ({ws.pose_kind}) {ws.pose.shape[1:]}")'''

@@ -26,16 +26,16 @@ SETUP = '''import warnings
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import torch
 from IPython.display import Markdown, display
 
 from myosem_core.config import make_config
 from myosem_core.pipeline import load_data, load_stage1_text_space
 from myosem_core.retrieval import prototypes_for
+from myosem_core.threads import set_threads
 from myosem_core.training import load_or_train_stage2, load_or_train_stage3
 from myosem_core.viz import retrieval as vr
 
-torch.set_num_threads(1)  # the machine is shared; one thread is also the fastest under load
+set_threads(1)  # the machine is shared; one thread is also the fastest under load
 warnings.filterwarnings("ignore", category=UserWarning)
 cfg = make_config(preset, dataset, data_dir, seed)
 SYN = " (SYNTHETIC)" if dataset == "synthetic" else ""'''

@@ -16,10 +16,10 @@ import json
 from dataclasses import replace
 
 import numpy as np
-import torch
 
 from myosem_core.config import make_config
 from myosem_core.pipeline import run_myosem
+from myosem_core.threads import set_threads
 from myosem_core.training import Stage2Config, Stage3Config
 
 
@@ -61,7 +61,7 @@ def main(argv=None):
     ap.add_argument("--val-subjects", nargs="+", default=None,
                     help="user protocol: whole training subjects as the validation split (e.g. S15 S16)")
     args = ap.parse_args(argv)
-    torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     cfg = make_config(args.preset, args.dataset, args.data_dir, args.seed)
     if args.calibrate or args.calibrate_repetitions:
         option = {"repetitions": args.calibrate_repetitions} if args.calibrate_repetitions else True

@@ -105,9 +105,10 @@ def run_one(data_dir: str, preset: str, name: str, split: str, seed: int) -> dic
 
     from myosem_core.config import make_config
     from myosem_core.pipeline import load_data
+    from myosem_core.threads import set_threads
     from myosem_core.training import train_stage2
 
-    torch.set_num_threads(1)
+    set_threads(1)
     cfg = make_config(preset, "ninapro-db1", data_dir, seed)
     ws, _ = load_data(cfg, "rand")
     train, val, scored = selection_split(ws, split)

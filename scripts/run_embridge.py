@@ -10,13 +10,12 @@ from __future__ import annotations
 import argparse
 
 import pandas as pd
-import torch
 
 from myosem_core.config import make_config
-from myosem_core.data import load_windows
 from myosem_core.evaluation import embridge_report as rep
 from myosem_core.io import read_json
-from myosem_core.paths import cache_root
+from myosem_core.prepare import load_config_windows
+from myosem_core.threads import set_threads
 from myosem_core.training.embridge import EMBridgeConfig, run_embridge_experiments
 
 
@@ -28,10 +27,10 @@ def main(argv=None) -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--runs", default=None, help="runs folder (default: $MYOSEM_RUNS or <repo>/runs)")
     args = ap.parse_args(argv)
-    torch.set_num_threads(1)
+    set_threads(1)
     data_preset = "full" if args.preset == "paper" else args.preset
     cfg = make_config(data_preset, args.dataset, args.data_dir, args.seed)
-    ws = load_windows(cfg.data.dataset, cfg.data.data_dir, cache_dir=cache_root(), **cfg.data.load_options())
+    ws = load_config_windows(cfg)
     out = run_embridge_experiments(cfg, ws, EMBridgeConfig.preset_named(args.preset), runs=args.runs)
     res = read_json(out["path"])
     pd.set_option("display.width", 200, "display.max_columns", 20)

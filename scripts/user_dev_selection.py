@@ -27,12 +27,12 @@ import json
 from dataclasses import replace
 
 import numpy as np
-import torch
 
 from myosem_core.config import make_config
 from myosem_core.io import read_json, write_json
 from myosem_core.paths import runs_root
 from myosem_core.pipeline import run_myosem
+from myosem_core.threads import set_threads
 from myosem_core.training import Stage2Config, Stage3Config
 from myosem_core.training.augment import AugmentConfig
 
@@ -71,7 +71,7 @@ def main(argv=None):
     ap.add_argument("--runs", default=None)
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
-    torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     path = runs_root(args.runs) / f"user-dev-selection-{args.preset}.json"
     # rows of earlier calls (other candidates or seeds) are kept; the rows recomputed now replace theirs
     kept = read_json(path)["rows"] if path.is_file() else []

@@ -1,4 +1,4 @@
-"""The experiment runner: recipe-hash caching, missing registry rows, budgets shared by every model, text prototypes."""
+"""The experiment runner: recipe-hash caching, unregistered rows, budgets shared by every model, text prototypes."""
 
 from __future__ import annotations
 
@@ -51,16 +51,22 @@ def test_stale_recipe_is_recomputed(tmp_path, monkeypatch):
     assert r2["recipe_hash"] != r1["recipe_hash"]
 
 
-def test_unregistered_rows_are_skipped_and_written_nowhere(tmp_path):
-    ctx = TinyContext(tmp_path, progress=False)
-    for name in ("cpep", "embridge", "aemg"):
-        from myosem_core.retrievers import RETRIEVERS
+def test_every_table_row_is_a_registered_model():
+    for table in ex.TABLES.values():
+        for name in table.models:
+            assert ex.model_spec(name).name == name  # raises for a row whose retriever is not registered
 
-        if name in RETRIEVERS:  # filled by its own issue: nothing to check here
-            continue
-        assert ex.run_experiment(name, "rand", 0, "quick", "synthetic", None, tmp_path, ctx) is None
-    folder = ex.experiment_folder("quick", "synthetic", None, tmp_path)
-    assert not list(folder.glob("*__cpep__*"))
+
+def test_a_row_whose_retriever_is_not_registered_fails_clearly_and_writes_nothing(tmp_path, monkeypatch):
+    from myosem_core.retrievers import RETRIEVERS
+
+    monkeypatch.delitem(RETRIEVERS, "cpep")
+    ctx = TinyContext(tmp_path, progress=False)
+    with pytest.raises(ConfigError, match="model 'cpep' needs the EMG retriever 'cpep', which is not registered"):
+        ex.run_experiment("cpep", "rand", 0, "quick", "synthetic", None, tmp_path, ctx)
+    with pytest.raises(ConfigError, match="'cpep'.* not registered"):  # before any worker process starts
+        ex.run_experiments(["lda", "cpep"], seeds=[0, 1], jobs=2, progress=False, runs=tmp_path)
+    assert not list(tmp_path.rglob("*__cpep__*"))
 
 
 def test_bad_names_raise():

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from myosem_core import distributed as ddp
+from myosem_core.threads import set_threads
 from myosem_core.training import train_stage2, train_stage3
 from myosem_core.training.common import batches
 from tiny_myosem import STAGE2, STAGE3, tiny_prototypes, tiny_windows
@@ -56,7 +57,7 @@ def test_helpers_are_no_ops_in_one_process():
 
 def _train_rank(ws, split, P, out):
     """One rank: Stage 2 then Stage 3 data-parallel; each rank dumps its own weights for the comparison."""
-    torch.set_num_threads(1)
+    set_threads(1)
     tr, va = ws.subset(split.train), ws.subset(split.val)
     s2 = train_stage2(tr, va, STAGE2, 0, out / "s2", progress=False)
     s3 = train_stage3(tr, va, s2, P, STAGE3, 0, out / "s3", progress=False)
@@ -96,7 +97,7 @@ def _train_baseline_rank(ws, split, P, out):
 
     from myosem_core.baselines.deep import DeepConfig, train_deep
 
-    torch.set_num_threads(1)
+    set_threads(1)
     cfg = DeepConfig(width=8, pretrain_epochs=2, batch_size=32, align=replace(STAGE3, phase1_epochs=1, phase2_epochs=1))
     run = train_deep("atzori-cnn", ws.subset(split.train), ws.subset(split.val), P, cfg, 0, progress=False)
     torch.save(run.model.state_dict(), out / f"deep{ddp.rank()}.pt")

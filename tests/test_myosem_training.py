@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 import torch
 
+from myosem_core.baselines.myosem import MyoSemRetriever
 from myosem_core.config import make_config
 from myosem_core.data.protocols import make_split
 from myosem_core.data.windows import WindowSet
 from myosem_core.models.activation_encoder import EncoderConfig
 from myosem_core.models.semantic_queries import QueryHeadConfig
 from myosem_core.retrieval import RetrievalIndex, evaluate_retriever
-from myosem_core.retrievers import MyoSemRetriever
 from myosem_core.training import (Stage2Config, Stage3Config, load_or_train_stage2, load_or_train_stage3,
                                   train_stage2, train_stage3)
 

@@ -1,1 +1,2 @@
-"""Baselines evaluated through the same retrieval interface as MyoSem (see :mod:`myosem_core.retrievers`)."""
+"""MyoSem and the baselines behind one retrieval interface (:mod:`myosem_core.retrievers`); every entry is
+declared in :mod:`.registry`."""

@@ -25,7 +25,8 @@ from ..data.windows import WindowSet
 from ..errors import ConfigError
 from .prototype_head import fit_prototype_head
 from ..training.aemg import AEMGConfig, load_or_pretrain_on_windows
-from ..training.common import seed_everything, torch_threads
+from ..threads import limit_threads
+from ..training.common import seed_everything
 
 
 def _concat(a: WindowSet, b: WindowSet | None) -> WindowSet:
@@ -61,7 +62,7 @@ class AEMGRetriever:
         t0 = time.perf_counter()
         self.run = load_or_pretrain_on_windows(_concat(train_ws, val_ws), self.config, self.seed, self.runs,
                                                self.progress)
-        with torch_threads(self.config.threads):
+        with limit_threads(self.config.threads):
             seed_everything(self.seed)
             Z = torch.from_numpy(self.run.embed(train_ws))
             self.mean, self.std = Z.mean(0), Z.std(0) + 1e-6
@@ -75,14 +76,10 @@ class AEMGRetriever:
     def embed(self, ws: WindowSet) -> np.ndarray:
         if self.head is None:
             raise ConfigError("AEMG: embed called before fit")
-        with torch_threads(self.config.threads):
+        with limit_threads(self.config.threads):
             Z = (torch.from_numpy(self.run.embed(ws)) - self.mean) / self.std
             return F.normalize(self.head(Z), dim=-1).numpy()
 
     def describe(self) -> dict:
         return {"model": "AEMG", "config": asdict(self.config), "train_seconds": self.train_seconds,
                 "pretraining_folder": str(self.run.folder) if self.run and self.run.folder else None}
-
-
-def make_aemg(**kw) -> AEMGRetriever:
-    return AEMGRetriever(**kw)

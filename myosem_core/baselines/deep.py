@@ -38,7 +38,8 @@ from .. import distributed as ddp
 from ..data.windows import WindowSet
 from ..errors import ConfigError, DataError
 from ..losses import classification_loss, prototype_info_nce
-from ..training.common import batches, predict_in_batches, seed_everything, torch_threads
+from ..threads import limit_threads
+from ..training.common import batches, predict_in_batches, seed_everything
 from ..training.augment import AugmentConfig, augment
 from ..training.fit import FitConfig, fit
 from ..training.normalization import InputNormalizer
@@ -171,7 +172,7 @@ def train_deep(arch: str, train_ws: WindowSet, val_ws: WindowSet, prototypes: np
     if P.shape[0] != train_ws.n_classes:
         raise DataError("<prototypes>", "prototypes", f"expected one row per class ({train_ws.n_classes}), got {P.shape}")
     t_start = time.perf_counter()
-    with torch_threads(cfg.threads):
+    with limit_threads(cfg.threads):
         seed_everything(seed)
         dev = ddp.device()
         log = cfg.log_normalize if cfg.log_normalize is not None else train_ws.signal_kind == "rms"

@@ -24,7 +24,8 @@ from ..data.windows import WindowSet
 from ..errors import ConfigError
 from .prototype_head import fit_prototype_head
 from ..training.common import seed_everything
-from ..training.embridge import EMBridgeConfig, compute_limits, load_or_train_on_windows
+from ..threads import limit_threads
+from ..training.embridge import EMBridgeConfig, load_or_train_on_windows
 
 
 class PoseAnchoredRetriever:
@@ -43,7 +44,7 @@ class PoseAnchoredRetriever:
     def fit(self, train_ws: WindowSet, val_ws: WindowSet | None, prototypes: np.ndarray) -> "PoseAnchoredRetriever":
         t0 = time.perf_counter()
         self.run = load_or_train_on_windows(train_ws, self.config, self.model, self.seed, self.runs, self.progress)
-        with compute_limits(self.config.threads):
+        with limit_threads(self.config.threads, native="all"):
             seed_everything(self.seed)
             Z = torch.from_numpy(self.run.embed(train_ws))
             self.head = fit_prototype_head(Z, prototypes, train_ws.y, self.temperature, self.head_lr, self.head_steps)
@@ -54,20 +55,9 @@ class PoseAnchoredRetriever:
     def embed(self, ws: WindowSet) -> np.ndarray:
         if self.head is None:
             raise ConfigError(f"{self.model}: embed called before fit")
-        with compute_limits(self.config.threads):
+        with limit_threads(self.config.threads, native="all"):
             return F.normalize(self.head(torch.from_numpy(self.run.embed(ws))), dim=-1).numpy()
 
     def describe(self) -> dict:
         return {"model": self.model, "config": asdict(self.config), "train_seconds": self.train_seconds,
                 "aligner_folder": str(self.run.folder) if self.run and self.run.folder else None}
-
-
-def make_cpep(**kw) -> PoseAnchoredRetriever:
-    return PoseAnchoredRetriever("CPEP", **kw)
-
-
-def make_embridge(**kw) -> PoseAnchoredRetriever:
-    return PoseAnchoredRetriever("EMBridge", **kw)
-
-
-__all__ = ["PoseAnchoredRetriever", "make_cpep", "make_embridge"]

@@ -29,6 +29,7 @@ from ..cross_device import CrossDevice, labelled_windows
 from ..data.device_files import DEVICES, Device, device_recording
 from ..data.windows import WindowSet
 from ..metrics import retrieval_summary, true_ranks
+from ..threads import set_threads
 
 #: Single-finger prompts and the DB1 exercise-A movement that is the same action.
 DB1_EQUIVALENT = {"fingers/16": "ninapro/A/11", "fingers/8": "ninapro/A/1", "fingers/4": "ninapro/A/3",
@@ -123,8 +124,6 @@ def table(results: dict):
 def main(argv=None) -> None:
     import argparse
 
-    import torch
-
     from ..config import make_config
     from ..pipeline import run_myosem
 
@@ -135,7 +134,7 @@ def main(argv=None) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--runs", default=None)
     a = p.parse_args(argv)
-    torch.set_num_threads(1)
+    set_threads(1)
     dataset = "ninapro-db1" if a.data_dir else "synthetic"
     o = run_myosem(make_config(a.preset, dataset, a.data_dir, a.seed), a.protocol, runs=a.runs, baselines=())
     res = evaluate_cross_device(CrossDevice(o.stage3, o.text_space), CrossDeviceConfig(seed=a.seed))

@@ -33,6 +33,7 @@ from tqdm.auto import tqdm
 
 from ..data.windows import WindowSet
 from ..errors import DataError
+from ..threads import limit_threads
 from .probes import balanced_accuracy
 
 
@@ -174,9 +175,7 @@ def evaluate_loso(ws: WindowSet, features: Mapping[str, tuple[str, FeatureFn]], 
     "lda". ``few_shot[row]`` (default True except kNN) says whether the row
     gets the few-shot curve.
     """
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(1):  # the machine is shared: one BLAS thread (a second mostly spins)
+    with limit_threads(1, torch=False, native="all"):  # the machine is shared: one BLAS thread (a second mostly spins)
         return _evaluate_loso(ws, features, targets, cfg, few_shot, progress)
 
 

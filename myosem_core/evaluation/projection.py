@@ -1,21 +1,22 @@
 """2-D UMAP of embeddings with neighbours from scikit-learn (umap-learn's own search is slow to compile).
 
-Set ``NUMBA_CACHE_DIR`` to a writable folder (the Makefile does) so numba's
-compiled kernels are cached between runs.
+numba's compiled kernels are cached in ``$NUMBA_CACHE_DIR`` (default ``<repo>/.numba_cache``, as the
+Makefile sets it).
 """
 
 from __future__ import annotations
 
 import os
 import warnings
-from pathlib import Path
 
 import numpy as np
+
+from ..paths import repo_root
 
 
 def umap_2d(X: np.ndarray, n_neighbors: int = 15, seed: int = 0, metric: str = "cosine") -> np.ndarray:
     """UMAP coordinates (N, 2) of ``X`` (N, D); neighbours computed exactly by scikit-learn, passed as precomputed_knn."""
-    os.environ.setdefault("NUMBA_CACHE_DIR", str(Path.cwd() / ".numba_cache"))
+    os.environ.setdefault("NUMBA_CACHE_DIR", str(repo_root() / ".numba_cache"))
     import umap
     from sklearn.neighbors import NearestNeighbors
 

@@ -38,7 +38,8 @@ from ..models.aemg import AEMGModelConfig, AEMGTransformer, ContractionTokenizer
 from ..models.aemg.model import masked_token_loss, random_mask
 from ..models.aemg.tokenizer import TokenSequence
 from ..paths import runs_root
-from .common import load_checkpoint, save_checkpoint, seed_everything, torch_threads
+from ..threads import limit_threads
+from .common import load_checkpoint, save_checkpoint, seed_everything
 from .fit import FitConfig, fit
 from .resume import EpochCheckpoint, fingerprint
 
@@ -175,7 +176,7 @@ class AEMGEncoder:
         self.model.eval()
         pos, t = torch.from_numpy(seq.channel_pos), torch.from_numpy(seq.time_s)
         out = []
-        with torch_threads(self.config.threads), torch.no_grad():
+        with limit_threads(self.config.threads), torch.no_grad():
             for i in range(0, len(seq.tokens), batch_size):
                 out.append(self.model.embed(torch.from_numpy(seq.tokens[i:i + batch_size]), pos, t))
         return torch.cat(out).numpy()
@@ -203,7 +204,7 @@ def pretrain_aemg(sources: list[Source], aemg: AEMGConfig = AEMGConfig(), seed: 
     """
     folder = Path(folder) if folder is not None else None
     t_start = time.perf_counter()
-    with torch_threads(aemg.threads):
+    with limit_threads(aemg.threads):
         seed_everything(seed)
         tok_path = folder / "tokenizer.json" if folder else None
         if tok_path is not None and tok_path.is_file():

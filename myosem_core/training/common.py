@@ -1,8 +1,7 @@
-"""Pieces every training loop shares: seeding, thread limits, batches, early stopping, checkpoints."""
+"""Pieces every training loop shares: seeding, batches, early stopping, checkpoints."""
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import hashlib
 import json
@@ -20,18 +19,6 @@ def seed_everything(seed: int) -> None:
     """Seed torch and numpy's legacy global RNG (dropout, init, codebook resets draw from torch)."""
     torch.manual_seed(seed)
     np.random.seed(seed % 2**32)
-
-
-@contextlib.contextmanager
-def torch_threads(n: int | None) -> Iterator[None]:
-    """Run the block with ``n`` intra-op threads (the machine is shared), then restore."""
-    before = torch.get_num_threads()
-    if n:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def batches(n: int, batch_size: int, generator: torch.Generator | None = None) -> Iterator[torch.Tensor]:

@@ -23,7 +23,6 @@ users, evaluation = the unseen test users).
 
 from __future__ import annotations
 
-import contextlib
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -43,8 +42,9 @@ from ..io import read_json, write_json
 from ..models.embridge import (EMGPoseAligner, MAEConfig, PatchMAE, best_query, cascle_targets, fit_communities,
                                info_nce, instance_soft_targets, soft_cross_entropy)
 from ..paths import runs_root
+from ..threads import limit_threads
 from .fit import FitConfig, fit
-from .common import batches, config_hash, load_checkpoint, save_checkpoint, seed_everything, torch_threads
+from .common import config_hash, load_checkpoint, save_checkpoint, seed_everything
 
 # ------------------------------------------------------------------------------------------------------ configs
 
@@ -172,15 +172,6 @@ def variant(align: AlignConfig, name: str, **overrides) -> AlignConfig:
 # ------------------------------------------------------------------------------------------------------ data
 
 
-@contextlib.contextmanager
-def compute_limits(threads: int):
-    """At most ``threads`` torch and BLAS/OpenMP threads (the machine is shared; oversubscription is far slower)."""
-    from threadpoolctl import threadpool_limits
-
-    with torch_threads(threads), threadpool_limits(threads):
-        yield
-
-
 def _require_pose(ws: WindowSet) -> None:
     if ws.pose is None:
         raise DataError(ws.meta.get("data_dir") or "<windows>", "pose",
@@ -271,7 +262,7 @@ def train_mae(train: WindowSet, stream: str, cfg: MAETrainConfig, normalizer: Ch
     """Masked-patch pre-training of one stream (``"emg"`` or ``"pose"``) on ``train``."""
     if len(train) < 2:
         raise DataError("<split>", "train", f"MAE pre-training needs training windows, got {len(train)}")
-    with compute_limits(threads):
+    with limit_threads(threads, native="all"):
         seed_everything(seed)
         model = PatchMAE(mae_config_for(train, stream, cfg))
         X = torch.from_numpy(normalizer.transform(train.X if stream == "emg" else train.pose))
@@ -403,7 +394,7 @@ def train_aligner(train: WindowSet, emg: MAERun, pose: MAERun, cfg: AlignConfig,
         raise ConfigError(f"soft must be 'cascle', 'softclip' or 'none', got {cfg.soft!r}")
     if len(train) < 2:
         raise DataError("<split>", "train", f"alignment needs at least 2 paired training windows, got {len(train)}")
-    with compute_limits(threads):
+    with limit_threads(threads, native="all"):
         seed_everything(seed)
         for p_ in pose.model.parameters():
             p_.requires_grad_(False)
@@ -475,7 +466,7 @@ def _slug(name: str) -> str:
 def evaluate_aligner(run: AlignerRun, ws: WindowSet, split: Split, k: int = 10, seed: int = 0,
                      keep_predictions: bool = False, threads: int = 1) -> dict:
     """Zero-shot kNN and linear-probe balanced accuracy on every evaluation set of the split."""
-    with compute_limits(threads):
+    with limit_threads(threads, native="all"):
         return _evaluate_aligner(run, ws, split, k, seed, keep_predictions)
 
 
@@ -498,7 +489,7 @@ def _evaluate_aligner(run: AlignerRun, ws: WindowSet, split: Split, k: int, seed
 def evaluate_mae(run: MAERun, ws: WindowSet, split: Split, seed: int = 0, threads: int = 1) -> dict:
     """Linear-probe balanced accuracy of a frozen MAE (EMG-MAE row; pose MAE = the upper bound)."""
     out = {}
-    with compute_limits(threads):
+    with limit_threads(threads, native="all"):
         for set_name, (probe_idx, eval_idx) in evaluation_sets(ws, split).items():
             pred = linear_probe(run.embed(ws.subset(probe_idx)), ws.y[probe_idx], run.embed(ws.subset(eval_idx)), seed)
             out[set_name] = {"lp": balanced_accuracy(ws.y[eval_idx], pred), "n_eval": int(len(eval_idx))}

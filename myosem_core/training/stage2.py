@@ -7,13 +7,11 @@ the validation accuracy (``monitor``) and the best weights are kept.
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from ..config import Config, run_directory
 from ..data.protocols import Split
@@ -26,7 +24,8 @@ from ..paths import runs_root
 from .. import distributed as ddp
 from .augment import AugmentConfig, augment
 from .normalization import InputNormalizer
-from .common import batches, load_checkpoint, predict_in_batches, save_checkpoint, seed_everything, torch_threads
+from ..threads import limit_threads
+from .common import batches, load_checkpoint, predict_in_batches, save_checkpoint, seed_everything
 from .fit import FitConfig, fit
 from .resume import EpochCheckpoint, fingerprint
 from .subject_adversary import SubjectAdversary, reversal_ramp, subject_codes
@@ -156,7 +155,7 @@ def train_stage2(train_ws: WindowSet, val_ws: WindowSet, cfg: Stage2Config = Sta
     if len(train_ws) == 0 or len(val_ws) == 0:
         raise DataError("<split>", "train/val", f"Stage 2 needs training and validation windows, got "
                         f"{len(train_ws)} and {len(val_ws)}")
-    with torch_threads(cfg.threads):
+    with limit_threads(cfg.threads):
         seed_everything(seed)
         normalizer = fit_normalizer(train_ws, cfg)
         dev = ddp.device()

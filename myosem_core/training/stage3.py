@@ -13,13 +13,11 @@ improves on phase 1.
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from ..config import Config, run_directory
 from ..data.protocols import Split
@@ -33,8 +31,8 @@ from ..paths import runs_root
 from .. import distributed as ddp
 from .augment import AugmentConfig, augment
 from .normalization import InputNormalizer
-from .common import (batches, config_hash, load_checkpoint, predict_in_batches, save_checkpoint, seed_everything,
-                     torch_threads)
+from ..threads import limit_threads
+from .common import batches, config_hash, load_checkpoint, predict_in_batches, save_checkpoint, seed_everything
 from .fit import FitConfig, fit
 from .resume import EpochCheckpoint, fingerprint
 from .stage2 import (CROSS_USER_AUGMENT, FULL_AUGMENT, QUICK_AUGMENT, Stage2Config, Stage2Run,
@@ -168,7 +166,7 @@ def train_stage3(train_ws: WindowSet, val_ws: WindowSet, stage2: Stage2Run, prot
     import copy
 
     P = torch.from_numpy(check_prototypes(prototypes, train_ws.n_classes))
-    with torch_threads(cfg.threads):
+    with limit_threads(cfg.threads):
         seed_everything(seed)
         dev = ddp.device()
         model = build_model(copy.deepcopy(stage2.model), cfg, P.shape[1]).to(dev)

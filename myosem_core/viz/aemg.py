@@ -10,7 +10,7 @@ from matplotlib.ticker import MaxNLocator
 
 from ..data.record import Recording
 from ..models.aemg.tokenizer import FEATURES, ContractionTokenizer, common_envelope
-from .data import tag
+from . import tag
 
 
 def perplexity(counts) -> float:

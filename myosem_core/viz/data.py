@@ -10,11 +10,7 @@ import seaborn as sns
 from ..data.catalog import class_name
 from ..data.sensors import sensor_map
 from ..data.windows import WindowSet
-
-
-def tag(title: str, synthetic: bool) -> str:
-    """Append '(synthetic data)' to a title when the data is synthetic."""
-    return f"{title} (synthetic data)" if synthetic else title
+from . import tag  # noqa: F401  (notebooks call vdata.tag)
 
 
 def plot_split_counts(counts: pd.DataFrame, title: str, ax=None):

@@ -8,10 +8,7 @@ import pandas as pd
 import seaborn as sns
 
 from ..data.catalog import class_name
-
-
-def tag(title: str, synthetic: bool) -> str:
-    return f"{title} (synthetic data)" if synthetic else title
+from . import tag  # noqa: F401  (notebook 07 calls ve.tag)
 
 
 def style_table(df: pd.DataFrame, caption: str = ""):

@@ -113,16 +113,6 @@ def plot_window(window: np.ndarray, fs: float, title: str = "", ax=None, channel
     return ax
 
 
-def plot_metric_bars(table: pd.DataFrame, metric: str, title: str = "", ax=None):
-    """Grouped bars: one group per protocol, one bar per model, for column ``metric`` of a results table."""
-    ax = _ax(ax, (7, 3.5))
-    piv = table.pivot_table(index="protocol", columns="model", values=metric)
-    piv.plot.bar(ax=ax, rot=0)
-    ax.set(ylabel=metric, title=title, ylim=(0, 1))
-    ax.legend(fontsize=7)
-    return ax
-
-
 def plot_bar_check(rows: list[dict], setting: str, metrics=("E→T R@1", "E→T R@3"), title: str = "", ax=None):
     """One setting of the user quality bar: mean per model and metric as bars, each seed as a dot."""
     ax = _ax(ax, (6, 3.5))

@@ -6,24 +6,17 @@ numbers in the book are the ones the core computed.
 
 from __future__ import annotations
 
-import os
-import warnings
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
 
 from ..data.catalog import class_name
-from ..paths import repo_root
+from ..evaluation.projection import umap_2d
+from . import tag  # noqa: F401  (notebook 01 calls vtext.tag)
 
 _GROUPS = {"all": "all classes", "seen": "seen classes", "heldout": "held-out classes",
            "heldout_only_candidates": "held-out classes, held-out candidates only"}
-
-
-def tag(title: str, synthetic: bool) -> str:
-    """Append '(synthetic data)' to a title when the data is synthetic."""
-    return f"{title} (synthetic data)" if synthetic else title
 
 
 def _name(key: str) -> str:
@@ -68,20 +61,6 @@ def plot_view_consistency(results: dict, title: str = "", heldout_classes=(), ax
     if title:
         axes[0].figure.suptitle(title)
     return axes
-
-
-def umap_2d(emb: np.ndarray, n_neighbors: int = 15, seed: int = 0) -> np.ndarray:
-    """(n, 2) UMAP of unit vectors (cosine), with the neighbour graph from scikit-learn passed in precomputed."""
-    os.environ.setdefault("NUMBA_CACHE_DIR", str(repo_root() / ".numba_cache"))  # as the Makefile sets it
-    import umap
-    from sklearn.neighbors import NearestNeighbors
-
-    k = min(n_neighbors, len(emb) - 1)
-    dist, idx = NearestNeighbors(n_neighbors=k, metric="cosine").fit(emb).kneighbors(emb)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        reducer = umap.UMAP(n_neighbors=k, metric="cosine", random_state=seed, precomputed_knn=(idx, dist))
-        return reducer.fit_transform(emb)
 
 
 def plot_text_umap(embeddings: dict, class_keys, state: str = "after", title: str = "", ax=None, seed: int = 0,

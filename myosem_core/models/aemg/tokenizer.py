@@ -48,6 +48,7 @@ import scipy.signal
 from ...data.ninapro import FilterConfig, filter_raw_emg
 from ...data.record import SIGNAL_KINDS
 from ...errors import DataError
+from ...threads import limit_threads
 
 FEATURES = ("level", "trend", "roughness", "contrast")
 
@@ -180,7 +181,6 @@ class ContractionTokenizer:
         (drawn at random, seeded), so a big device does not own the vocabulary.
         """
         from sklearn.cluster import KMeans
-        from threadpoolctl import threadpool_limits
 
         rng = np.random.default_rng(self.cfg.seed)
         pools, names = [], []
@@ -200,7 +200,7 @@ class ContractionTokenizer:
         self.feat_mean = F.mean(0)
         self.feat_std = F.std(0) + 1e-6
         Z = (F - self.feat_mean) / self.feat_std
-        with threadpool_limits(1):
+        with limit_threads(1, torch=False, native="all"):
             km = KMeans(self.cfg.vocab_size, n_init=self.cfg.kmeans_init, max_iter=self.cfg.kmeans_iter,
                         random_state=self.cfg.seed).fit(Z)
         self.centroids = km.cluster_centers_.astype(np.float64)
