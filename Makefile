@@ -91,7 +91,7 @@ test: $(STAMP) browser
 	rm -rf build/nbval
 	$(PY) scripts/execute_notebooks.py --prepare-only --out build/nbval --preset quick --seed $(SEED) \
 	    $(if $(TEST_DATA_DIR),--data-dir $(TEST_DATA_DIR))
-	$(PY) -m pytest --nbval-lax --nbval-kernel-name $(KERNEL) --nbval-cell-timeout 1800 -p no:cacheprovider build/nbval
+	$(PY) -m pytest --nbval-lax --nbval-kernel-name $(KERNEL) --nbval-cell-timeout 1800 -p no:cacheprovider --durations=15 build/nbval
 	$(if $(TEST_DATA_DIR),$(PY) scripts/expected_results.py check --data-dir $(TEST_DATA_DIR))
 
 # pin the numbers the last `make test` produced (quick preset, seed 0, real data): a deliberate step
