@@ -130,9 +130,17 @@ class RetrievalIndex:
             raise ConfigError("this index has no text encoder (pass text_space=...) so it cannot embed new sentences")
         return _unit(np.asarray(self.text_space.encode_text(list(sentences)), dtype=np.float32))
 
+    def sentence_class_scores(self, sentences: list[str]) -> np.ndarray | None:
+        """(n, K) class cosines of the text space's query encoder in this index's class order, or None
+        when the text space has none (then the sentence embeddings meet the prototypes directly)."""
+        if getattr(self.text_space, "query_encoder", None) is None:
+            return None
+        return self.text_space.class_scores(list(sentences), self.class_keys)
+
     def text_scores(self, sentences: list[str], mode: str = "prototype") -> np.ndarray:
         """(n, N) scores of every indexed window for every sentence (see :func:`text_to_window_scores`)."""
-        return text_to_window_scores(self.encode_text(sentences), self.embeddings, self.prototypes, mode)
+        return text_to_window_scores(self.encode_text(sentences), self.embeddings, self.prototypes, mode,
+                                     self.sentence_class_scores(sentences) if mode == "prototype" else None)
 
     def search_text(self, sentence: str, k: int = 5, mode: str = "prototype") -> pd.DataFrame:
         """The ``k`` windows that best match ``sentence``, with their true labels.
@@ -141,7 +149,7 @@ class RetrievalIndex:
         sentence describes; ``"cosine"`` by the raw cosine between sentence and window embeddings.
         """
         q = self.encode_text([sentence])
-        s = text_to_window_scores(q, self.embeddings, self.prototypes, mode)[0]
+        s = self.text_scores([sentence], mode)[0]
         top = rank_windows(s, (self.embeddings @ q[0]))[:k]
         w = self.windows
         return pd.DataFrame({"rank": np.arange(1, len(top) + 1), "window": top, "score": s[top],
@@ -194,19 +202,24 @@ def rank_windows(scores: np.ndarray, cosine: np.ndarray) -> np.ndarray:
     return np.lexsort((np.arange(len(scores)), -np.asarray(cosine, np.float64), -np.asarray(scores, np.float64)))
 
 
-def text_to_window_scores(Q: np.ndarray, Z: np.ndarray, prototypes: np.ndarray, mode: str = "prototype") -> np.ndarray:
+def text_to_window_scores(Q: np.ndarray, Z: np.ndarray, prototypes: np.ndarray, mode: str = "prototype",
+                          class_scores: np.ndarray | None = None) -> np.ndarray:
     """(n, N) text -> window scores of sentence embeddings ``Q`` against window embeddings ``Z``.
 
     ``prototype``: sum over classes of q(class | sentence) x p(class | window), each a softmax over the
     Stage-1 prototypes; the windows the EMG model most surely places in the sentence's classes rank first.
-    The sentence is free text: a sentence between two classes weights both. ``cosine``: ``Q @ Z.T``.
+    The sentence is free text: a sentence between two classes weights both. ``class_scores`` (n, K), when
+    given, are the sentences' class cosines from the text space's query encoder
+    (:meth:`~myosem_core.text.stage1.TextSpace.class_scores`) and replace ``Q @ prototypes.T``.
+    ``cosine``: ``Q @ Z.T``.
     """
     Q = np.atleast_2d(np.asarray(Q, np.float32))
     if mode == "cosine":
         return Q @ np.asarray(Z, np.float32).T
     if mode != "prototype":
         raise ConfigError(f"unknown text search mode {mode!r}; expected 'prototype' or 'cosine'")
-    qc = softmax_rows(Q @ np.asarray(prototypes, np.float32).T, TEXT_TEMPERATURE).astype(np.float32)
+    S = Q @ np.asarray(prototypes, np.float32).T if class_scores is None else np.atleast_2d(class_scores)
+    qc = softmax_rows(np.asarray(S, np.float32), TEXT_TEMPERATURE).astype(np.float32)
     return qc @ class_posterior(Z, prototypes).T
 
 
@@ -244,7 +257,7 @@ def free_text_to_emg(index: RetrievalIndex, sentences, k: int = 5) -> dict:
     if not sel:
         raise ConfigError("no free-text sentence names a class of the indexed windows")
     Q = index.encode_text([s.text for s in sel])
-    S = text_to_window_scores(Q, index.embeddings, index.prototypes)  # (n, N), the ranking search_text uses
+    S = index.text_scores([s.text for s in sel])  # (n, N), the ranking search_text uses
     C = Q @ index.embeddings.T
     top = np.stack([rank_windows(S[i], C[i])[:k] for i in range(len(sel))])
     labels = np.asarray(index.windows.labels)

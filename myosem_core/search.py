@@ -150,18 +150,22 @@ class StoredIndex:
     info: dict
 
     def search(self, queries: np.ndarray, k: int = 5, chunk_rows: int = DEFAULT_CHUNK_ROWS,
-               prototypes: np.ndarray | None = None) -> pd.DataFrame:
+               prototypes: np.ndarray | None = None, class_scores: np.ndarray | None = None) -> pd.DataFrame:
         """Top-k rows for one query vector, with their stored metadata (rank, score, then the windows.csv columns).
 
         With ``prototypes`` (K, D) the query is a sentence embedding ranked by the prototype-mediated score
-        of :func:`myosem_core.retrieval.text_to_window_scores`, chunk by chunk; without, by inner product.
+        of :func:`myosem_core.retrieval.text_to_window_scores`, chunk by chunk (``class_scores``: the
+        sentence's class cosines from a query encoder, used instead of ``queries @ prototypes.T``); without,
+        by inner product.
         """
         transform = None
         if prototypes is not None:
             from .retrieval import TEXT_TEMPERATURE, class_posterior, softmax_rows
 
             P = np.asarray(prototypes, np.float32)
-            queries = softmax_rows(np.atleast_2d(np.asarray(queries, np.float32)) @ P.T, TEXT_TEMPERATURE)
+            S = (np.atleast_2d(np.asarray(queries, np.float32)) @ P.T if class_scores is None
+                 else np.atleast_2d(np.asarray(class_scores, np.float32)))
+            queries = softmax_rows(S, TEXT_TEMPERATURE)
             transform = lambda block: class_posterior(block, P)  # noqa: E731
         hits = topk(self.embeddings, queries, k, chunk_rows, source=self.folder / "embeddings.npy",
                     transform=transform)

@@ -70,3 +70,25 @@ def test_free_text_to_emg_counts_right_windows_in_the_top_k():
     assert r["by_kind"] == {"casual": pytest.approx(1.0), "direction": pytest.approx(0.6)}
     assert r["top5_right"] == pytest.approx(0.8) and r["top1_right"] == pytest.approx(0.5)
     assert index.search_text("bend it", k=4)["class_key"].tolist() == [keys[0]] * 4
+
+
+def test_a_query_encoder_decides_which_classes_a_sentence_names():
+    """With a text space that has a query encoder, free text reaches the windows through its class scores,
+    not through the sentence embedding's cosines to the prototypes."""
+    keys = ("ninapro/A/1", "ninapro/A/2")
+    y = np.array([0] * 4 + [1] * 4)
+    X = np.zeros((8, 5, 2), np.float32)
+    X[:, 0, 0] = y
+    windows = SimpleNamespace(X=X, y=y, labels=np.array([keys[i] for i in y]), subject=np.array(["S1"] * 8),
+                              repetition=np.ones(8, int), fs=100.0, channel_names=["a", "b"])
+    embed = lambda X: np.eye(2, dtype=np.float32)[X[:, 0, 0].astype(int)]  # noqa: E731
+    # the aligned encoder puts every sentence on class 1's prototype; the query encoder knows "lift" is class 2
+    text = SimpleNamespace(encode_text=lambda t: np.array([[1.0, 0.0]] * len(t)), query_encoder=object(),
+                           class_scores=lambda t, ks: np.array([[0.0, 1.0] if "lift" in s else [1.0, 0.0] for s in t])
+                           [:, [keys.index(k) for k in ks]])
+    index = RetrievalIndex(embed, windows, np.eye(2, dtype=np.float32), keys, text)
+    assert index.search_text("lift it", k=4)["class_key"].tolist() == [keys[1]] * 4
+    assert index.search_text("bend it", k=4)["class_key"].tolist() == [keys[0]] * 4
+    plain = RetrievalIndex(embed, windows, np.eye(2, dtype=np.float32), keys,
+                           SimpleNamespace(encode_text=text.encode_text))
+    assert plain.search_text("lift it", k=4)["class_key"].tolist() == [keys[0]] * 4

@@ -172,3 +172,43 @@ def test_stage1_trains_without_heldout_text_then_loads_frozen(tiny, tmp_path, mo
     assert again.views == space.views and isinstance(again.views[0], ClassViews)
     texts = all_texts(space.views)
     assert len(texts) == len(emb["text"])
+
+
+def test_query_encoder_scores_free_text_apart_from_the_aligned_space(tiny, tmp_path, monkeypatch):
+    """With query_epochs > 0 a second encoder is fine-tuned (with the lexicon where one exists) for free text;
+    the prototypes Stage 3 aligns to and encode_text stay those of the aligned encoder."""
+    cfg, ws = tiny
+    split = make_split(ws, "rand")
+    calls = []
+    real_fit = s1.fit
+
+    def spy_fit(encoder, corpus, scfg, progress=True, **kw):
+        calls.append((scfg.epochs, scfg.lr, set(corpus.view.tolist())))
+        return real_fit(encoder, corpus, scfg, progress, **kw)
+
+    monkeypatch.setattr(s1, "fit", spy_fit)
+    small = s1.Stage1Config(train_layers=1, epochs=2, lr=1e-4, query_epochs=3, query_lr=1e-3, query_synonyms=5)
+    space = s1.load_or_train_stage1(cfg, ws, split, tmp_path, stage1=small, progress=False)
+    assert [c[:2] for c in calls] == [(2, 1e-4), (3, 1e-3)]  # aligned encoder, then the query encoder
+    assert "synonym" not in calls[0][2]  # the aligned space never trains on lexicon sentences
+    assert space.query_encoder is not None and (space.run_dir / s1.QUERY_TOP).is_file()
+    res = read_json(space.run_dir / "results.json")
+    assert len(res["query_history"]) == 3 and res["free_text"]["encoder"] == "query"
+
+    texts = ["curl the index finger", "open the whole hand"]
+    aligned = space.encode_text(texts) @ space.prototypes.T
+    S = space.scores(texts)
+    assert S.shape == (2, len(ws.class_keys)) and not np.allclose(S, aligned)  # the query encoder scores free text
+    np.testing.assert_allclose(S, space.query_encoder.encode(texts) @ space.query_prototypes.T, atol=1e-6)
+    order = list(reversed(space.class_keys))
+    np.testing.assert_allclose(space.class_scores(texts, order), S[:, ::-1], atol=1e-6)
+    with pytest.raises(DataError, match="not in this text space"):
+        space.class_scores(texts, ["ninapro/A/99"])
+
+    monkeypatch.setattr(s1, "fit", lambda *a, **k: pytest.fail("Stage 1 retrained although its run folder exists"))
+    again = s1.load_or_train_stage1(cfg, ws, split, tmp_path, stage1=small, progress=False)
+    np.testing.assert_allclose(again.scores(texts), S, atol=1e-5)
+    np.testing.assert_allclose(again.encode_text(texts), space.encode_text(texts), atol=1e-6)
+    (space.run_dir / s1.QUERY_TOP).unlink()
+    with pytest.raises(DataError, match="query encoder missing"):
+        s1.load_stage1(space.run_dir)
