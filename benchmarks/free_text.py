@@ -1,7 +1,7 @@
 """Free-text benchmark of the Stage-1 text space: frozen vs fine-tuned, overall and per kind of phrasing.
 
     python benchmarks/free_text.py --threads 1                               # the development set (choose settings here)
-    python benchmarks/free_text.py --threads 1 --set synonyms=0 epochs=30    # a candidate setting, on the development set
+    python benchmarks/free_text.py --threads 1 --set query_synonyms=60 query_epochs=60   # a candidate, on the dev set
     python benchmarks/free_text.py --threads 1 --benchmark                   # the held-out benchmark, current preset
 
 Trains (or reads, with --runs) Stage 1 on NinaPro DB1 exercise 1 (``rand`` split: the
@@ -50,7 +50,7 @@ def main(argv=None) -> int:
     ap.add_argument("--benchmark", action="store_true", help="score the held-out benchmark instead of the dev set")
     ap.add_argument("--misses", action="store_true", help="list the sentences ranked wrong after fine-tuning")
     ap.add_argument("--threads", type=int, default=None)
-    ap.add_argument("--set", nargs="*", default=[], help="Stage-1 overrides as key=json, e.g. synonyms=40")
+    ap.add_argument("--set", nargs="*", default=[], help="Stage-1 overrides as key=json, e.g. query_synonyms=40")
     args = ap.parse_args(argv)
     set_threads(args.threads)
     cfg = make_config(args.preset, "ninapro-db1", args.data_dir)

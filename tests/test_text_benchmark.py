@@ -64,7 +64,7 @@ def test_near_copy_rule():
 def test_no_benchmark_sentence_nor_near_copy_reaches_stage1_training(preset):
     cfg = s1.Stage1Config.preset(preset)
     keys = list(load_catalog("ninapro"))  # every NinaPro class, DB1 exercise 1 included
-    for synonyms in sorted({cfg.synonyms, 400}):
+    for synonyms in sorted({cfg.synonyms, cfg.query_synonyms, 400}):  # aligned space, query encoder, more
         views = build_views(_fake_ws(keys), None, cfg.process, synonyms)
         corpus = training_texts(views)
         s1._check_no_leak(corpus, views, [])  # the guard train_stage1 runs passes ...
