@@ -334,6 +334,11 @@ def _run_group(models, protocol, seed, preset, dataset, data_dir, runs, force) -
     return [run_experiment(m, protocol, seed, preset, dataset, data_dir, runs, ctx, False, force) for m in models]
 
 
+def _prepare_stage1(protocol, seed, preset, dataset, data_dir, runs) -> None:
+    """Train (or read) one group's Stage-1 text space in a worker."""
+    Context(runs, progress=False).prototypes("stage1", make_config(preset, dataset, data_dir, seed), protocol)
+
+
 def _shared_run(name: str) -> str:
     """Rows with the same value train a shared run, so they must stay in one worker (else both train it)."""
     spec = MODELS[name]
@@ -400,8 +405,8 @@ def _run_groups_in_parallel(models, groups, preset, dataset, data_dir, runs, for
                             n_threads: int) -> list[dict]:
     """The grid's :func:`work_units` on ``jobs`` spawned processes; results in the serial order.
 
-    Stage 1, which almost every row needs, is trained (or read) here first, once per group, so that
-    no two workers train it at the same time.
+    Stage 1, which almost every row needs, is trained (or read) first, one worker per group, so that
+    no two workers train the same one at once.
     """
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -417,18 +422,17 @@ def _run_groups_in_parallel(models, groups, preset, dataset, data_dir, runs, for
                 if r is not None:
                     done[(p, s, m)] = r
     todo = [(p, s) for p, s in groups if any((p, s, m) not in done for m in models)]
-    ctx = Context(runs, progress)
-    for protocol, seed in todo:  # window cache and Stage-1 text space once, before the workers start
-        cfg = make_config(preset, dataset, data_dir, seed)
-        ctx.data(cfg, protocol)
-        if any(MODELS[m].text == "stage1" for m in models):
-            ctx.prototypes("stage1", cfg, protocol)
     units = [(p, s, tuple(m for m in ms if (p, s, m) not in done)) for p, s, ms in work_units(models, todo)]
     units = [u for u in units if u[2]]
     if not units:
         return [done[(p, s, m)] for p, s in groups for m in models if (p, s, m) in done]
+    needs_stage1 = any(MODELS[m].text == "stage1" for _, _, ms in units for m in ms)
+    protocol, seed = todo[0]  # build the window cache once here, not in every worker at once
+    Context(runs, False).data(make_config(preset, dataset, data_dir, seed), protocol)
     with ProcessPoolExecutor(min(jobs, len(units)), mp_context=multiprocessing.get_context("spawn"),
                              initializer=_init_worker, initargs=(n_threads,)) as pool:
+        if needs_stage1:  # first wave: each group's Stage-1 text space, so no two units train it at once
+            list(pool.map(_prepare_stage1, *zip(*[(p, s, preset, dataset, data_dir, runs) for p, s in todo])))
         futures = {pool.submit(_run_group, ms, p, s, preset, dataset, data_dir, runs, force): (p, s)
                    for p, s, ms in units}
         for f in tqdm(as_completed(futures), total=len(futures), desc=f"experiments ({jobs} processes)",
