@@ -184,8 +184,8 @@ def cmd_query(args) -> dict:
             raise MissingArtifact(f"{folder}: the Stage-1 run this index was built with is missing")
         space = load_stage1(folder)
         q = space.encode_text([args.text])[0]
-        cs = space.scores([args.text]) if space.query_encoder is not None else None  # free text -> classes
-        hits = index.search(q, args.k, prototypes=space.prototypes, class_scores=cs)  # as RetrievalIndex
+        hits = index.search(q, args.k, prototypes=space.prototypes,  # prototype-mediated, as RetrievalIndex
+                            class_scores=space.scores([args.text]))  # free text -> classes
         cols = [c for c in ("rank", "score", "window", "class_key", "class_name", "subject", "repetition")
                 if c in hits.columns]
         return {"query": args.text, "index": str(index.folder), "synthetic": index.info.get("synthetic"),

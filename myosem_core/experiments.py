@@ -287,11 +287,11 @@ def run_experiment(name: str, protocol: str, seed: int = 0, preset: str = "quick
     data_dir = resolve_data_dir(data_dir)
     ctx = ctx or Context(runs, progress)
     cfg = make_config(preset, dataset, data_dir, seed)
-    folder = experiment_folder(preset, dataset, data_dir, runs)
-    rec = recipe(spec, cfg, protocol)
     cached = None if force else cached_result(name, protocol, seed, preset, dataset, data_dir, runs)
     if cached is not None:
         return cached
+    folder = experiment_folder(preset, dataset, data_dir, runs)
+    rec = recipe(spec, cfg, protocol)
     ws, split = ctx.data(cfg, protocol)
     P = ctx.prototypes(spec.text, cfg, protocol)
     t0 = time.perf_counter()

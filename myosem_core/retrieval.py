@@ -137,9 +137,11 @@ class RetrievalIndex:
             return None
         return self.text_space.class_scores(list(sentences), self.class_keys)
 
-    def text_scores(self, sentences: list[str], mode: str = "prototype") -> np.ndarray:
-        """(n, N) scores of every indexed window for every sentence (see :func:`text_to_window_scores`)."""
-        return text_to_window_scores(self.encode_text(sentences), self.embeddings, self.prototypes, mode,
+    def text_scores(self, sentences: list[str], mode: str = "prototype", Q: np.ndarray | None = None) -> np.ndarray:
+        """(n, N) scores of every indexed window for every sentence (see :func:`text_to_window_scores`);
+        ``Q``: the sentences' :meth:`encode_text` when the caller already has it."""
+        Q = self.encode_text(sentences) if Q is None else Q
+        return text_to_window_scores(Q, self.embeddings, self.prototypes, mode,
                                      self.sentence_class_scores(sentences) if mode == "prototype" else None)
 
     def search_text(self, sentence: str, k: int = 5, mode: str = "prototype") -> pd.DataFrame:
@@ -149,7 +151,7 @@ class RetrievalIndex:
         sentence describes; ``"cosine"`` by the raw cosine between sentence and window embeddings.
         """
         q = self.encode_text([sentence])
-        s = self.text_scores([sentence], mode)[0]
+        s = self.text_scores([sentence], mode, q)[0]
         top = rank_windows(s, (self.embeddings @ q[0]))[:k]
         w = self.windows
         return pd.DataFrame({"rank": np.arange(1, len(top) + 1), "window": top, "score": s[top],
@@ -257,7 +259,7 @@ def free_text_to_emg(index: RetrievalIndex, sentences, k: int = 5) -> dict:
     if not sel:
         raise ConfigError("no free-text sentence names a class of the indexed windows")
     Q = index.encode_text([s.text for s in sel])
-    S = index.text_scores([s.text for s in sel])  # (n, N), the ranking search_text uses
+    S = index.text_scores([s.text for s in sel], Q=Q)  # (n, N), the ranking search_text uses
     C = Q @ index.embeddings.T
     top = np.stack([rank_windows(S[i], C[i])[:k] for i in range(len(sel))])
     labels = np.asarray(index.windows.labels)

@@ -43,6 +43,11 @@ def _variant(extra: dict) -> str:
     return ",".join(f"{k}={json.dumps(v, sort_keys=True, separators=(',', ':'))}" for k, v in sorted(extra.items()))
 
 
+def _folder_config(folder: Path) -> dict:
+    """The ``config.json`` a results folder was written with ({} when absent)."""
+    return read_json(folder / "config.json") if (folder / "config.json").is_file() else {}
+
+
 def _metrics(result: dict) -> dict[str, float]:
     out = {}
     for name, path in DIRECTIONS.items():
@@ -63,16 +68,16 @@ def collect(runs: str | Path, dataset: str, preset: str, seed: int = 0, data_dir
 
     runs, out = Path(runs), {}
     for folder in sorted(runs.glob(f"experiments-{dataset}-{preset}-*")):
-        cfg = read_json(folder / "config.json") if (folder / "config.json").is_file() else {}
-        extra, folder_data = cfg.get("extra", {}), cfg.get("data", {}).get("data_dir")
+        cfg = _folder_config(folder)
+        folder_data = cfg.get("data", {}).get("data_dir")
         for r in current_results(folder, MODELS, preset, dataset, data_dir or folder_data):
             if r["seed"] == seed:
-                out[f"grid/{_variant(extra)}/{r['protocol']}/{r['model']}"] = _metrics(r)
+                out[f"grid/{_variant(cfg.get('extra', {}))}/{r['protocol']}/{r['model']}"] = _metrics(r)
     for folder in sorted(runs.glob(f"retrieval-{dataset}-{preset}-*")):
-        extra = read_json(folder / "config.json").get("extra", {}) if (folder / "config.json").is_file() else {}
+        variant = _variant(_folder_config(folder).get("extra", {}))
         for path in sorted(folder.glob(f"{dataset}__*__*__seed{seed}.json")):
             r = read_json(path)
-            out[f"notebook/{_variant(extra)}/{r['protocol']}/{r['model']}"] = _metrics(r)
+            out[f"notebook/{variant}/{r['protocol']}/{r['model']}"] = _metrics(r)
     return dict(sorted(out.items()))
 
 

@@ -287,9 +287,19 @@ def _views_json(views: list[ClassViews], heldout) -> list[dict]:
     return [{**asdict(v), "heldout_class": v.key in set(heldout)} for v in views]
 
 
+@dataclass
+class QueryEncoder:
+    """The query encoder as trained: the encoder, its class prototypes before and after, its loss history."""
+
+    encoder: SentenceEncoder
+    prototypes: np.ndarray
+    prototypes_before: np.ndarray
+    history: list[dict]
+
+
 def _train_query_encoder(cfg: Stage1Config, ws: WindowSet, views: list[ClassViews], heldout: list[str],
-                         progress: bool) -> tuple[SentenceEncoder, np.ndarray, np.ndarray, list[dict]]:
-    """The query encoder fine-tuned with the lexicon: (encoder, prototypes, frozen prototypes, loss history)."""
+                         progress: bool) -> QueryEncoder:
+    """The query encoder fine-tuned with the lexicon (its own corpus, views and prototypes)."""
     qcfg = cfg.query_config()
     corpus = training_texts(views, heldout)
     _check_no_leak(corpus, views, heldout)
@@ -301,7 +311,7 @@ def _train_query_encoder(cfg: Stage1Config, ws: WindowSet, views: list[ClassView
     history = fit(encoder, corpus, qcfg, progress, desc="stage 1: fine-tuning the query encoder")
     after = class_prototypes(encoder.encode(list(np.asarray(texts.texts)[sel])), texts.class_index[sel],
                              texts.view[sel], K, pv)
-    return encoder, after, before, history
+    return QueryEncoder(encoder, after, before, history)
 
 
 def train_stage1(cfg: Stage1Config, ws: WindowSet, split: Split, views: list[ClassViews], folder: Path,
@@ -335,11 +345,10 @@ def train_stage1(cfg: Stage1Config, ws: WindowSet, split: Split, views: list[Cla
     protos = class_prototypes(emb_after[proto_sel], texts.class_index[proto_sel], texts.view[proto_sel], K, pv)
     protos_before = class_prototypes(emb_before[proto_sel], texts.class_index[proto_sel], texts.view[proto_sel], K, pv)
     if query is None:  # free text against the aligned space
-        ft_before, ft_after = protos_before, protos
-        q_after = {n: encoder.encode([x.text for x in v]) for n, v in sets.items()}
+        ft_before, ft_after, ft_encoder = protos_before, protos, encoder
     else:  # against the query encoder, and "before" = the packaged encoder with the query's views
-        ft_before, ft_after = query[2], query[1]
-        q_after = {n: query[0].encode([x.text for x in v]) for n, v in sets.items()}
+        ft_before, ft_after, ft_encoder = query.prototypes_before, query.prototypes, query.encoder
+    q_after = {n: ft_encoder.encode([x.text for x in v]) for n, v in sets.items()}
     free_text = {"before": _free_text_results(sets, q_before, ws.class_keys, ft_before),
                  "after": _free_text_results(sets, q_after, ws.class_keys, ft_after),
                  "encoder": "query" if query is not None else "aligned"}
@@ -349,26 +358,28 @@ def train_stage1(cfg: Stage1Config, ws: WindowSet, split: Split, views: list[Cla
     write_json(folder / "views.json", _views_json(views, heldout))
     save_npz(folder / "embeddings.npz", text=np.asarray(texts.texts, dtype=str), class_index=texts.class_index,
              view=texts.view, before=emb_before, after=emb_after)
-    arrays = {"query_prototypes": query[1], "query_prototypes_before": query[2]} if query is not None else {}
+    arrays = ({"query_prototypes": query.prototypes, "query_prototypes_before": query.prototypes_before}
+              if query is not None else {})
     save_npz(folder / "prototypes.npz", class_keys=np.asarray(ws.class_keys, dtype=str), prototypes=protos,
              prototypes_before=protos_before, **arrays)
     _save_top(folder / "encoder_top.safetensors", encoder, cfg.train_layers)
     if query is not None:
-        _save_top(folder / QUERY_TOP, query[0], cfg.train_layers)
+        _save_top(folder / QUERY_TOP, query.encoder, cfg.train_layers)
     results = {
         "dataset": sorted(set(ws.dataset.tolist())), "synthetic": ws.is_synthetic, "protocol": split.config.name,
         "class_keys": list(ws.class_keys), "heldout_classes": heldout,
         "n_training_texts": len(corpus), "n_training_classes": int(len(np.unique(corpus.class_index))),
         "before": before, "after": after, "free_text": free_text, "history": history,
-        "query_history": query[3] if query is not None else [],
+        "query_history": query.history if query is not None else [],
         "timing": {"train_seconds": train_s, "train_cpu_seconds": train_cpu, "torch_threads": torch.get_num_threads(),
-                   "steps": len(history) + (len(query[3]) if query is not None else 0), "cpu_count": os.cpu_count(),
+                   "steps": len(history) + (len(query.history) if query is not None else 0),
+                   "cpu_count": os.cpu_count(),
                    "load_average": [load0, os.getloadavg()[0]]},  # 1-min load before/after: was the machine shared?
         "stage1": asdict(cfg),
     }
     write_json(folder / "results.json", results)  # written last: its presence marks a complete run
     return TextSpace(tuple(ws.class_keys), protos, views, encoder, heldout, folder, results,
-                     query[0] if query is not None else None, query[1] if query is not None else None)
+                     query.encoder if query is not None else None, query.prototypes if query is not None else None)
 
 
 def _benchmark_sets(class_keys) -> dict[str, list]:
