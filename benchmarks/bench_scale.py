@@ -352,7 +352,7 @@ def book_build_times(folders=(REPO / "book" / "executed", REPO / "build" / "benc
             continue
         info = json.loads(info_path.read_text())
         secs = info.get("notebooks_seconds", {})
-        current = sorted(p.name for p in (REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+        current = sorted(p.with_suffix(".ipynb").name for p in (REPO / "notebooks").glob("[0-9][0-9]_*.md"))
         key = f"{info.get('preset')}-{info.get('dataset')}"
         out[key] = {"folder": str(Path(folder).relative_to(REPO)) if Path(folder).is_relative_to(REPO) else str(folder),
                     "preset": info.get("preset"), "dataset": info.get("dataset"), "commit": info.get("commit"),

@@ -5,10 +5,13 @@ Usage (the Makefile calls it; see ``make book`` and ``make test``)::
     python scripts/execute_notebooks.py --out book/executed --preset full [--data-dir DIR]
     python scripts/execute_notebooks.py --out build/nbval --preset quick --data-dir DIR --prepare-only
 
-Every ``notebooks/NN_*.ipynb`` (or the ones named on the command line) is
-copied to ``--out`` with papermill, which injects the parameters ``preset``,
-``seed``, ``dataset``, ``data_dir`` and ``run_dir`` after the cell tagged
-``parameters``. ``--data-dir`` selects the real data (``dataset="ninapro-db1"``
+The notebooks' source of truth is text: every ``notebooks/NN_*.md`` (MyST
+markdown notebooks, read with jupytext; or the ones named on the command line,
+``.md`` or ``.ipynb``) becomes ``--out/NN_*.ipynb`` through papermill, which
+injects the parameters ``preset``, ``seed``, ``dataset``, ``data_dir`` and
+``run_dir`` after the cell tagged ``parameters``. The injected cell holds this
+machine's absolute paths, so the executed copy tags it ``remove-cell``: the
+book does not show it (the page's build note says what the book was built on). ``--data-dir`` selects the real data (``dataset="ninapro-db1"``
 unless ``--dataset`` says otherwise); without it the notebooks run on the
 embedded synthetic generator (``dataset="synthetic"``).
 
@@ -37,21 +40,46 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+import jupytext
 import nbformat
 import papermill as pm
 
 from myosem_core.io import write_json, write_text
 
 REPO = Path(__file__).resolve().parents[1]
-NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
+NOTEBOOK_GLOB = "[0-9][0-9]_*.md"
+EXECUTED_GLOB = "[0-9][0-9]_*.ipynb"
 KERNEL = "myosem"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
 
 def find_notebooks(folder: Path = REPO / "notebooks") -> list[Path]:
-    """The source notebooks ``NN_slug.ipynb`` in reading (numeric) order."""
+    """The source notebooks ``NN_slug.md`` in reading (numeric) order."""
     return sorted(folder.glob(NOTEBOOK_GLOB))
+
+
+def executed_name(source: Path) -> str:
+    """The executed copy's file name: ``NN_slug.ipynb`` for ``NN_slug.md``."""
+    return source.with_suffix(".ipynb").name
+
+
+def read_source(source: Path) -> nbformat.NotebookNode:
+    """A source notebook (MyST markdown via jupytext, or ``.ipynb``) as a notebook without outputs."""
+    nb = jupytext.read(source)
+    nb.metadata.pop("jupytext", None)  # the executed copy is a plain notebook, not paired with the text file
+    nbformat.validator.normalize(nb)
+    return nb
+
+
+def hide_injected_parameters(target: Path) -> None:
+    """Tag papermill's injected cell ``remove-cell`` in the copy at ``target`` (it holds absolute paths)."""
+    nb = nbformat.read(target, as_version=4)
+    for cell in nb.cells:
+        tags = cell.metadata.get("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            cell.metadata["tags"] = [*tags, "remove-cell"]
+    nbformat.write(nb, target)
 
 
 def make_parameters(preset: str, seed: int, data_dir: str | None = None, dataset: str | None = None,
@@ -85,15 +113,20 @@ def has_widget_state(nb: nbformat.NotebookNode) -> bool:
 
 def prepare(source: Path, target: Path, parameters: dict, kernel: str = KERNEL) -> None:
     """A copy of ``source`` at ``target`` with ``parameters`` injected, not executed."""
-    pm.execute_notebook(str(source), str(target), parameters=parameters, prepare_only=True,
+    pm.execute_notebook(read_source(source), str(target), parameters=parameters, prepare_only=True,
                         kernel_name=kernel, progress_bar=False)
+    hide_injected_parameters(target)
 
 
 def execute(source: Path, target: Path, parameters: dict, kernel: str = KERNEL) -> float:
     """Run ``source`` with ``parameters`` into ``target`` (cwd: the source's folder); seconds taken."""
     start = time.perf_counter()
-    pm.execute_notebook(str(source), str(target), parameters=parameters, kernel_name=kernel,
-                        cwd=str(source.parent), progress_bar=True)
+    try:
+        pm.execute_notebook(read_source(source), str(target), parameters=parameters, kernel_name=kernel,
+                            cwd=str(source.parent), progress_bar=True)
+    finally:
+        if target.is_file():
+            hide_injected_parameters(target)
     nb = nbformat.read(target, as_version=4)
     if shows_widget(nb) and not has_widget_state(nb):
         raise SystemExit(f"error: {target} shows widgets but no widget state was saved; "
@@ -189,15 +222,15 @@ def write_build_info(out: Path, parameters: dict, timings: dict[str, float], loa
 
 def remove_stale(out: Path, sources: list[Path]) -> None:
     """Drop executed copies whose source notebook no longer exists (renamed or deleted)."""
-    names = {s.name for s in sources}
-    for old in out.glob(NOTEBOOK_GLOB):
+    names = {executed_name(s) for s in sources}
+    for old in out.glob(EXECUTED_GLOB):
         if old.name not in names:
             old.unlink()
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("notebooks", nargs="*", type=Path, help="source notebooks (default: notebooks/NN_*.ipynb)")
+    ap.add_argument("notebooks", nargs="*", type=Path, help="source notebooks (default: notebooks/NN_*.md)")
     ap.add_argument("--out", type=Path, required=True, help="folder for the parameterised / executed copies")
     ap.add_argument("--preset", default="full", choices=["quick", "full"])
     ap.add_argument("--seed", type=int, default=0)
@@ -222,18 +255,18 @@ def main(argv: list[str] | None = None) -> int:
     timings: dict[str, float] = {}
     load_start, runs_at_start = os.getloadavg()[0], runs_state(args.run_dir)
     for source in sources:
-        target = args.out / source.name
+        target = args.out / executed_name(source)
         if args.prepare_only:
             prepare(source, target, params, args.kernel)
             continue
         print(f"== {source.name}", flush=True)
         try:
-            timings[source.name] = execute(source, target, params, args.kernel)
+            timings[target.name] = execute(source, target, params, args.kernel)
         except pm.PapermillExecutionError as err:
             print(f"error: {source.name} failed in cell {err.exec_count} ({err.ename}: {err.evalue}); "
                   f"the executed copy with the traceback is {target}", file=sys.stderr)
             return 1
-        print(f"   {source.name}: {timings[source.name]:.0f} s", flush=True)
+        print(f"   {target.name}: {timings[target.name]:.0f} s", flush=True)
     if not args.prepare_only:
         write_build_info(args.out, params, timings, load_start, runs_at_start)
     return 0

@@ -4,8 +4,8 @@
 
 1. reads the trained MyoSem runs of the dataset, preset and protocol (training Stages 1-3 first when a
    run is absent, as the notebooks do);
-2. writes a copy of ``notebooks/09_retrieval_explorer.ipynb`` with these parameters injected to
-   ``build/explore/`` (papermill, not executed);
+2. writes ``notebooks/09_retrieval_explorer.md`` as a notebook with these parameters injected to
+   ``build/explore/09_retrieval_explorer.ipynb`` (papermill, not executed);
 3. serves it with Voilà at http://127.0.0.1:PORT: the code is hidden, the widgets are live, so a person
    types a sentence (Enter) or moves the window slider and sees ranked results beside the signal.
 """
@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from execute_notebooks import KERNEL, REPO, make_parameters, prepare  # noqa: E402
+from execute_notebooks import KERNEL, REPO, executed_name, make_parameters, prepare  # noqa: E402
 
 
 def voila_command(notebook: Path, port: int) -> list[str]:
@@ -36,7 +36,7 @@ def main(argv=None) -> int:
     ap.add_argument("--run-dir", default=None)
     ap.add_argument("--port", type=int, default=8866)
     ap.add_argument("--kernel", default=KERNEL)
-    ap.add_argument("--notebook", default=str(REPO / "notebooks" / "09_retrieval_explorer.ipynb"))
+    ap.add_argument("--notebook", default=str(REPO / "notebooks" / "09_retrieval_explorer.md"))
     ap.add_argument("--no-train", action="store_true", help="do not train missing runs before serving")
     args = ap.parse_args(argv)
     params = make_parameters(args.preset, args.seed, args.data_dir, args.dataset, args.run_dir)
@@ -50,7 +50,7 @@ def main(argv=None) -> int:
         cfg = make_config(params["preset"], params["dataset"], params["data_dir"], params["seed"])
         print(f"explore: reading (or training) the {params['dataset']} `{args.protocol}` runs, preset {args.preset}")
         run_myosem(cfg, args.protocol, runs=params["run_dir"], baselines=())
-    target = REPO / "build" / "explore" / Path(args.notebook).name
+    target = REPO / "build" / "explore" / executed_name(Path(args.notebook))
     target.parent.mkdir(parents=True, exist_ok=True)
     prepare(Path(args.notebook), target, params, args.kernel)
     print(f"explore: serving {target.relative_to(REPO)} at http://127.0.0.1:{args.port} (Ctrl-C stops it)", flush=True)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import ast
-import json
 from pathlib import Path
 
+import jupytext
 import pytest
 import yaml
 from sphinx.util.matching import patmatch
@@ -13,7 +13,7 @@ from sphinx.util.matching import patmatch
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = yaml.safe_load((REPO / "_config.yml").read_text())
 TOC = yaml.safe_load((REPO / "_toc.yml").read_text())
-NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.md"))  # MyST markdown notebooks (jupytext)
 PARAMETERS = ["dataset", "data_dir", "protocol", "preset", "seed", "run_dir"]
 
 
@@ -59,24 +59,32 @@ def test_book_does_not_execute_and_renders_offline():
         assert path.startswith("vendor/") and path.removeprefix("vendor/") in vendored, path
 
 
-def first_code_cell(nb: dict) -> dict:
-    return next(c for c in nb["cells"] if c["cell_type"] == "code")
+def test_the_notebooks_are_text_only():
+    """The MyST files are the only source: no .ipynb copy beside them that could disagree."""
+    assert len(NOTEBOOKS) >= 10
+    assert not list((REPO / "notebooks").glob("*.ipynb"))
+
+
+def code_cells(notebook: Path) -> list:
+    return [c for c in jupytext.read(notebook).cells if c.cell_type == "code"]
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_parameters_cell(notebook):
-    nb = json.loads(notebook.read_text())
-    cell = first_code_cell(nb)
-    assert "parameters" in cell["metadata"].get("tags", []), "first code cell must be tagged 'parameters'"
-    source = "".join(cell["source"])
+    cell = code_cells(notebook)[0]
+    assert "parameters" in cell.metadata.get("tags", []), "first code cell must be tagged 'parameters'"
+    source = cell.source
     names = [t.id for node in ast.parse(source).body if isinstance(node, ast.Assign)
              for t in node.targets if isinstance(t, ast.Name)]
     assert names[: len(PARAMETERS)] == PARAMETERS, f"parameters cell assigns {names}"
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
-def test_notebook_committed_without_outputs(notebook):
-    nb = json.loads(notebook.read_text())
-    dirty = [i for i, c in enumerate(nb["cells"])
-             if c["cell_type"] == "code" and (c.get("outputs") or c.get("execution_count"))]
-    assert not dirty, f"cells {dirty} keep outputs; clear them before committing"
+def test_each_page_opens_with_its_content(notebook):
+    """The title comes first; the parameters are folded and the set-up cell's code is hidden in the book."""
+    nb = jupytext.read(notebook)
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
+    params, setup = code_cells(notebook)[:2]
+    assert "hide-cell" in params.metadata.get("tags", [])
+    assert "hide-input" in setup.metadata.get("tags", [])
+    assert nb.metadata["kernelspec"]["name"] == "myosem"

@@ -6,6 +6,7 @@ import importlib.util
 import json
 from pathlib import Path
 
+import jupytext
 import nbformat
 import pytest
 
@@ -43,9 +44,23 @@ def test_missing_data_dir_is_one_clear_error(tmp_path):
 
 
 def test_notebooks_are_found_in_numeric_order(tmp_path):
-    for name in ("10_b.ipynb", "02_a.ipynb", "notes.ipynb", "01_c.ipynb"):
-        (tmp_path / name).write_text("{}")
-    assert [p.name for p in ex.find_notebooks(tmp_path)] == ["01_c.ipynb", "02_a.ipynb", "10_b.ipynb"]
+    for name in ("10_b.md", "02_a.md", "notes.md", "01_c.md", "03_old.ipynb"):
+        (tmp_path / name).write_text("")
+    assert [p.name for p in ex.find_notebooks(tmp_path)] == ["01_c.md", "02_a.md", "10_b.md"]
+
+
+def test_a_myst_notebook_becomes_an_ipynb_copy_without_this_machines_paths_in_the_book(tmp_path):
+    src = write_notebook(tmp_path / "00_x.ipynb", "print(seed * 2)")
+    md = tmp_path / "src" / "00_x.md"
+    md.parent.mkdir()
+    jupytext.write(nbformat.read(src, as_version=4), md, fmt="md:myst")
+    assert ex.main([str(md), "--out", str(tmp_path / "out"), "--preset", "quick", "--seed", "21"]) == 0
+    nb = nbformat.read(tmp_path / "out/00_x.ipynb", as_version=4)
+    assert "jupytext" not in nb.metadata
+    injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert len(injected) == 1 and "remove-cell" in injected[0].metadata.tags
+    assert nb.cells[-1].outputs[0]["text"] == "42\n"
+    assert (tmp_path / "out/build_info.json").is_file()
 
 
 def test_prepare_only_injects_parameters_without_running(tmp_path):
