@@ -1,6 +1,7 @@
 """Train and evaluate EMBridge, CPEP and their variants on a protocol split (EMBridge paper, sections 2-4).
 
-Three steps, each cached in a run folder keyed by a hash of everything that shapes it (:mod:`.store`):
+Three steps; models are cached in one run folder per training set, keyed by the contents of its windows
+(:mod:`.store`), so notebook 07 and the comparison grid's CPEP / EMBridge rows share them:
 
 1. ``load_or_train_mae``: an EMG MAE and a pose MAE, separately, on the
    training windows of the split (held-out gestures / users never seen) (:mod:`.mae`).
@@ -23,9 +24,9 @@ from .data import evaluation_sets, fit_normalizers, subsample_training
 from .evaluate import evaluate_aligner, evaluate_mae
 from .grid import run_embridge_experiments
 from .mae import MAERun, load_mae, mae_config_for, train_mae
-from .store import load_or_train_aligner, load_or_train_mae, load_or_train_on_windows
+from .store import ModelStore, load_or_train_aligner, load_or_train_mae, load_or_train_on_windows
 
-__all__ = ["AlignConfig", "AlignerRun", "EMBRIDGE_PRESETS", "EMBridgeConfig", "MAERun", "MAETrainConfig", "VARIANTS",
-           "evaluate_aligner", "evaluate_mae", "evaluation_sets", "fit_normalizers", "load_mae",
+__all__ = ["AlignConfig", "AlignerRun", "EMBRIDGE_PRESETS", "EMBridgeConfig", "MAERun", "MAETrainConfig", "ModelStore",
+           "VARIANTS", "evaluate_aligner", "evaluate_mae", "evaluation_sets", "fit_normalizers", "load_mae",
            "load_or_train_aligner", "load_or_train_mae", "load_or_train_on_windows", "mae_config_for",
            "run_embridge_experiments", "subsample_training", "train_aligner", "train_mae", "variant"]

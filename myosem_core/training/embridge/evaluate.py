@@ -1,5 +1,5 @@
 """Balanced accuracy of trained models: zero-shot kNN over the pose corpus (k = 10) and linear probes on frozen
-embeddings (:mod:`myosem_core.evaluation.probes`), on every evaluation set of a split (:func:`.data.evaluation_sets`)."""
+embeddings (:mod:`myosem_core.evaluation.probes`), on every evaluation set of a split (:mod:`.data`)."""
 
 from __future__ import annotations
 

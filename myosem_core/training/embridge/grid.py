@@ -18,14 +18,15 @@ from ..common import config_hash
 from .config import EMBridgeConfig, variant
 from .data import require_pose
 from .evaluate import evaluate_aligner, evaluate_mae
-from .store import load_or_train_aligner, load_or_train_mae
+from .store import ModelStore
 
 
 def run_embridge_experiments(cfg: Config, ws: WindowSet, ecfg: EMBridgeConfig | None = None, runs=None,
                              progress: bool = True) -> dict:
     """Every table of notebook 07 (main, ablations, batch size, data efficiency, tau_s / k_c sensitivity).
 
-    Cached runs are reused; the result dict is written to ``<runs>/embridge-<dataset>-<preset>-<hash>/results.json``.
+    Models come from the one run cache (:class:`ModelStore`, shared with the comparison grid's CPEP / EMBridge
+    rows); the result dict is written to ``<runs>/embridge-<dataset>-<preset>-<hash>/results.json``.
     """
     require_pose(ws)
     ecfg = ecfg or EMBridgeConfig.preset_named(cfg.preset)
@@ -36,21 +37,23 @@ def run_embridge_experiments(cfg: Config, ws: WindowSet, ecfg: EMBridgeConfig | 
     jobs = _jobs(ecfg)
     bar = tqdm(jobs, desc="EMBridge experiments", disable=not progress)
     splits = {p: make_split(ws, p) for p in ecfg.protocols}
+    stores = {p: ModelStore.of(ws.subset(s.train), runs) for p, s in splits.items()}  # hashes each training set once
     t0 = time.perf_counter()
     for table, protocol, name, overrides, extra in bar:
         bar.set_postfix_str(f"{protocol}: {name} {extra}")
-        split = splits[protocol]
+        split, store = splits[protocol], stores[protocol]
+        # a model folder is keyed by its training windows only: the metrics key names the evaluation windows
         if name in ("Upper bound (pose MAE)", "EMG-MAE"):
-            mae = load_or_train_mae(cfg, ws, split, "pose" if name.startswith("Upper") else "emg", ecfg, runs, progress)
-            metrics = _cached_metrics(mae.folder, (split.config.key(), cfg.seed),
+            mae = store.mae("pose" if name.startswith("Upper") else "emg", ecfg, cfg.seed, progress)
+            metrics = _cached_metrics(mae.folder, (cfg.data, split.config.key(), cfg.seed),
                                       lambda: evaluate_mae(mae, ws, split, cfg.seed, ecfg.threads))
             res["timing"].append({"protocol": protocol, "model": name, "train_seconds": mae.seconds,
                                   "train_cpu_seconds": mae.cpu_seconds})
         else:
             align = variant(ecfg.align, name, **overrides)
-            run = load_or_train_aligner(cfg, ws, split, ecfg, name, align, runs, progress)
+            run = store.aligner(ecfg, name, align, cfg.seed, progress)
             keep = table == "main" and protocol == "class"
-            metrics = _cached_metrics(run.folder, (split.config.key(), ecfg.knn_k, cfg.seed, keep),
+            metrics = _cached_metrics(run.folder, (cfg.data, split.config.key(), ecfg.knn_k, cfg.seed, keep),
                                       lambda: evaluate_aligner(run, ws, split, ecfg.knn_k, cfg.seed, keep, ecfg.threads))
             res["timing"].append({"protocol": protocol, "model": name, **extra, "train_seconds": run.seconds,
                                   "train_cpu_seconds": run.cpu_seconds, "n_train_windows": run.n_train})
