@@ -30,6 +30,18 @@ def tiny_windows(n=96, seed=0) -> WindowSet:
                      fs=100.0, signal_kind="rms", channel_names=("a", "b", "c"), pose=pose, pose_kind="test")
 
 
+def grid_windows() -> WindowSet:
+    """240 paired windows of 12 synthetic classes and 4 subjects: enough for the class and user protocols."""
+    base = tiny_windows(n=240)
+    keys = tuple(f"synthetic/S/{k}" for k in range(1, 13))
+    y = np.arange(240) % 12
+    return WindowSet(X=base.X + 0.1 * y[:, None, None].astype(np.float32), y=y.astype(np.int64), class_keys=keys,
+                     subject=np.array([f"S{i % 4 + 1}" for i in range(240)]),
+                     repetition=(np.arange(240) // 12) % 10 + 1, dataset=np.full(240, "synthetic"), start=base.start, recording=base.recording, fs=100.0,
+                     signal_kind="rms", channel_names=base.channel_names, pose=base.pose + y[:, None, None],
+                     pose_kind="test")
+
+
 def _train_once(ws, seed, name="EMBridge"):
     emg_norm, pose_norm = fit_normalizers(ws)
     emg = train_mae(ws, "emg", TINY_MAE, emg_norm, seed=seed, progress=False)
@@ -94,13 +106,8 @@ def test_experiment_grid_writes_every_table_to_json(tmp_path):
     from myosem_core.io import read_json
     from myosem_core.training.embridge import run_embridge_experiments
 
-    base = tiny_windows(n=240)
-    keys = tuple(f"synthetic/S/{k}" for k in range(1, 13))
-    y = np.arange(240) % 12
-    ws = WindowSet(X=base.X + 0.1 * y[:, None, None].astype(np.float32), y=y.astype(np.int64), class_keys=keys,
-                   subject=np.array([f"S{i % 4 + 1}" for i in range(240)]), repetition=(np.arange(240) // 12) % 10 + 1,
-                   dataset=np.full(240, "synthetic"), start=base.start, recording=base.recording, fs=100.0,
-                   signal_kind="rms", channel_names=base.channel_names, pose=base.pose + y[:, None, None], pose_kind="test")
+    ws = grid_windows()
+    keys = ws.class_keys
     ecfg = replace(EMBridgeConfig.preset_named("quick"), emg=TINY_MAE, pose=TINY_MAE, align=replace(TINY_ALIGN, epochs=1),
                    main_models=("CPEP", "EMBridge"), user_models=("CPEP",), ablations=("w/o MPRL",),
                    batch_sizes=(16,), batch_models=("CPEP",), fractions=(0.5,), tau_s_grid=(0.5,), k_c_grid=(1,))

@@ -4,7 +4,8 @@
 
 1. trains (or reads back, cached by the windows' contents) the EMG and pose MAEs and the
    CPEP / EMBridge alignment on the training windows' paired EMG and pose
-   (:func:`myosem_core.training.embridge.load_or_train_on_windows`);
+   (:func:`myosem_core.training.embridge.load_or_train_on_windows`), in the same run cache as
+   notebook 07, so a model either of them trained is not trained again;
 2. freezes that EMG encoder and fits a linear map from its query-averaged pose-space embedding
    into the text-prototype space with InfoNCE against the frozen prototypes (training classes only).
 

@@ -1,0 +1,32 @@
+"""Train and evaluate EMBridge, CPEP and their variants on a protocol split (EMBridge paper, sections 2-4).
+
+Three steps; models are cached in one run folder per training set, keyed by the contents of its windows
+(:mod:`.store`), so notebook 07 and the comparison grid's CPEP / EMBridge rows share them:
+
+1. ``load_or_train_mae``: an EMG MAE and a pose MAE, separately, on the
+   training windows of the split (held-out gestures / users never seen) (:mod:`.mae`).
+2. ``load_or_train_aligner``: a copy of the EMG MAE encoder + a CPEP head or
+   a Q-Former (blocks copied from the frozen pose MAE), trained with
+   InfoNCE (+ label smoothing) + alpha * (CASCLe | SoftCLIP) + lambda * MPRL (:mod:`.aligner`).
+3. ``evaluate_*``: zero-shot kNN (k = 10) over the pose corpus of each
+   evaluation set and a linear probe on frozen query-averaged embeddings,
+   balanced accuracy (:mod:`.evaluate`, evaluation sets in :mod:`.data`).
+
+Configs and presets are in :mod:`.config`, the grid of notebook 07 in :mod:`.grid`:
+
+    ecfg = EMBridgeConfig.preset_named("quick")
+    res = run_embridge_experiments(cfg, ws, ecfg)   # every table of notebook 07, as a dict saved to JSON
+"""
+
+from .aligner import AlignerRun, train_aligner
+from .config import EMBRIDGE_PRESETS, VARIANTS, AlignConfig, EMBridgeConfig, MAETrainConfig, variant
+from .data import evaluation_sets, fit_normalizers, subsample_training
+from .evaluate import evaluate_aligner, evaluate_mae
+from .grid import run_embridge_experiments
+from .mae import MAERun, load_mae, mae_config_for, train_mae
+from .store import ModelStore, load_or_train_aligner, load_or_train_mae, load_or_train_on_windows
+
+__all__ = ["AlignConfig", "AlignerRun", "EMBRIDGE_PRESETS", "EMBridgeConfig", "MAERun", "MAETrainConfig", "ModelStore",
+           "VARIANTS", "evaluate_aligner", "evaluate_mae", "evaluation_sets", "fit_normalizers", "load_mae",
+           "load_or_train_aligner", "load_or_train_mae", "load_or_train_on_windows", "mae_config_for",
+           "run_embridge_experiments", "subsample_training", "train_aligner", "train_mae", "variant"]
