@@ -19,7 +19,7 @@ VENDOR_STAMP := book/_static/vendor/.vendored
 DATA_DIR ?=
 PRESET ?= full
 SEED ?= 0
-# worker processes for the comparison grid of notebooks 05/06 (one (protocol, seed) group each)
+# notebooks run at once (each after the notebooks it reads) and worker processes of the comparison grid (05/06)
 JOBS ?= $(or $(MYOSEM_JOBS),$(shell nproc 2>/dev/null || echo 1))
 # make test: real data by default where it lies beside the repository
 DEFAULT_DATA_DIR := ../shared/data/ninapro-db1
@@ -68,7 +68,7 @@ $(VENDOR_STAMP): package.json package-lock.json scripts/vendor_assets.sh
 vendor: $(VENDOR_STAMP)
 
 execute: $(STAMP)
-	$(PY) scripts/execute_notebooks.py --out book/executed --preset $(PRESET) --seed $(SEED) \
+	$(PY) scripts/execute_notebooks.py --out book/executed --preset $(PRESET) --seed $(SEED) --jobs $(JOBS) \
 	    --run-dir $(MYOSEM_RUNS) $(if $(DATA_DIR),--data-dir $(DATA_DIR))
 
 # the scale page's tables come from this build: its own notebook times and the benchmarks run here
@@ -89,9 +89,8 @@ explore: $(STAMP)
 test: $(STAMP) browser
 	$(PY) -m pytest tests/
 	rm -rf build/nbval
-	$(PY) scripts/execute_notebooks.py --prepare-only --out build/nbval --preset quick --seed $(SEED) \
+	$(PY) scripts/execute_notebooks.py --nbval --out build/nbval --preset quick --seed $(SEED) --jobs $(JOBS) \
 	    $(if $(TEST_DATA_DIR),--data-dir $(TEST_DATA_DIR))
-	$(PY) -m pytest --nbval-lax --nbval-kernel-name $(KERNEL) --nbval-cell-timeout 1800 -p no:cacheprovider --durations=15 build/nbval
 	$(if $(TEST_DATA_DIR),$(PY) scripts/expected_results.py check --data-dir $(TEST_DATA_DIR))
 
 # pin the numbers the last `make test` produced (quick preset, seed 0, real data): a deliberate step

@@ -15,12 +15,17 @@ book does not show it (the page's build note says what the book was built on). `
 unless ``--dataset`` says otherwise); without it the notebooks run on the
 embedded synthetic generator (``dataset="synthetic"``).
 
-With ``--prepare-only`` the copies are only parameterised, not run (nbval runs
-them in ``make test``). Otherwise they are executed in order with the Jupyter
-kernel ``myosem``; the first notebook that raises stops the run, the copy
-keeps the traceback, and the script exits non-zero. The execution also writes
-``build_info.md`` / ``build_info.json`` into ``--out``: which dataset, preset,
-seed and commit the book was built from (the introduction includes the .md).
+With ``--prepare-only`` the copies are only parameterised, not run. Otherwise every
+copy is run in its own process, papermill in place (``make book``) or under nbval
+(``--nbval``, ``make test``), ``--jobs`` at a time (default ``$MYOSEM_JOBS``):
+a notebook starts once the notebooks named in its front matter ``myosem.after``
+have finished (``scripts/notebook_order.py``), so independent chapters train side
+by side and no run is trained twice at once. Each run's output goes to
+``--out/logs/NN_slug.log``; a notebook that fails prints the log's tail, keeps its
+traceback in the copy, stops the notebooks that read it, and makes the script
+exit non-zero. A full execution also writes ``build_info.md`` / ``build_info.json``
+into ``--out``: which dataset, preset, seed and commit the book was built from (the
+introduction includes the .md), and ``build_times.md`` (the scale page's table).
 
 Widget state: papermill's notebook client is nbclient's ``NotebookClient``,
 whose ``store_widget_state`` is on by default; papermill calls
@@ -43,8 +48,12 @@ from pathlib import Path
 import jupytext
 import nbformat
 import papermill as pm
+from tqdm import tqdm
 
 from myosem_core.io import write_json, write_text
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from notebook_order import read_prerequisites, run_graph  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK_GLOB = "[0-9][0-9]_*.md"
@@ -118,20 +127,28 @@ def prepare(source: Path, target: Path, parameters: dict, kernel: str = KERNEL) 
     hide_injected_parameters(target)
 
 
-def execute(source: Path, target: Path, parameters: dict, kernel: str = KERNEL) -> float:
-    """Run ``source`` with ``parameters`` into ``target`` (cwd: the source's folder); seconds taken."""
-    start = time.perf_counter()
-    try:
-        pm.execute_notebook(read_source(source), str(target), parameters=parameters, kernel_name=kernel,
-                            cwd=str(source.parent), progress_bar=True)
-    finally:
-        if target.is_file():
-            hide_injected_parameters(target)
+def papermill_command(target: Path, cwd: Path, kernel: str = KERNEL) -> list[str]:
+    """Execute the prepared copy ``target`` in place with papermill (kernel started in ``cwd``)."""
+    return [sys.executable, "-m", "papermill", str(target), str(target), "--kernel", kernel, "--cwd", str(cwd),
+            "--progress-bar"]
+
+
+def nbval_command(target: Path, kernel: str = KERNEL) -> list[str]:
+    """Run the prepared copy ``target`` under nbval (lax: outputs are not compared, errors fail)."""
+    return [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-kernel-name", kernel,
+            "--nbval-cell-timeout", "1800", "-p", "no:cacheprovider", "--durations=5", str(target)]
+
+
+def check_executed(target: Path) -> str | None:
+    """Why the executed copy at ``target`` is not fit for the book, or None."""
     nb = nbformat.read(target, as_version=4)
     if shows_widget(nb) and not has_widget_state(nb):
-        raise SystemExit(f"error: {target} shows widgets but no widget state was saved; "
-                         "its widgets would render blank in the book")
-    return time.perf_counter() - start
+        return f"{target} shows widgets but no widget state was saved; its widgets would render blank in the book"
+    return None
+
+
+def log_tail(path: Path, lines: int = 40) -> str:
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.is_file() else ""
 
 
 def git_commit() -> str:
@@ -169,12 +186,16 @@ def build_times_markdown(info: dict) -> str:
     lines = [f"This build: preset `{info['preset']}`, data `{info['dataset']}`, seed {info['seed']}, commit "
              f"`{info['commit']}`, {info['built_utc']}, on {m['cpus']} CPU(s) ({m['cpu']}), device `{m['device']}`, "
              f"torch {m['torch']}, `JOBS={info['jobs']}`. 1-minute load average {start} when it started and {end} "
-             f"when it ended ({shared}). Wall time of each notebook's execution (papermill), with the "
-             "runs folder it started from (`empty` = everything trained in this build):", "",
+             f"when it ended ({shared}). Wall time of each notebook's execution (papermill; up to "
+             f"{info.get('notebooks_at_once', 1)} notebooks at once, each after the notebooks whose runs it reads, "
+             "so the times overlap), with the runs folder it started from (`empty` = everything trained in this "
+             "build):", "",
              "| notebook | wall time (s) | wall time (min) |", "| --- | ---: | ---: |"]
     lines += [f"| {name} | {sec:,.0f} | {sec / 60:.1f} |" for name, sec in secs.items()]
     total = sum(secs.values())
-    lines += [f"| **total** | **{total:,.0f}** | **{total / 60:.1f}** |", "",
+    wall = info.get("wall_seconds", total)
+    lines += [f"| sum over notebooks | {total:,.0f} | {total / 60:.1f} |",
+              f"| **all notebooks, wall time** | **{wall:,.0f}** | **{wall / 60:.1f}** |", "",
               f"Runs folder at the start: {info['runs_at_start']}. Installs are not included."]
     return "\n".join(lines) + "\n"
 
@@ -189,7 +210,7 @@ def runs_state(run_dir: str | None) -> str:
 
 
 def write_build_info(out: Path, parameters: dict, timings: dict[str, float], load_start: float = float("nan"),
-                     runs_at_start: str = "unknown") -> None:
+                     runs_at_start: str = "unknown", wall: float | None = None, jobs: int = 1) -> None:
     """``build_info.json`` (machine-readable), ``build_info.md`` (the introduction includes it) and
     ``build_times.md`` (the scale page includes it)."""
     info = {
@@ -201,6 +222,7 @@ def write_build_info(out: Path, parameters: dict, timings: dict[str, float], loa
         "built_utc": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "notebooks_seconds": {name: round(sec, 1) for name, sec in timings.items()},
         "total_seconds": round(sum(timings.values()), 1),
+        "wall_seconds": round(sum(timings.values()) if wall is None else wall, 1), "notebooks_at_once": jobs,
         "machine": machine_info(), "load_avg_1min_start": round(load_start, 2),
         "jobs": os.environ.get("MYOSEM_JOBS", "1"), "runs_at_start": runs_at_start,
     }
@@ -238,7 +260,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dataset", default=None, help="dataset name (default: ninapro-db1 with --data-dir)")
     ap.add_argument("--run-dir", default=None, help="where runs are stored (default: $MYOSEM_RUNS or <repo>/runs)")
     ap.add_argument("--kernel", default=KERNEL)
-    ap.add_argument("--prepare-only", action="store_true", help="inject parameters, do not execute")
+    ap.add_argument("--jobs", type=int, default=int(os.environ.get("MYOSEM_JOBS", "1") or 1),
+                    help="notebooks run at once, each after the ones it reads (default: $MYOSEM_JOBS or 1)")
+    mode = ap.add_mutually_exclusive_group()
+    mode.add_argument("--prepare-only", action="store_true", help="inject parameters, do not execute")
+    mode.add_argument("--nbval", action="store_true", help="run each prepared copy under nbval (make test)")
     args = ap.parse_args(argv)
 
     sources = [n.resolve() for n in args.notebooks] or find_notebooks()
@@ -246,29 +272,65 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         raise SystemExit(f"error: notebook(s) not found: {', '.join(missing)}")
     params = make_parameters(args.preset, args.seed, args.data_dir, args.dataset, args.run_dir)
+    after = read_prerequisites(sources)
     args.out.mkdir(parents=True, exist_ok=True)
     if not args.notebooks:
         remove_stale(args.out, sources)
-    print(f"{'preparing' if args.prepare_only else 'executing'} {len(sources)} notebook(s) -> {args.out}: "
+    verb = "preparing" if args.prepare_only else "testing (nbval)" if args.nbval else "executing"
+    print(f"{verb} {len(sources)} notebook(s) -> {args.out}, {args.jobs} at a time: "
           + ", ".join(f"{k}={v!r}" for k, v in params.items()), flush=True)
-
-    timings: dict[str, float] = {}
-    load_start, runs_at_start = os.getloadavg()[0], runs_state(args.run_dir)
+    by_stem = {s.stem: s for s in sources}
     for source in sources:
-        target = args.out / executed_name(source)
-        if args.prepare_only:
-            prepare(source, target, params, args.kernel)
-            continue
-        print(f"== {source.name}", flush=True)
-        try:
-            timings[target.name] = execute(source, target, params, args.kernel)
-        except pm.PapermillExecutionError as err:
-            print(f"error: {source.name} failed in cell {err.exec_count} ({err.ename}: {err.evalue}); "
-                  f"the executed copy with the traceback is {target}", file=sys.stderr)
-            return 1
-        print(f"   {target.name}: {timings[target.name]:.0f} s", flush=True)
-    if not args.prepare_only:
-        write_build_info(args.out, params, timings, load_start, runs_at_start)
+        prepare(source, args.out / executed_name(source), params, args.kernel)
+    if args.prepare_only:
+        return 0
+
+    logs = args.out / "logs"
+    logs.mkdir(exist_ok=True)
+    timings: dict[str, float] = {}
+    problems: dict[str, str] = {}
+    load_start, runs_at_start, wall_start = os.getloadavg()[0], runs_state(args.run_dir), time.perf_counter()
+    bar = tqdm(total=len(sources), unit="notebook", desc=verb, file=sys.stdout)
+
+    def run(stem: str) -> bool:
+        source, target = by_stem[stem], args.out / executed_name(by_stem[stem])
+        cmd = nbval_command(target, args.kernel) if args.nbval else papermill_command(target, source.parent,
+                                                                                      args.kernel)
+        start = time.perf_counter()
+        with open(logs / f"{stem}.log", "w") as log:
+            code = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=REPO,
+                                  stdin=subprocess.DEVNULL).returncode
+        timings[target.name] = time.perf_counter() - start
+        if code != 0:
+            problems[stem] = f"exited with code {code}"
+        elif not args.nbval and (why := check_executed(target)):
+            problems[stem] = why
+        return stem not in problems
+
+    def started(stem: str) -> None:
+        bar.write(f"== {stem} started")
+
+    def ended(stem: str, ok: bool) -> None:
+        bar.write(f"   {stem}: {'ok' if ok else 'FAILED'} in {timings[executed_name(by_stem[stem])]:.0f} s")
+        bar.update()
+
+    result = run_graph([s.stem for s in sources], after, run, args.jobs, started, ended)
+    bar.close()
+    wall = time.perf_counter() - wall_start
+    for stem, ok in result.items():
+        if ok is False:
+            print(f"---- last lines of {logs / (stem + '.log')}:\n{log_tail(logs / (stem + '.log'))}\n"
+                  f"error: {stem} {problems[stem]}; the executed copy is {args.out / executed_name(by_stem[stem])}, "
+                  f"the whole log {logs / (stem + '.log')}", file=sys.stderr)
+    skipped = [stem for stem, ok in result.items() if ok is None]
+    if skipped:
+        print(f"error: not run because a notebook they read failed: {', '.join(skipped)}", file=sys.stderr)
+    if any(ok is not True for ok in result.values()):
+        return 1
+    print(f"{len(sources)} notebook(s) in {wall:.0f} s wall time ({sum(timings.values()):.0f} s summed over "
+          f"notebooks, {args.jobs} at a time)", flush=True)
+    if not args.nbval:
+        write_build_info(args.out, params, timings, load_start, runs_at_start, wall, args.jobs)
     return 0
 
 

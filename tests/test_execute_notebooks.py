@@ -94,10 +94,50 @@ def test_execution_saves_widget_state_and_build_info(tmp_path):
     assert "load average" in times and "Runs folder at the start" in times
 
 
-def test_a_failing_notebook_stops_the_run(tmp_path, capsys):
-    first = write_notebook(tmp_path / "00_bad.ipynb", "1 / 0")
-    second = write_notebook(tmp_path / "01_next.ipynb", "print('ran')")
-    assert ex.main([str(first), str(second), "--out", str(tmp_path / "out")]) == 1
-    assert "00_bad.ipynb failed" in capsys.readouterr().err
-    assert not (tmp_path / "out/01_next.ipynb").exists()
+def write_myst(path: Path, *cells: str, after: list[str] = ()) -> Path:
+    """A MyST notebook like the book's, reading the runs of the notebooks in ``after``."""
+    nb = nbformat.read(write_notebook(path.with_suffix(".ipynb"), *cells), as_version=4)
+    path.with_suffix(".ipynb").unlink()
+    nb.metadata["jupytext"] = {"notebook_metadata_filter": "myosem"}
+    nb.metadata["myosem"] = {"after": list(after)}
+    jupytext.write(nb, path, fmt="md:myst")
+    return path
+
+
+def test_a_failing_notebook_stops_what_reads_it_and_the_run_fails(tmp_path, capsys):
+    first = write_myst(tmp_path / "00_bad.md", "1 / 0")
+    reader = write_myst(tmp_path / "01_reader.md", "print('ran')", after=["00_bad"])
+    other = write_myst(tmp_path / "02_other.md", "print('independent')")
+    assert ex.main([str(first), str(reader), str(other), "--out", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert "error: 00_bad exited with code" in err and "ZeroDivisionError" in err  # the log's tail
+    assert "not run because a notebook they read failed: 01_reader" in err
+    ran = nbformat.read(tmp_path / "out/02_other.ipynb", as_version=4)
+    assert ran.cells[-1].outputs[0]["text"] == "independent\n"
+    assert not nbformat.read(tmp_path / "out/01_reader.ipynb", as_version=4).cells[-1].get("outputs")
     assert not (tmp_path / "out/build_info.md").exists()
+
+
+def test_two_at_a_time_keeps_the_order_a_notebook_reads(tmp_path):
+    """With --jobs 2 a reader starts only after what it reads has finished; its siblings overlap."""
+    stamp = "import time, pathlib; pathlib.Path('{0}').write_text(str(time.time())); time.sleep({1})"
+    a = write_myst(tmp_path / "00_a.md", stamp.format(tmp_path / "a.start", 2))
+    b = write_myst(tmp_path / "01_b.md", stamp.format(tmp_path / "b.start", 0), after=["00_a"])
+    c = write_myst(tmp_path / "02_c.md", stamp.format(tmp_path / "c.start", 0))
+    assert ex.main([str(a), str(b), str(c), "--out", str(tmp_path / "out"), "--jobs", "2"]) == 0
+    start = {k: float((tmp_path / f"{k}.start").read_text()) for k in "abc"}
+    assert start["b"] >= start["a"] + 2  # after a's sleep
+    assert start["c"] < start["a"] + 2  # beside a
+    info = json.loads((tmp_path / "out/build_info.json").read_text())
+    assert info["notebooks_at_once"] == 2 and info["wall_seconds"] < info["total_seconds"] + 1
+    assert "all notebooks, wall time" in (tmp_path / "out/build_times.md").read_text()
+
+
+def test_nbval_mode_runs_each_copy_under_nbval(tmp_path, capsys):
+    good = write_myst(tmp_path / "00_good.md", "assert seed == 0")
+    bad = write_myst(tmp_path / "01_bad.md", "assert seed == 1, 'seed is not 1'")
+    assert ex.main([str(good), str(bad), "--out", str(tmp_path / "out"), "--nbval"]) == 1
+    err = capsys.readouterr().err
+    assert "error: 01_bad exited with code 1" in err and "seed is not 1" in err
+    assert "3 passed" in (tmp_path / "out/logs/00_good.log").read_text()  # parameters, injected, the cell
+    assert not (tmp_path / "out/build_info.json").exists()  # nbval checks, it does not build the book
