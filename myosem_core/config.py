@@ -1,7 +1,8 @@
-"""Experiment configuration: dataclasses with named presets and a hash-keyed run folder.
+"""Experiment configuration: the data config of a named preset and a hash-keyed run folder.
 
-``quick`` is what CI and the tests run (minutes on 2 CPU cores); ``full`` is what
-the book is built with. Later stages add their own sections here.
+The presets are files, ``myosem_core/presets/<name>.yaml`` (read by
+:mod:`myosem_core.presets`): ``quick`` is what CI and the tests run (minutes on
+2 CPU cores), ``full`` is what the book is built with.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from pathlib import Path
 
 from .data.synthetic import SyntheticConfig
 from .data.windows import WindowConfig
-from .errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -51,26 +51,14 @@ class Config:
         return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True, default=str).encode()).hexdigest()[:10]
 
 
-PRESETS: dict[str, Config] = {
-    "quick": Config(
-        preset="quick",
-        data=DataConfig(window=WindowConfig(length_s=1.0, hop_s=0.5),
-                        synthetic=SyntheticConfig(n_subjects=6, n_repetitions=10, movement_s=3.0, rest_s=2.0)),
-    ),
-    "full": Config(
-        preset="full",
-        data=DataConfig(window=WindowConfig(length_s=1.0, hop_s=0.25),
-                        synthetic=SyntheticConfig(n_subjects=10, n_repetitions=10, movement_s=4.0, rest_s=2.0)),
-    ),
-}
 
 
 def make_config(preset: str = "quick", dataset: str = "synthetic", data_dir: str | None = None,
                 seed: int = 0, **data_overrides) -> Config:
     """A preset with the dataset, data folder and seed filled in."""
-    if preset not in PRESETS:
-        raise ConfigError(f"unknown preset {preset!r}; expected one of {sorted(PRESETS)}")
-    base = PRESETS[preset]
+    from .presets import preset_section
+
+    base = Config(preset=preset, data=preset_section(preset, "data"))
     data = replace(base.data, dataset=dataset, data_dir=str(data_dir) if data_dir else None, **data_overrides)
     if dataset == "synthetic":
         data = replace(data, synthetic=replace(data.synthetic, seed=seed))

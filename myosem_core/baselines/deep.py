@@ -80,13 +80,7 @@ class DeepConfig:
 
     @classmethod
     def preset_named(cls, name: str, protocol: str | None = None) -> "DeepConfig":
-        if name not in WIDTHS:
-            raise ConfigError(f"unknown deep-baseline preset {name!r}; expected one of {sorted(WIDTHS)}")
         return from_stage_presets(name, protocol)
-
-
-#: backbone width per preset: quick (CI) uses narrow backbones (12k-30k parameters)
-WIDTHS = {"quick": 32, "full": 64}
 
 
 def from_stage_presets(preset: str, protocol: str | None = None) -> DeepConfig:
@@ -96,11 +90,12 @@ def from_stage_presets(preset: str, protocol: str | None = None) -> DeepConfig:
     batch size, input normalisation and augmentation as Stage 2 (step 1) and
     Stage 3 (step 2): what differs between the models is the encoder.
     """
+    from ..presets import preset_section
     from ..training import Stage2Config
 
     s2 = Stage2Config.preset_named(preset).for_protocol(protocol)
     s3 = Stage3Config.preset_named(preset).for_protocol(protocol)
-    return DeepConfig(preset=preset, width=WIDTHS[preset], pretrain_epochs=s2.max_epochs,
+    return DeepConfig(preset=preset, width=preset_section(preset, "deep").width, pretrain_epochs=s2.max_epochs,
                       pretrain_patience=s2.patience, pretrain_lr=s2.lr, weight_decay=s2.weight_decay,
                       batch_size=s2.batch_size, label_smoothing=s2.label_smoothing, schedule=s2.schedule,
                       monitor=s2.monitor, augment=s2.augment, log_normalize=s2.log_normalize,

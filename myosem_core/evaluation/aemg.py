@@ -36,6 +36,7 @@ from ..config import Config, run_directory
 from ..data.windows import WindowSet
 from ..errors import ConfigError
 from ..io import read_json, write_json
+from ..presets import preset_names
 from ..paths import runs_root
 from ..training.aemg import (AEMGConfig, AEMGEncoder, device_seed, device_windows, load_or_pretrain_aemg)
 from .loso import LOSOConfig, evaluate_loso
@@ -55,16 +56,12 @@ class AEMGEvalConfig:
 
     @classmethod
     def preset_named(cls, name: str) -> "AEMGEvalConfig":
-        if name not in EVAL_PRESETS:
-            raise ConfigError(f"unknown AEMG evaluation preset {name!r}; expected one of {sorted(EVAL_PRESETS)}")
-        return EVAL_PRESETS[name]
+        """The ``aemg_eval`` section of ``presets/<name>.yaml``."""
+        from ..presets import preset_section
+
+        return preset_section(name, "aemg_eval")
 
 
-EVAL_PRESETS = {
-    "quick": AEMGEvalConfig(preset="quick"),
-    "full": AEMGEvalConfig(preset="full", max_targets=None, n_groups=2, loso=LOSOConfig(n_draws=2),
-                           cross_subjects=5, cross_repetitions=5),
-}
 
 
 def choose_targets(subjects, max_targets: int | None) -> list[str]:
@@ -195,7 +192,7 @@ def main(argv=None) -> None:
     from ..config import make_config
 
     p = argparse.ArgumentParser(description="AEMG pretraining + LOSO zero-/few-shot + cross-device evaluation")
-    p.add_argument("--preset", default="quick", choices=sorted(EVAL_PRESETS))
+    p.add_argument("--preset", default="quick", choices=preset_names())
     p.add_argument("--dataset", default=None, help="default: ninapro-db1 with --data-dir, else synthetic")
     p.add_argument("--data-dir", default=None)
     p.add_argument("--seed", type=int, default=0)
@@ -203,7 +200,7 @@ def main(argv=None) -> None:
     a = p.parse_args(argv)
     dataset = a.dataset or ("ninapro-db1" if a.data_dir else "synthetic")
     results, folder = load_or_run_aemg_evaluation(make_config(a.preset, dataset, a.data_dir, a.seed), runs=a.runs)
-    loso, head = results["loso"], f"{results['loso']['headline_fraction']:g}"
+    loso = results["loso"]
     print(f"{folder}/results.json  ({results['dataset']}, {len(results['targets'])} LOSO folds)")
     for g, info in results["pretraining"].items():
         print(f"pretraining {g}: {info['seconds']:.0f} s on {info['threads']} thread(s), "

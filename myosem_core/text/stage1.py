@@ -85,27 +85,12 @@ class Stage1Config:
 
     @classmethod
     def preset(cls, name: str, **overrides) -> "Stage1Config":
-        if name not in STAGE1_PRESETS:
-            raise ConfigError(f"unknown Stage-1 preset {name!r}; expected one of {sorted(STAGE1_PRESETS)}")
-        return replace(STAGE1_PRESETS[name], **overrides)
+        from ..presets import preset_section
+
+        return replace(preset_section(name, "stage1"), **overrides)
 
 
 _WITH_SYNONYMS = VIEWS + ("synonym",)
-
-#: The aligned space (what Stage 3 aligns EMG to) keeps the settings it had before the lexicon: top layer,
-#: 30 epochs, lr 1e-4, catalog views only. Training the lexicon into it (lr 1e-3, 40 sentences per class)
-#: cost MyoSem on rand's validation repetition (seeds 0/1, quick): R@1 77.9/77.7 -> 76.9/76.7, R@3 91.5/91.1 ->
-#: 90.3/90.2; keeping the catalog views near the packaged encoder (an extra 1 - cos term, weight 2 or 10) or
-#: lexicon-free prototypes did not recover it, and lr 1e-4/3e-4 with the lexicon lost free text (dev R@1
-#: 66.7/81.7 %). So free text gets its own query encoder, chosen on the free-text development sentences
-#: (``benchmarks/free_text.py``, issue 15), never on the benchmark nor on the held-out paraphrases. Dev R@1:
-#: old quick 51.7 %; lr 1e-3 alone 61.7 %; + 40 lexicon sentences per class in the loss and the prototypes,
-#: 40 epochs 93.3 %; 60 sentences, 60 epochs 93.3 % (twice the time). The old full aligned setting (top 3
-#: layers, 60 epochs) was not re-validated; both presets use the quick one for the aligned space.
-STAGE1_PRESETS = {
-    "quick": Stage1Config(train_layers=1, epochs=30, lr=1e-4, query_epochs=40, query_lr=1e-3, query_synonyms=40),
-    "full": Stage1Config(train_layers=1, epochs=30, lr=1e-4, query_epochs=60, query_lr=1e-3, query_synonyms=60),
-}
 
 QUERY_TOP = "query_top.safetensors"  # the query encoder's fine-tuned layers (runs with query_epochs > 0)
 _FILES = ("encoder_top.safetensors", "embeddings.npz", "prototypes.npz", "views.json", "results.json")

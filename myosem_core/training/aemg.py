@@ -84,18 +84,12 @@ class AEMGConfig:
 
     @classmethod
     def preset_named(cls, name: str) -> "AEMGConfig":
-        if name not in AEMG_PRESETS:
-            raise ConfigError(f"unknown AEMG preset {name!r}; expected one of {sorted(AEMG_PRESETS)}")
-        return AEMG_PRESETS[name]
+        """The ``aemg`` section of ``presets/<name>.yaml``."""
+        from ..presets import preset_section
+
+        return preset_section(name, "aemg")
 
 
-#: quick: CI (about a minute per pretraining on 2 shared cores); full: the book. Both use 64 words of 200 ms:
-#: on four DB1 subjects outside the quick targets (S2, S4, S10, S16) a bag-of-words probe did best with 64 words
-#: (64 / 128 / 256 words, 100 / 200 / 500 ms segments tried).
-AEMG_PRESETS = {
-    "quick": AEMGConfig(preset="quick"),
-    "full": AEMGConfig(preset="full", device_subjects=4, device_repetitions=5, epochs=8, max_windows_per_epoch=8000),
-}
 
 
 @dataclass

@@ -56,9 +56,10 @@ class Stage2Config:
 
     @classmethod
     def preset_named(cls, name: str) -> "Stage2Config":
-        if name not in STAGE2_PRESETS:
-            raise ConfigError(f"unknown Stage-2 preset {name!r}; expected one of {sorted(STAGE2_PRESETS)}")
-        return STAGE2_PRESETS[name]
+        """The ``stage2`` section of ``presets/<name>.yaml`` (how its values were chosen is written there)."""
+        from ..presets import preset_section
+
+        return preset_section(name, "stage2")
 
     def key(self) -> dict:
         """The fields that name a run."""
@@ -74,29 +75,6 @@ class Stage2Config:
         return FitConfig(epochs=self.max_epochs, batch_size=self.batch_size, lr=self.lr,
                          weight_decay=self.weight_decay, schedule=self.schedule, grad_clip=self.grad_clip,
                          patience=self.patience, monitor=self.monitor)
-
-
-#: The EMG recipe: one-cycle AdamW, label smoothing 0.1, small channel-gain offsets, time shifts,
-#: early stopping on validation accuracy; chosen by ``scripts/recipe_search.py`` on the validation
-#: repetitions of ``rand`` and on whole training subjects (never on test windows), results in
-#: ``book/results/recipe-search-quick.json``. Gain offsets of 0.3 cost ~10 points of validation top-1
-#: within subjects (``rand``) and gain ~4 across people (whole development subjects): the same subjects'
-#: windows get 0.1, new users (the ``user`` protocol) 0.3 (``cross_user_augment``).
-#: Both presets keep the small encoder: the search's best candidate over both splits (a convolutional
-#: stem, d_model 128, 60 epochs) was +3 points on rand validation but ~3x the cost per epoch (about 25 min
-#: per Stage 2 at the full preset on one thread), which no book build can afford; it stays available as
-#: ``encoder.conv_stem`` / ``encoder.d_model``. ``full`` trains on twice the windows (hop 0.25 s) for longer.
-#: ``quick`` (CI, every notebook under nbval) stops at 20 epochs: rand validation top-1 78.1 % against 79.3 %
-#: at 30 epochs, for two thirds of the time (seed 0, measured side by side).
-QUICK_AUGMENT = AugmentConfig(channel_offset=0.1, global_offset=0.1, noise=0.05, time_shift=0.1)
-FULL_AUGMENT = QUICK_AUGMENT
-CROSS_USER_AUGMENT = AugmentConfig(channel_offset=0.3, global_offset=0.3, noise=0.05, time_shift=0.1)
-STAGE2_PRESETS = {
-    "quick": Stage2Config(preset="quick", encoder=EncoderConfig(dropout=0.1), augment=QUICK_AUGMENT,
-                          cross_user_augment=CROSS_USER_AUGMENT, max_epochs=20, patience=6),
-    "full": Stage2Config(preset="full", encoder=EncoderConfig(dropout=0.1, codebook_size=128), augment=FULL_AUGMENT,
-                         cross_user_augment=CROSS_USER_AUGMENT, max_epochs=40, patience=10),
-}
 
 
 @dataclass

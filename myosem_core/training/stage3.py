@@ -35,7 +35,7 @@ from ..threads import limit_threads
 from .common import batches, config_hash, load_checkpoint, predict_in_batches, save_checkpoint, seed_everything
 from .fit import FitConfig, fit
 from .resume import EpochCheckpoint, fingerprint
-from .stage2 import (CROSS_USER_AUGMENT, FULL_AUGMENT, QUICK_AUGMENT, Stage2Config, Stage2Run,
+from .stage2 import (Stage2Config, Stage2Run,
                      load_or_train_stage2)
 
 
@@ -62,24 +62,16 @@ class Stage3Config:
 
     @classmethod
     def preset_named(cls, name: str) -> "Stage3Config":
-        if name not in STAGE3_PRESETS:
-            raise ConfigError(f"unknown Stage-3 preset {name!r}; expected one of {sorted(STAGE3_PRESETS)}")
-        return STAGE3_PRESETS[name]
+        """The ``stage3`` section of ``presets/<name>.yaml``."""
+        from ..presets import preset_section
+
+        return preset_section(name, "stage3")
 
     def for_protocol(self, protocol: str | None) -> "Stage3Config":
         """The config a protocol trains with: new users (``user``) get ``cross_user_augment``."""
         if protocol == "user" and self.cross_user_augment is not None:
             return replace(self, augment=self.cross_user_augment, cross_user_augment=None)
         return self
-
-
-#: Stage 3 trains with the Stage-2 preset's augmentation (see ``STAGE2_PRESETS``).
-STAGE3_PRESETS = {
-    "quick": Stage3Config(preset="quick", phase1_epochs=6, phase2_epochs=4, patience=3, augment=QUICK_AUGMENT,
-                          cross_user_augment=CROSS_USER_AUGMENT),
-    "full": Stage3Config(preset="full", phase1_epochs=12, phase2_epochs=10, patience=4, augment=FULL_AUGMENT,
-                         cross_user_augment=CROSS_USER_AUGMENT),
-}
 
 
 @dataclass

@@ -19,14 +19,14 @@ Configs and presets are in :mod:`.config`, the grid of notebook 07 in :mod:`.gri
 """
 
 from .aligner import AlignerRun, train_aligner
-from .config import EMBRIDGE_PRESETS, VARIANTS, AlignConfig, EMBridgeConfig, MAETrainConfig, variant
+from .config import VARIANTS, AlignConfig, EMBridgeConfig, MAETrainConfig, variant
 from .data import evaluation_sets, fit_normalizers, subsample_training
 from .evaluate import evaluate_aligner, evaluate_mae
 from .grid import run_embridge_experiments
 from .mae import MAERun, load_mae, mae_config_for, train_mae
 from .store import ModelStore, load_or_train_aligner, load_or_train_mae, load_or_train_on_windows
 
-__all__ = ["AlignConfig", "AlignerRun", "EMBRIDGE_PRESETS", "EMBridgeConfig", "MAERun", "MAETrainConfig", "ModelStore",
+__all__ = ["AlignConfig", "AlignerRun", "EMBridgeConfig", "MAERun", "MAETrainConfig", "ModelStore",
            "VARIANTS", "evaluate_aligner", "evaluate_mae", "evaluation_sets", "fit_normalizers", "load_mae",
            "load_or_train_aligner", "load_or_train_mae", "load_or_train_on_windows", "mae_config_for",
            "run_embridge_experiments", "subsample_training", "train_aligner", "train_mae", "variant"]

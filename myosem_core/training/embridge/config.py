@@ -91,33 +91,12 @@ class EMBridgeConfig:
 
     @classmethod
     def preset_named(cls, name: str) -> "EMBridgeConfig":
-        if name not in EMBRIDGE_PRESETS:
-            raise ConfigError(f"unknown EMBridge preset {name!r}; expected one of {sorted(EMBRIDGE_PRESETS)}")
-        return EMBRIDGE_PRESETS[name]
+        """The ``embridge`` section of ``presets/<name>.yaml``."""
+        from ...presets import preset_section
+
+        return preset_section(name, "embridge")
 
 
-EMBRIDGE_PRESETS: dict[str, EMBridgeConfig] = {
-    # CI: a few minutes on 2 cores for the whole notebook -> short training and a reduced grid.
-    "quick": EMBridgeConfig(
-        preset="quick",
-        emg=MAETrainConfig(epochs=5), pose=MAETrainConfig(epochs=5),
-        align=AlignConfig(epochs=5),
-        main_models=("CPEP", "EMBridge", "EMBridge (per-pair max)"), user_models=("CPEP", "EMBridge"),
-        ablations=("w/o CASCLe",), batch_sizes=(256, 1024), batch_models=("EMBridge",),
-        fractions=(0.4, 1.0), tau_s_grid=(0.1, 0.5), k_c_grid=(3, 10),
-    ),
-    # The book: the whole grid at sizes that fit 2 CPU cores.
-    "full": EMBridgeConfig(preset="full"),
-    # The paper's sizes (d = 256, 4 encoder + 2 decoder layers, 40 alignment epochs): hours on CPU.
-    "paper": EMBridgeConfig(
-        preset="paper",
-        emg=MAETrainConfig(patch_s=0.05, d_model=256, n_layers=4, n_heads=8, decoder_dim=256, decoder_layers=2,
-                           epochs=100, lr=1e-4, weight_decay=1e-5),
-        pose=MAETrainConfig(d_model=256, n_layers=4, n_heads=8, decoder_dim=256, decoder_layers=2, epochs=100,
-                            lr=1e-4, weight_decay=1e-5),
-        align=AlignConfig(epochs=40, lr=1e-4, weight_decay=1e-5, tau_init=0.02),
-    ),
-}
 
 
 def variant(align: AlignConfig, name: str, **overrides) -> AlignConfig:
