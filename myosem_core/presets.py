@@ -7,6 +7,7 @@ A preset file has one section per part of the book, each a dataclass of the core
     stage2    Stage2Config      the activation-aware EMG encoder
     stage3    Stage3Config      alignment to the text space
     deep      DeepWidth         the deep baselines' backbone width (their budgets follow Stage 2/3)
+    forest    ForestConfig      the random-forest anchor's tree count
     embridge  EMBridgeConfig    MAEs, aligners and their grid
     aemg      AEMGConfig        AEMG pretraining
     aemg_eval AEMGEvalConfig    AEMG's leave-one-subject-out evaluation
@@ -44,6 +45,7 @@ class DeepWidth:
 
 def section_types() -> dict[str, type]:
     """Section name -> dataclass (imported here: the stage modules read their presets from this module)."""
+    from .baselines.forest import ForestConfig
     from .config import DataConfig
     from .evaluation.aemg import AEMGEvalConfig
     from .text.stage1 import Stage1Config
@@ -53,7 +55,7 @@ def section_types() -> dict[str, type]:
     from .training.stage3 import Stage3Config
 
     return {"data": DataConfig, "stage1": Stage1Config, "stage2": Stage2Config, "stage3": Stage3Config,
-            "deep": DeepWidth, "embridge": EMBridgeConfig, "aemg": AEMGConfig, "aemg_eval": AEMGEvalConfig}
+            "deep": DeepWidth, "forest": ForestConfig, "embridge": EMBridgeConfig, "aemg": AEMGConfig, "aemg_eval": AEMGEvalConfig}
 
 
 def preset_names() -> list[str]:

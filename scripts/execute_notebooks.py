@@ -51,6 +51,7 @@ import papermill as pm
 from tqdm import tqdm
 
 from myosem_core.io import write_json, write_text
+from myosem_core.presets import preset_names
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from notebook_order import read_prerequisites, run_graph  # noqa: E402
@@ -254,7 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("notebooks", nargs="*", type=Path, help="source notebooks (default: notebooks/NN_*.md)")
     ap.add_argument("--out", type=Path, required=True, help="folder for the parameterised / executed copies")
-    ap.add_argument("--preset", default="full", choices=["quick", "full"])
+    ap.add_argument("--preset", default="full", choices=preset_names(),
+                    help="a preset file, myosem_core/presets/<name>.yaml")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--data-dir", default=None, help="dataset folder; omitted -> synthetic data")
     ap.add_argument("--dataset", default=None, help="dataset name (default: ninapro-db1 with --data-dir)")

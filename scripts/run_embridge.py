@@ -15,13 +15,14 @@ from myosem_core.config import make_config
 from myosem_core.evaluation import embridge_report as rep
 from myosem_core.io import read_json
 from myosem_core.prepare import load_config_windows
+from myosem_core.presets import preset_names
 from myosem_core.threads import set_threads
 from myosem_core.training.embridge import EMBridgeConfig, run_embridge_experiments
 
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--preset", default="quick", choices=["quick", "full", "paper"])
+    ap.add_argument("--preset", default="quick", choices=preset_names())
     ap.add_argument("--dataset", default="ninapro-db1")
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--seed", type=int, default=0)

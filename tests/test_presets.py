@@ -7,6 +7,7 @@ import yaml
 
 from myosem_core import presets
 from myosem_core.baselines.deep import DeepConfig
+from myosem_core.baselines.forest import RandomForestRetriever
 from myosem_core.config import make_config
 from myosem_core.errors import ConfigError
 from myosem_core.evaluation.aemg import AEMGEvalConfig
@@ -39,6 +40,10 @@ def test_every_packaged_preset_builds_every_section_it_names():
                 assert isinstance(presets.preset_section(name, section), cls)
 
 
+def quick_or_full(name: str) -> dict:
+    return yaml.safe_load((presets.PRESET_DIR / f"{name}.yaml").read_text())
+
+
 def test_each_config_class_reads_its_section():
     quick = yaml.safe_load((presets.PRESET_DIR / "quick.yaml").read_text())
     s2 = Stage2Config.preset_named("quick")
@@ -48,6 +53,7 @@ def test_each_config_class_reads_its_section():
     assert Stage1Config.preset("quick").query_synonyms == quick["stage1"]["query_synonyms"]
     assert DeepConfig.preset_named("quick").width == quick["deep"]["width"]
     assert DeepConfig.preset_named("full").width != DeepConfig.preset_named("quick").width
+    assert RandomForestRetriever(preset="full").n_estimators == quick_or_full("full")["forest"]["n_estimators"]
     assert EMBridgeConfig.preset_named("quick").fractions == tuple(quick["embridge"]["fractions"])
     assert AEMGEvalConfig.preset_named("full").max_targets is None  # YAML null
     assert isinstance(AEMGConfig.preset_named("quick"), AEMGConfig)

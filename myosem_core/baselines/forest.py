@@ -12,10 +12,13 @@ out. Like LDA it never sees text: classes it was not trained on get probability
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from sklearn.ensemble import RandomForestClassifier
 
 from ..data.windows import WindowSet
+from ..presets import preset_section
 from .classical import time_domain_features
 
 
@@ -31,6 +34,13 @@ def slope_sign_changes(X: np.ndarray, threshold: np.ndarray) -> np.ndarray:
     return ((left * right) >= threshold ** 2).mean(axis=1)
 
 
+@dataclass(frozen=True)
+class ForestConfig:
+    """The random forest's preset setting (``forest`` section of ``presets/<name>.yaml``)."""
+
+    n_estimators: int = 100
+
+
 class RandomForestRetriever:
     """``fit(train_ws, val_ws, prototypes)`` then ``scores(ws) -> (N, K)`` class probabilities."""
 
@@ -39,7 +49,7 @@ class RandomForestRetriever:
     def __init__(self, seed: int = 0, preset: str = "quick", n_estimators: int | None = None, n_jobs: int = 2,
                  zc_threshold: float = 0.01, **_):
         self.seed = seed
-        self.n_estimators = n_estimators or {"quick": 100, "full": 300}.get(preset, 100)
+        self.n_estimators = n_estimators or preset_section(preset, "forest").n_estimators
         self.n_jobs, self.zc_threshold = n_jobs, zc_threshold
         self.raw = False
         self.threshold: np.ndarray | None = None

@@ -5,8 +5,13 @@ Every number shown comes from that file; nothing here trains or evaluates.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    import torch
 
 #: evaluation set -> column prefix in the tables
 SET_NAMES = {"seen": "Seen gestures", "unseen": "Unseen gestures", "users": "Unseen users", "test": "Test"}
