@@ -140,6 +140,19 @@ def nbval_command(target: Path, kernel: str = KERNEL) -> list[str]:
             "--nbval-cell-timeout", "1800", "-p", "no:cacheprovider", "--durations=5", str(target)]
 
 
+def notebook_env(jobs: int) -> dict[str, str]:
+    """The environment of each notebook's process (its kernel inherits it).
+
+    With several notebooks at once, each gets one thread per native pool (torch's OpenMP, BLAS): a notebook
+    that leaves torch at its default (one thread per core) beside another busy one spends its time in
+    spin-waits (Stage 1 took minutes longer that way). Alone, a notebook keeps the defaults.
+    """
+    env = dict(os.environ)
+    if jobs > 1:
+        env.update({name: "1" for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")})
+    return env
+
+
 def check_executed(target: Path) -> str | None:
     """Why the executed copy at ``target`` is not fit for the book, or None."""
     nb = nbformat.read(target, as_version=4)
@@ -300,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
                                                                                       args.kernel)
         start = time.perf_counter()
         with open(logs / f"{stem}.log", "w") as log:
-            code = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=REPO,
+            code = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env=notebook_env(args.jobs),
                                   stdin=subprocess.DEVNULL).returncode
         timings[target.name] = time.perf_counter() - start
         if code != 0:

@@ -120,7 +120,8 @@ def test_a_failing_notebook_stops_what_reads_it_and_the_run_fails(tmp_path, caps
 
 def test_two_at_a_time_keeps_the_order_a_notebook_reads(tmp_path):
     """With --jobs 2 a reader starts only after what it reads has finished; its siblings overlap."""
-    stamp = "import time, pathlib; pathlib.Path('{0}').write_text(str(time.time())); time.sleep({1})"
+    stamp = ("import os, time, pathlib; assert os.environ['OMP_NUM_THREADS'] == '1'; "  # one core each
+             "pathlib.Path('{0}').write_text(str(time.time())); time.sleep({1})")
     a = write_myst(tmp_path / "00_a.md", stamp.format(tmp_path / "a.start", 2))
     b = write_myst(tmp_path / "01_b.md", stamp.format(tmp_path / "b.start", 0), after=["00_a"])
     c = write_myst(tmp_path / "02_c.md", stamp.format(tmp_path / "c.start", 0))
