@@ -36,14 +36,14 @@ import torch
 
 from myosem_core.baselines.deep import ARCHITECTURES, AlignedBaseline, DeepConfig
 from myosem_core.config import make_config
-from myosem_core.experiments import resolve_data_dir
 from myosem_core.io import write_json
 from myosem_core.losses import classification_loss, prototype_info_nce, stage2_loss
 from myosem_core.paths import runs_root
-from myosem_core.pipeline import load_data
 from myosem_core.retrievers import make_retriever
 from myosem_core.threads import set_threads
 from myosem_core.training.augment import augment
+from myosem_experiments.grid import resolve_data_dir
+from myosem_experiments.pipeline import load_data
 
 REFERENCE = "atzori-cnn"
 
@@ -97,10 +97,10 @@ def deep_steps(arch, X, y, P, cfg: DeepConfig):
 
 
 def myosem_steps(ws_train, X, y, P, preset):
-    from myosem_core.experiments import stage_presets
     from myosem_core.models.activation_encoder import ActivationAwareEncoder
     from myosem_core.training.stage2 import encoder_config_for
     from myosem_core.training.stage3 import build_model
+    from myosem_experiments.grid import stage_presets
 
     s2, s3 = stage_presets(preset)
     torch.manual_seed(0)

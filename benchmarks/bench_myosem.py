@@ -22,9 +22,9 @@ import torch
 from myosem_core.config import make_config
 from myosem_core.io import write_json
 from myosem_core.paths import runs_root
-from myosem_core.pipeline import load_data
 from myosem_core.threads import set_threads
 from myosem_core.training import Stage2Config, Stage3Config, train_stage2, train_stage3
+from myosem_experiments.pipeline import load_data
 
 
 def main(argv=None) -> dict:

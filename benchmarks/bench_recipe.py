@@ -21,13 +21,13 @@ from dataclasses import replace
 import torch
 
 from myosem_core.config import make_config
-from myosem_core.experiments import resolve_data_dir
 from myosem_core.io import write_json
 from myosem_core.paths import runs_root
-from myosem_core.pipeline import load_data
 from myosem_core.threads import set_threads
 from myosem_core.training import Stage2Config
 from myosem_core.training.augment import AugmentConfig
+from myosem_experiments.grid import resolve_data_dir
+from myosem_experiments.pipeline import load_data
 
 #: what the presets trained with before the one fit loop (settings of the last release's presets)
 OLD = {"quick": dict(lr=2e-3, weight_decay=0.05, schedule="cosine", grad_clip=None, label_smoothing=0.0,

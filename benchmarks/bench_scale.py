@@ -311,7 +311,7 @@ def grid_parallel(data_dir: str | None, models=("lda", "rf", "attn-cnn-rnn", "se
     """Wall seconds of the grid ``models x protocols x seeds`` serially and with ``jobs`` workers (fresh runs)."""
     import os
 
-    from myosem_core import experiments as ex
+    from myosem_experiments import grid as ex
 
     dataset = "ninapro-db1" if data_dir else "synthetic"
     grid = dict(models=list(models), protocols=tuple(protocols), seeds=list(seeds), preset=preset, dataset=dataset,

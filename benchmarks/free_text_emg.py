@@ -16,10 +16,10 @@ import sys
 from pathlib import Path
 
 from myosem_core.config import make_config
-from myosem_core.pipeline import run_myosem
 from myosem_core.retrieval import RetrievalIndex, free_text_to_emg
 from myosem_core.text.benchmark import load_benchmark
 from myosem_core.threads import set_threads
+from myosem_experiments.pipeline import run_myosem
 
 
 def main(argv=None) -> int:

@@ -170,7 +170,7 @@ def render_markdown(r: dict) -> str:
     if r.get("grid"):
         g = r["grid"]
         lines += ["", "### Comparison grid on worker processes", "",
-                  f"The runner of notebooks 05/06 (`myosem_core.experiments.run_experiments`) on a small grid "
+                  f"The runner of notebooks 05/06 (`myosem_experiments.grid.run_experiments`) on a small grid "
                   f"({', '.join(g['models'])} × {', '.join(g['protocols'])} × seed {', '.join(map(str, g['seeds']))}, "
                   f"preset {g['preset']}, fresh run folders): one process, then {g['jobs']} worker processes "
                   f"(`--jobs {g['jobs']}`), {g['groups']} (protocol, seed) groups, on {g['cpus_visible']} CPU(s).", "",

@@ -2,8 +2,8 @@
 
 A training loop that uses these helpers runs unchanged alone or under
 
-    torchrun --nproc_per_node=2 -m myosem_core.cli train-stage2 ...      # CPU: gloo
-    torchrun --nproc_per_node=8 -m myosem_core.cli train-stage3 ...      # GPUs: nccl, one per process
+    torchrun --nproc_per_node=2 -m myosem_experiments.cli train-stage2 ...      # CPU: gloo
+    torchrun --nproc_per_node=8 -m myosem_experiments.cli train-stage3 ...      # GPUs: nccl, one per process
 
 Outside ``torchrun`` (no ``WORLD_SIZE`` > 1 in the environment) every helper is
 a no-op and the loop computes exactly what it computed before.

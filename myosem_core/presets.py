@@ -47,7 +47,7 @@ def section_types() -> dict[str, type]:
     """Section name -> dataclass (imported here: the stage modules read their presets from this module)."""
     from .baselines.forest import ForestConfig
     from .config import DataConfig
-    from .evaluation.aemg import AEMGEvalConfig
+    from .evaluation.aemg_config import AEMGEvalConfig
     from .text.stage1 import Stage1Config
     from .training.aemg import AEMGConfig
     from .training.embridge.config import EMBridgeConfig

@@ -5,7 +5,7 @@
 
 ``make test`` runs ``check`` after the notebooks (quick preset, seed 0, real
 NinaPro DB1): a number that moved beyond its tolerance fails the test command
-with one line per value. See :mod:`myosem_core.evaluation.expected`.
+with one line per value. See :mod:`myosem_experiments.evaluation.expected`.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 
 from myosem_core.errors import DataError
-from myosem_core.evaluation.expected import collect, compare, load_expected, write_expected
 from myosem_core.paths import runs_root
+from myosem_experiments.evaluation.expected import collect, compare, load_expected, write_expected
 
 REPO = Path(__file__).resolve().parents[1]
 EXPECTED = REPO / "tests" / "expected_results.json"

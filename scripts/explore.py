@@ -43,8 +43,8 @@ def main(argv=None) -> int:
     params["protocol"] = args.protocol
     if not args.no_train:
         from myosem_core.config import make_config
-        from myosem_core.pipeline import run_myosem
         from myosem_core.threads import set_threads
+        from myosem_experiments.pipeline import run_myosem
 
         set_threads(1)
         cfg = make_config(params["preset"], params["dataset"], params["data_dir"], params["seed"])

@@ -18,9 +18,9 @@ from dataclasses import replace
 import numpy as np
 
 from myosem_core.config import make_config
-from myosem_core.pipeline import run_myosem
 from myosem_core.threads import set_threads
 from myosem_core.training import Stage2Config, Stage3Config
+from myosem_experiments.pipeline import run_myosem
 
 
 class FrozenTextSpace:
@@ -71,7 +71,7 @@ def main(argv=None):
         s2, s3 = Stage2Config.preset_named(args.preset), Stage3Config.preset_named(args.preset)
         stage2 = replace(s2, augment=replace(s2.augment, channel_offset=args.channel_offset))
         stage3 = replace(s3, augment=replace(s3.augment, channel_offset=args.channel_offset))
-    from myosem_core.pipeline import load_data
+    from myosem_experiments.pipeline import load_data
 
     text, name = None, "myosem"  # None: Stage 1 of the same data and split
     if args.text == "frozen":

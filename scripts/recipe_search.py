@@ -104,9 +104,9 @@ def run_one(data_dir: str, preset: str, name: str, split: str, seed: int) -> dic
     import torch
 
     from myosem_core.config import make_config
-    from myosem_core.pipeline import load_data
     from myosem_core.threads import set_threads
     from myosem_core.training import train_stage2
+    from myosem_experiments.pipeline import load_data
 
     set_threads(1)
     cfg = make_config(preset, "ninapro-db1", data_dir, seed)

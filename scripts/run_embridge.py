@@ -12,12 +12,13 @@ import argparse
 import pandas as pd
 
 from myosem_core.config import make_config
-from myosem_core.evaluation import embridge_report as rep
 from myosem_core.io import read_json
 from myosem_core.prepare import load_config_windows
 from myosem_core.presets import preset_names
 from myosem_core.threads import set_threads
-from myosem_core.training.embridge import EMBridgeConfig, run_embridge_experiments
+from myosem_core.training.embridge import EMBridgeConfig
+from myosem_experiments.evaluation import embridge_report as rep
+from myosem_experiments.evaluation.embridge import run_embridge_experiments
 
 
 def main(argv=None) -> None:

@@ -31,10 +31,10 @@ import numpy as np
 from myosem_core.config import make_config
 from myosem_core.io import read_json, write_json
 from myosem_core.paths import runs_root
-from myosem_core.pipeline import run_myosem
 from myosem_core.threads import set_threads
 from myosem_core.training import Stage2Config, Stage3Config
 from myosem_core.training.augment import AugmentConfig
+from myosem_experiments.pipeline import run_myosem
 
 DEV_SPLIT = {"train_subjects": [f"S{i}" for i in (1, 2, 3, 4, *range(7, 13))],
              "test_subjects": [f"S{i}" for i in range(13, 17)]}

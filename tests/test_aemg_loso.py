@@ -8,8 +8,8 @@ import pytest
 from myosem_core.baselines.classical import time_domain_features
 from myosem_core.errors import DataError
 from myosem_core.evaluation import loso as L
-from myosem_core.evaluation.aemg import choose_targets, target_groups
 from myosem_core.training.aemg import AEMGConfig, pretraining_sources
+from myosem_experiments.evaluation.aemg import choose_targets, target_groups
 
 
 def test_every_fold_trains_on_other_subjects_only(db1_windows):

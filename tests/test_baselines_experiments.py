@@ -7,13 +7,18 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from myosem_core import experiments as ex
 from myosem_core.baselines.deep import DeepConfig
 from myosem_core.baselines.text import tfidf_prototypes
 from myosem_core.config import make_config
 from myosem_core.data.protocols import make_split
 from myosem_core.errors import ConfigError
+from myosem_core.retrieval import result_path
 from myosem_core.text.views import ClassViews
+from myosem_experiments import grid as ex
+from myosem_experiments.grid import cli as grid_cli
+from myosem_experiments.grid import experiment as grid_experiment
+from myosem_experiments.grid import pool as grid_pool
+from myosem_experiments.grid import recipes as grid_recipes
 
 from test_baselines import tiny_windows
 
@@ -29,14 +34,14 @@ class TinyContext(ex.Context):
 def test_result_is_cached_by_recipe_and_recomputed_when_forced(tmp_path, monkeypatch):
     ctx = TinyContext(tmp_path, progress=False)
     r1 = ex.run_experiment("lda", "rand", 0, "quick", "synthetic", None, tmp_path, ctx, progress=False)
-    path = ex.result_path(ex.experiment_folder("quick", "synthetic", None, tmp_path), "synthetic", "rand", "lda", 0)
+    path = result_path(ex.experiment_folder("quick", "synthetic", None, tmp_path), "synthetic", "rand", "lda", 0)
     assert path.is_file() and r1["path"] == str(path)
     assert r1["model"] == "lda" and r1["group"] == "classical" and r1["synthetic"]
     assert 0 <= r1["emg_to_text"]["R@1"] <= 1 and "MRR" in r1["text_to_emg"]
 
     calls = []
-    real = ex.evaluate_retriever
-    monkeypatch.setattr(ex, "evaluate_retriever", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = grid_experiment.evaluate_retriever
+    monkeypatch.setattr(grid_experiment, "evaluate_retriever", lambda *a, **k: calls.append(1) or real(*a, **k))
     r2 = ex.run_experiment("lda", "rand", 0, "quick", "synthetic", None, tmp_path, ctx, progress=False)
     assert calls == [] and r2["recipe_hash"] == r1["recipe_hash"]  # read from the file, not refitted
     ex.run_experiment("lda", "rand", 0, "quick", "synthetic", None, tmp_path, ctx, progress=False, force=True)
@@ -46,7 +51,7 @@ def test_result_is_cached_by_recipe_and_recomputed_when_forced(tmp_path, monkeyp
 def test_stale_recipe_is_recomputed(tmp_path, monkeypatch):
     ctx = TinyContext(tmp_path, progress=False)
     r1 = ex.run_experiment("rf", "rand", 0, "quick", "synthetic", None, tmp_path, ctx, progress=False)
-    monkeypatch.setattr(ex, "RECIPE_VERSION", ex.RECIPE_VERSION + 1)
+    monkeypatch.setattr(grid_recipes, "RECIPE_VERSION", grid_recipes.RECIPE_VERSION + 1)
     r2 = ex.run_experiment("rf", "rand", 0, "quick", "synthetic", None, tmp_path, ctx, progress=False)
     assert r2["recipe_hash"] != r1["recipe_hash"]
 
@@ -77,7 +82,7 @@ def test_bad_names_raise():
     with pytest.raises(ConfigError):
         ex.run_experiment("lda", "cross-dataset")
     with pytest.raises(SystemExit):
-        ex.main(["--protocols", "cross-dataset", "--data-dir", "x"])
+        grid_cli.main(["--protocols", "cross-dataset", "--data-dir", "x"])
 
 
 def test_recipes_differ_where_results_can_differ():
@@ -89,6 +94,16 @@ def test_recipes_differ_where_results_can_differ():
                                "text-frozen", "text-label", "tcn", "se-cnn", "lda", "rf")}) == 11
     # thread counts change speed, not results
     assert "threads" not in str(ex.recipe(ex.MODELS["tcn"], cfg0, "rand"))
+
+
+def test_recipes_name_no_module_so_moving_code_keeps_cached_results():
+    """A result is found again by its recipe hash: nothing in the recipe may depend on where the code lives."""
+    import json
+
+    cfg = make_config("quick", "synthetic", None, 0)
+    for name, spec in ex.MODELS.items():
+        text = json.dumps(ex.recipe(spec, cfg, "class"), default=str)
+        assert "myosem_core" not in text and "myosem_experiments" not in text and "<" not in text, name
 
 
 def test_every_model_of_a_comparison_gets_the_same_epoch_budget():
@@ -104,11 +119,11 @@ def test_every_model_of_a_comparison_gets_the_same_epoch_budget():
 
 
 def test_ablation_switches_reach_the_stage_configs():
-    s2, s3 = ex._stage_configs(ex.MODELS["myosem-no-activation"], "quick")
+    s2, s3 = ex.row_stage_configs(ex.MODELS["myosem-no-activation"], "quick")
     assert s2.encoder.gates_fixed_zero and s2.encoder.use_vq and s3.head.use_queries
-    s2, s3 = ex._stage_configs(ex.MODELS["myosem-no-vq"], "quick")
+    s2, s3 = ex.row_stage_configs(ex.MODELS["myosem-no-vq"], "quick")
     assert not s2.encoder.use_vq and not s2.encoder.gates_fixed_zero
-    s2, s3 = ex._stage_configs(ex.MODELS["myosem-no-queries"], "quick")
+    s2, s3 = ex.row_stage_configs(ex.MODELS["myosem-no-queries"], "quick")
     assert not s3.head.use_queries
     assert ex.MODELS["myosem-no-pretrain"].text == "label"
 
@@ -173,7 +188,7 @@ def test_current_results_leave_out_stale_recipes(tmp_path, monkeypatch):
     now = ex.current_results(folder, ["lda"], "quick", "synthetic")
     assert sorted((r["protocol"], r["seed"]) for r in now) == [("rand", 0), ("rand", 1)]
     assert ex.current_results(folder, ["rf"], "quick", "synthetic") == []  # other models are not picked up
-    monkeypatch.setattr(ex, "RECIPE_VERSION", ex.RECIPE_VERSION + 1)  # the code changed: both files are stale
+    monkeypatch.setattr(grid_recipes, "RECIPE_VERSION", grid_recipes.RECIPE_VERSION + 1)  # the code changed: both files are stale
     assert ex.current_results(folder, ["lda"], "quick", "synthetic") == []
 
 
@@ -240,6 +255,6 @@ def test_workers_keep_the_callers_thread_count():
 
     import torch
 
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=ex._init_worker,
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=grid_pool._init_worker,
                              initargs=(3,)) as pool:
         assert pool.submit(torch.get_num_threads).result() == 3

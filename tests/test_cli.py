@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from myosem_core.cli import EXIT_DATA, EXIT_INTERRUPTED, EXIT_MISSING, EXIT_USAGE, main
 from myosem_core.training.resume import INTERRUPT_ENV
+from myosem_experiments.cli import EXIT_DATA, EXIT_INTERRUPTED, EXIT_MISSING, EXIT_USAGE, main
 from tiny_myosem import CLI_TINY
 
 COMMANDS = ["prepare", "train-stage1", "train-stage2", "train-stage3", "train", "evaluate", "index", "query"]
@@ -151,8 +151,8 @@ def test_text_query_returns_top_windows_with_true_labels(flow):
 
 
 def test_window_query_ranks_every_description(flow, tmp_path, capsys, monkeypatch):
-    from myosem_core.cli_commands import load_data
-    from myosem_core.cli_config import stage_configs
+    from myosem_experiments.cli_commands import load_data
+    from myosem_experiments.cli_config import stage_configs
 
     monkeypatch.setenv("MYOSEM_CACHE", str(flow["root"] / "cache"))
     sets = [CLI_TINY[i + 1] for i, a in enumerate(CLI_TINY) if a == "--set"]

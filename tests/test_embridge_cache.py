@@ -16,9 +16,8 @@ import pytest
 from myosem_core.baselines.embridge import PoseAnchoredRetriever
 from myosem_core.config import make_config
 from myosem_core.data.protocols import make_split
-from myosem_core.training.embridge import (EMBridgeConfig, load_or_train_aligner, load_or_train_mae,
-                                           run_embridge_experiments)
-from myosem_core.training.embridge import store
+from myosem_core.training.embridge import EMBridgeConfig, load_or_train_aligner, load_or_train_mae, store
+from myosem_experiments.evaluation.embridge import run_embridge_experiments
 
 from test_embridge_training import TINY_ALIGN, TINY_MAE, grid_windows, tiny_windows
 

@@ -102,9 +102,9 @@ def test_windows_without_pose_raise_a_clear_error():
 def test_experiment_grid_writes_every_table_to_json(tmp_path):
     """A tiny grid over both protocols: the results JSON holds each table and the report builds from it alone."""
     from myosem_core.config import make_config
-    from myosem_core.evaluation import embridge_report as rep
     from myosem_core.io import read_json
-    from myosem_core.training.embridge import run_embridge_experiments
+    from myosem_experiments.evaluation import embridge_report as rep
+    from myosem_experiments.evaluation.embridge import run_embridge_experiments
 
     ws = grid_windows()
     keys = ws.class_keys

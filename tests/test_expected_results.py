@@ -8,8 +8,8 @@ import pytest
 
 from myosem_core.config import make_config
 from myosem_core.errors import DataError
-from myosem_core.evaluation.expected import collect, compare, load_expected, write_expected
-from myosem_core.experiments import MODELS, recipe
+from myosem_experiments.evaluation.expected import collect, compare, load_expected, write_expected
+from myosem_experiments.grid import MODELS, recipe
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 import expected_results  # noqa: E402

@@ -160,8 +160,8 @@ def test_no_augmentation_returns_the_input_itself():
 
 def test_new_users_train_with_the_cross_user_augmentation():
     from myosem_core.baselines.deep import DeepConfig
-    from myosem_core.experiments import MODELS, recipe, stage_presets
     from myosem_core.config import make_config
+    from myosem_experiments.grid import MODELS, recipe, stage_presets
 
     for preset in ("quick", "full"):
         rand2, rand3 = stage_presets(preset, "rand")

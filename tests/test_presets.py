@@ -10,7 +10,7 @@ from myosem_core.baselines.deep import DeepConfig
 from myosem_core.baselines.forest import RandomForestRetriever
 from myosem_core.config import make_config
 from myosem_core.errors import ConfigError
-from myosem_core.evaluation.aemg import AEMGEvalConfig
+from myosem_core.evaluation.aemg_config import AEMGEvalConfig
 from myosem_core.text.stage1 import Stage1Config
 from myosem_core.training import Stage2Config, Stage3Config
 from myosem_core.training.aemg import AEMGConfig

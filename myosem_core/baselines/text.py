@@ -19,7 +19,7 @@ embeddings, Stage 1's formula, so only the text encoder differs:
 The EMG side is MyoSem's: its Stage-2 encoder, with Stage 3 trained against the
 baseline's prototypes (a TF-IDF space has nothing in common with a sentence
 encoder's, so swapping prototypes under a fixed Stage-3 head would not be a
-comparison). See :mod:`myosem_core.experiments`.
+comparison). See :mod:`myosem_experiments.grid`.
 """
 
 from __future__ import annotations

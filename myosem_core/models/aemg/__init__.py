@@ -6,7 +6,7 @@
   embeddings, masked-token pretraining head, mean-pooled window embedding.
 
 Training lives in :mod:`myosem_core.training.aemg`, evaluation in
-:mod:`myosem_core.evaluation.aemg`.
+:mod:`myosem_experiments.evaluation.aemg`.
 """
 
 from .model import AEMGModelConfig, AEMGOutput, AEMGTransformer, masked_token_loss, random_mask

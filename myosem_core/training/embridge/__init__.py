@@ -12,21 +12,21 @@ Three steps; models are cached in one run folder per training set, keyed by the 
    evaluation set and a linear probe on frozen query-averaged embeddings,
    balanced accuracy (:mod:`.evaluate`, evaluation sets in :mod:`.data`).
 
-Configs and presets are in :mod:`.config`, the grid of notebook 07 in :mod:`.grid`:
+Configs and presets are in :mod:`.config`; the experiment grid of notebook 07, which trains and evaluates every
+model of its tables through these steps, is :mod:`myosem_experiments.evaluation.embridge`:
 
     ecfg = EMBridgeConfig.preset_named("quick")
-    res = run_embridge_experiments(cfg, ws, ecfg)   # every table of notebook 07, as a dict saved to JSON
+    run = load_or_train_aligner(cfg, ws, split, ecfg, "EMBridge")
 """
 
 from .aligner import AlignerRun, train_aligner
 from .config import VARIANTS, AlignConfig, EMBridgeConfig, MAETrainConfig, variant
 from .data import evaluation_sets, fit_normalizers, subsample_training
 from .evaluate import evaluate_aligner, evaluate_mae
-from .grid import run_embridge_experiments
 from .mae import MAERun, load_mae, mae_config_for, train_mae
 from .store import ModelStore, load_or_train_aligner, load_or_train_mae, load_or_train_on_windows
 
 __all__ = ["AlignConfig", "AlignerRun", "EMBridgeConfig", "MAERun", "MAETrainConfig", "ModelStore",
            "VARIANTS", "evaluate_aligner", "evaluate_mae", "evaluation_sets", "fit_normalizers", "load_mae",
            "load_or_train_aligner", "load_or_train_mae", "load_or_train_on_windows", "mae_config_for",
-           "run_embridge_experiments", "subsample_training", "train_aligner", "train_mae", "variant"]
+           "subsample_training", "train_aligner", "train_mae", "variant"]

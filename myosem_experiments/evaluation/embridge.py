@@ -9,23 +9,23 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from ...config import Config
-from ...data.protocols import make_split
-from ...data.windows import WindowSet
-from ...io import read_json, write_json
-from ...paths import runs_root
-from ..common import config_hash
-from .config import EMBridgeConfig, variant
-from .data import require_pose
-from .evaluate import evaluate_aligner, evaluate_mae
-from .store import ModelStore
+from myosem_core.config import Config
+from myosem_core.data.protocols import make_split
+from myosem_core.data.windows import WindowSet
+from myosem_core.io import read_json, write_json
+from myosem_core.paths import runs_root
+from myosem_core.training.common import config_hash
+from myosem_core.training.embridge.config import EMBridgeConfig, variant
+from myosem_core.training.embridge.data import require_pose
+from myosem_core.training.embridge.evaluate import evaluate_aligner, evaluate_mae
+from myosem_core.training.embridge.store import ModelStore
 
 
 def run_embridge_experiments(cfg: Config, ws: WindowSet, ecfg: EMBridgeConfig | None = None, runs=None,
                              progress: bool = True) -> dict:
     """Every table of notebook 07 (main, ablations, batch size, data efficiency, tau_s / k_c sensitivity).
 
-    Models come from the one run cache (:class:`ModelStore`, shared with the comparison grid's CPEP / EMBridge
+    Models come from the one run cache (:class:`~myosem_core.training.embridge.store.ModelStore`, shared with the comparison grid's CPEP / EMBridge
     rows); the result dict is written to ``<runs>/embridge-<dataset>-<preset>-<hash>/results.json``.
     """
     require_pose(ws)

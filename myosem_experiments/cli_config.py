@@ -14,8 +14,8 @@ import json
 from dataclasses import dataclass, fields, is_dataclass, replace
 from pathlib import Path
 
-from .config import Config, make_config
-from .errors import ConfigError
+from myosem_core.config import Config, make_config
+from myosem_core.errors import ConfigError
 
 SECTIONS = ("data", "stage1", "stage2", "stage3")
 
@@ -93,8 +93,8 @@ def parse_assignments(items: list[str] | None) -> list[tuple[str, list[str], str
 def stage_configs(preset: str, dataset: str, data_dir: str | None, seed: int, assignments: list[str] | None = None,
                   threads: int | None = None) -> StageConfigs:
     """The experiment config and the presets of Stages 1-3, with ``--set`` assignments and ``--threads`` applied."""
-    from .text.stage1 import Stage1Config
-    from .training import Stage2Config, Stage3Config
+    from myosem_core.text.stage1 import Stage1Config
+    from myosem_core.training import Stage2Config, Stage3Config
 
     if data_dir is not None:
         folder = Path(data_dir).expanduser()

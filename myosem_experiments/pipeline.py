@@ -14,13 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .baselines.myosem import MyoSemRetriever
-from .config import Config, run_directory
-from .data.protocols import Split, make_split
-from .data.windows import WindowSet
-from .paths import runs_root
-from .prepare import load_config_windows
-from .retrieval import evaluate_retriever, prototypes_for
+from myosem_core.baselines.myosem import MyoSemRetriever
+from myosem_core.config import Config, run_directory
+from myosem_core.data.protocols import Split, make_split
+from myosem_core.data.windows import WindowSet
+from myosem_core.paths import runs_root
+from myosem_core.prepare import load_config_windows
+from myosem_core.retrieval import evaluate_retriever, prototypes_for
 
 
 @dataclass
@@ -54,8 +54,8 @@ def train_myosem(cfg: Config, ws: WindowSet, split: Split, text_space=None, runs
     Safe under torchrun: Stage 1 runs on rank 0 first, Stages 2-3 train data-parallel on every rank.
     Returns ``(text_space, prototypes, stage2_run, stage3_run)``.
     """
-    from . import distributed as ddp
-    from .training import load_or_train_stage2, load_or_train_stage3
+    from myosem_core import distributed as ddp
+    from myosem_core.training import load_or_train_stage2, load_or_train_stage3
 
     if text_space is None:
         with ddp.main_first():  # Stage 1 is not data-parallel: rank 0 trains it, the others load the run
@@ -101,6 +101,6 @@ def run_myosem(cfg: Config, protocol: str, text_space=None, runs: str | Path | N
 
 def load_stage1_text_space(cfg: Config, ws: WindowSet, split: Split, runs=None, progress: bool = True, stage1=None):
     """Stage 1's frozen text space for this data and split (trained and cached by its own module)."""
-    from .text.stage1 import load_or_train_stage1
+    from myosem_core.text.stage1 import load_or_train_stage1
 
     return load_or_train_stage1(cfg, ws, split, run_dir=runs, stage1=stage1, progress=progress)

@@ -10,7 +10,7 @@ notebooks). Each is named ``<source>/<variant>/<protocol>/<model>`` where
 contributes R@1, R@3 and MRR of every direction it has (EMG->text,
 text->EMG and, for held-out classes, EMG->text over all candidates). Results of
 the comparison grid count only while their recipe matches today's code
-(:func:`myosem_core.experiments.current_results`), so a stale file never
+(:func:`myosem_experiments.grid.current_results`), so a stale file never
 passes for a current one.
 
 The expected file holds the values and an absolute tolerance per metric;
@@ -25,8 +25,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import DataError
-from ..io import read_json, write_json
+from myosem_core.errors import DataError
+from myosem_core.io import read_json, write_json
 
 METRICS = ("R@1", "R@3", "MRR")
 DIRECTIONS = {"emg_to_text": ("emg_to_text",), "text_to_emg": ("text_to_emg",),
@@ -64,7 +64,7 @@ def collect(runs: str | Path, dataset: str, preset: str, seed: int = 0, data_dir
 
     ``data_dir`` (default: the one each folder's ``config.json`` records) only completes the recipe check.
     """
-    from ..experiments import MODELS, current_results
+    from ..grid import MODELS, current_results
 
     runs, out = Path(runs), {}
     for folder in sorted(runs.glob(f"experiments-{dataset}-{preset}-*")):

@@ -6,7 +6,7 @@
     myosem query "bend the ring finger" --run RUN -k 5
     myosem query --window window.npy --run RUN
     myosem query --recording session1.csv --run RUN --json         # any device: per-window descriptions
-    torchrun --nproc_per_node=4 -m myosem_core.cli train-stage2 ...           # data-parallel
+    torchrun --nproc_per_node=4 -m myosem_experiments.cli train-stage2 ...           # data-parallel
 
 Every subcommand has ``--help``. Tests call :func:`main` with a list of
 arguments; it returns the exit code instead of exiting.
@@ -35,7 +35,7 @@ and reused: a command whose run already exists reads it instead of training agai
 A training run that was killed resumes from its last epoch checkpoint.
 
 Distributed training (PyTorch DDP; gloo on CPU, nccl on GPUs):
-  torchrun --nproc_per_node=N -m myosem_core.cli train-stage3 [options]
+  torchrun --nproc_per_node=N -m myosem_experiments.cli train-stage3 [options]
 """
 
 
@@ -140,11 +140,12 @@ def _print_summary(args, summary: dict) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code (usage errors from argparse exit with 2)."""
-    from . import distributed as ddp
+    from myosem_core import distributed as ddp
+    from myosem_core.errors import ConfigError, DataError
+    from myosem_core.threads import set_threads
+    from myosem_core.training.resume import SimulatedInterrupt
+
     from .cli_commands import MissingArtifact
-    from .errors import ConfigError, DataError
-    from .threads import set_threads
-    from .training.resume import SimulatedInterrupt
 
     parser = build_parser()
     try:

@@ -20,48 +20,29 @@ subjects of that device) on fresh subjects of the device (LOSO over them).
 
 From a shell (prints the LOSO summary; ``results.json`` lands in the run folder)::
 
-    python -m myosem_core.evaluation.aemg --preset full --data-dir ../shared/data/ninapro-db1
+    python -m myosem_experiments.evaluation.aemg --preset full --data-dir ../shared/data/ninapro-db1
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
 
-from ..baselines.classical import time_domain_features
-from ..config import Config, run_directory
-from ..data.windows import WindowSet
-from ..errors import ConfigError
-from ..io import read_json, write_json
-from ..presets import preset_names
-from ..paths import runs_root
-from ..training.aemg import (AEMGConfig, AEMGEncoder, device_seed, device_windows, load_or_pretrain_aemg)
-from .loso import LOSOConfig, evaluate_loso
+from myosem_core.baselines.classical import time_domain_features
+from myosem_core.config import Config, run_directory
+from myosem_core.data.windows import WindowSet
+from myosem_core.errors import ConfigError
+from myosem_core.evaluation.aemg_config import AEMGEvalConfig
+from myosem_core.evaluation.loso import evaluate_loso
+from myosem_core.io import read_json, write_json
+from myosem_core.paths import runs_root
+from myosem_core.presets import preset_names
+from myosem_core.training.aemg import AEMGConfig, AEMGEncoder, device_seed, device_windows, load_or_pretrain_aemg
 
 PRETRAINED, RANDOM, LDA = "AEMG (pretrained)", "AEMG (no pretraining)", "LDA (log MAV/RMS/WL/VAR)"
-
-
-@dataclass(frozen=True)
-class AEMGEvalConfig:
-    preset: str = "quick"
-    max_targets: int | None = 4  # LOSO targets: evenly spaced over the subjects; None = every subject
-    n_groups: int = 1  # pretraining groups (one encoder each, pretrained without the group's subjects)
-    loso: LOSOConfig = LOSOConfig()
-    cross_device: str | None = "band16-1kHz"  # synthetic device held out of one pretraining; None = skip
-    cross_subjects: int = 4  # fresh synthetic subjects of that device to evaluate on
-    cross_repetitions: int = 4
-
-    @classmethod
-    def preset_named(cls, name: str) -> "AEMGEvalConfig":
-        """The ``aemg_eval`` section of ``presets/<name>.yaml``."""
-        from ..presets import preset_section
-
-        return preset_section(name, "aemg_eval")
-
-
 
 
 def choose_targets(subjects, max_targets: int | None) -> list[str]:
@@ -178,7 +159,7 @@ def load_or_run_aemg_evaluation(cfg: Config, aemg: AEMGConfig | None = None, ev:
     if (folder / "results.json").is_file():
         return read_json(folder / "results.json"), folder
     if ws is None:
-        from ..prepare import load_config_windows
+        from myosem_core.prepare import load_config_windows
 
         ws = load_config_windows(cfg)
     results = run_aemg_evaluation(cfg, ws, aemg, ev, runs, progress)
@@ -189,7 +170,7 @@ def load_or_run_aemg_evaluation(cfg: Config, aemg: AEMGConfig | None = None, ev:
 def main(argv=None) -> None:
     import argparse
 
-    from ..config import make_config
+    from myosem_core.config import make_config
 
     p = argparse.ArgumentParser(description="AEMG pretraining + LOSO zero-/few-shot + cross-device evaluation")
     p.add_argument("--preset", default="quick", choices=preset_names())

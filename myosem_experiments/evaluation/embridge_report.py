@@ -1,4 +1,5 @@
-"""Tables of notebook 07 built from the results JSON written by :func:`myosem_core.training.embridge.run_embridge_experiments`.
+"""Tables of notebook 07 built from the results JSON written by
+:func:`myosem_experiments.evaluation.embridge.run_embridge_experiments`.
 
 Every number shown comes from that file; nothing here trains or evaluates.
 """
@@ -86,7 +87,7 @@ def soft_target_examples(run, train_ws, batch_pose: "torch.Tensor", seed: int = 
     and the instance-level SoftCLIP targets; communities are fitted on ``train_ws``'s pose embeddings."""
     import torch
 
-    from ..models.embridge import cascle_targets, fit_communities, instance_soft_targets
+    from myosem_core.models.embridge import cascle_targets, fit_communities, instance_soft_targets
 
     cfg = run.config
     C = torch.from_numpy(fit_communities(run.pose.embed(train_ws), cfg.n_clusters, seed))

@@ -16,7 +16,7 @@ prompt descriptions (``close the index finger``, ...; chance = 1 / classes):
 ``db1_prototypes`` is the zero-shot R@1 of single-finger prompts against the
 model's 12 DB1 classes (index closed -> "index flexion"; chance 1/12).
 
-    python -m myosem_core.evaluation.cross_device --data-dir ../shared/data/ninapro-db1 --preset quick
+    python -m myosem_experiments.evaluation.cross_device --data-dir ../shared/data/ninapro-db1 --preset quick
 """
 
 from __future__ import annotations
@@ -25,11 +25,11 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..cross_device import CrossDevice, labelled_windows
-from ..data.device_files import DEVICES, Device, device_recording
-from ..data.windows import WindowSet
-from ..metrics import retrieval_summary, true_ranks
-from ..threads import set_threads
+from myosem_core.cross_device import CrossDevice, labelled_windows
+from myosem_core.data.device_files import DEVICES, Device, device_recording
+from myosem_core.data.windows import WindowSet
+from myosem_core.metrics import retrieval_summary, true_ranks
+from myosem_core.threads import set_threads
 
 #: Single-finger prompts and the DB1 exercise-A movement that is the same action.
 DB1_EQUIVALENT = {"fingers/16": "ninapro/A/11", "fingers/8": "ninapro/A/1", "fingers/4": "ninapro/A/3",
@@ -124,7 +124,8 @@ def table(results: dict):
 def main(argv=None) -> None:
     import argparse
 
-    from ..config import make_config
+    from myosem_core.config import make_config
+
     from ..pipeline import run_myosem
 
     p = argparse.ArgumentParser(description="A DB1-trained MyoSem model on synthetic devices (zero-/few-shot)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ..tables import DIRECTIONS, MISSING, ComparisonTable
+from .comparison import DIRECTIONS, MISSING, ComparisonTable
 
 
 def table_html(table: ComparisonTable) -> str:

@@ -1,6 +1,6 @@
 """The ``user`` protocol's quality bar: MyoSem against LDA on people it never saw.
 
-    python -m myosem_core.evaluation.user_bar --data-dir ../shared/data/ninapro-db1 --seeds 0 1 2
+    python -m myosem_experiments.evaluation.user_bar --data-dir ../shared/data/ninapro-db1 --seeds 0 1 2
 
 The bar (train S1-S4, S7-S16; test S17-S20): MyoSem's EMG->text R@1 and R@3 above
 LDA on per-channel log MAV/RMS/WL/VAR on the same windows. The setting was chosen
@@ -27,9 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import make_config
-from ..io import write_json
-from ..paths import runs_root
+from myosem_core.config import make_config
+from myosem_core.io import write_json
+from myosem_core.paths import runs_root
 
 #: setting name -> (``Config.extra["subject_calibration"]``, number of whole training subjects validated on:
 #: the protocol's last ones, S15 and S16 on DB1)
@@ -50,9 +50,10 @@ def _row(setting: str, seed: int, model: str, result: dict) -> dict:
 def run_user_bar(dataset: str = "ninapro-db1", data_dir: str | None = None, seeds=(0,), runs=None,
                  settings=None, progress: bool = True) -> list[dict]:
     """One row per (setting, seed, model): MyoSem, LDA on its training windows, LDA on every training subject."""
-    from ..data.protocols import default_train_subjects
+    from myosem_core.data.protocols import default_train_subjects
+    from myosem_core.retrieval import evaluate_retriever
+
     from ..pipeline import load_data, results_folder, run_myosem
-    from ..retrieval import evaluate_retriever
 
     rows = []
     for name in settings or BAR_SETTINGS:
@@ -104,7 +105,7 @@ def save_user_bar(rows: list[dict], dataset: str, runs=None) -> Path:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m myosem_core.evaluation.user_bar", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m myosem_experiments.evaluation.user_bar", description=__doc__.splitlines()[0])
     ap.add_argument("--dataset", default="ninapro-db1")
     ap.add_argument("--data-dir", required=True)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])

@@ -12,10 +12,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import distributed as ddp
+from myosem_core import distributed as ddp
+from myosem_core.errors import ConfigError, DataError
+from myosem_core.paths import runs_root
+
 from .cli_config import StageConfigs, stage_configs
-from .errors import ConfigError, DataError
-from .paths import runs_root
 
 
 class MissingArtifact(FileNotFoundError):
@@ -27,7 +28,8 @@ def configs(args) -> StageConfigs:
 
 
 def load_data(sc: StageConfigs, protocol: str, progress: bool = False):
-    """The windows the config describes and their split, as the book loads them (:func:`myosem_core.pipeline.load_data`)."""
+    """The windows the config describes and their split, as the book loads them
+    (:func:`myosem_experiments.pipeline.load_data`)."""
     from .pipeline import load_data as config_data
 
     with ddp.main_first():  # rank 0 fills the window cache, the others read it
@@ -46,13 +48,13 @@ def _progress(args) -> bool:
 
 
 def _stage2(sc, ws, split, args):
-    from .training import load_or_train_stage2
+    from myosem_core.training import load_or_train_stage2
 
     return load_or_train_stage2(sc.cfg, ws, split, sc.stage2, args.runs, progress=_progress(args))
 
 
 def _stage3(sc, ws, split, args):
-    """Stages 1-3 as the book trains them (:func:`myosem_core.pipeline.train_myosem`): ``(text, P, s2, s3)``."""
+    """Stages 1-3 as the book trains them (:func:`myosem_experiments.pipeline.train_myosem`): ``(text, P, s2, s3)``."""
     from .pipeline import train_myosem
 
     return train_myosem(sc.cfg, ws, split, runs=args.runs, stage1=sc.stage1, stage2=sc.stage2, stage3=sc.stage3,
@@ -62,7 +64,7 @@ def _stage3(sc, ws, split, args):
 # ------------------------------------------------------------------ commands
 
 def cmd_prepare(args) -> dict:
-    from .prepare import prepare_data
+    from myosem_core.prepare import prepare_data
 
     sc = configs(args)
     protocols = args.protocols or ["rand", "user", "class"]
@@ -94,9 +96,10 @@ def cmd_train(args) -> dict:
 
 def cmd_evaluate(args) -> dict:
     """Stages 1-3 (data-parallel under torchrun), then MyoSem and the baselines on the test split (rank 0 alone),
-    through the book's runner (:mod:`myosem_core.pipeline`)."""
+    through the book's runner (:mod:`myosem_experiments.pipeline`)."""
+    from myosem_core.retrieval import results_table
+
     from .pipeline import evaluate_myosem
-    from .retrieval import results_table
 
     sc = configs(args)
     ws, split = load_data(sc, args.protocol, _progress(args))
@@ -113,8 +116,8 @@ def cmd_evaluate(args) -> dict:
 
 
 def cmd_index(args) -> dict:
-    from .data.catalog import class_name
-    from .search import save_index
+    from myosem_core.data.catalog import class_name
+    from myosem_core.search import save_index
 
     sc = configs(args)
     ws, split = load_data(sc, args.protocol, _progress(args))
@@ -155,7 +158,7 @@ def resolve_index(run: str, runs: str | None, split: str) -> Path:
 
 def _descriptions(index_info: dict) -> dict[str, str]:
     """Class key -> canonical description from the Stage-1 run's views (empty when unavailable)."""
-    from .io import read_json
+    from myosem_core.io import read_json
 
     path = Path(index_info.get("stage1_run", "")) / "views.json"
     if not path.is_file():
@@ -164,7 +167,7 @@ def _descriptions(index_info: dict) -> dict[str, str]:
 
 
 def cmd_query(args) -> dict:
-    from .search import load_index
+    from myosem_core.search import load_index
 
     if args.recording is not None:
         if args.window is not None:
@@ -177,7 +180,7 @@ def cmd_query(args) -> dict:
     if args.recording is not None:
         return _query_recording(args, index)
     if args.text is not None:
-        from .text.stage1 import load_stage1
+        from myosem_core.text.stage1 import load_stage1
 
         folder = Path(index.info["stage1_run"])
         if not (folder / "results.json").is_file():
@@ -194,8 +197,8 @@ def cmd_query(args) -> dict:
 
 
 def _query_window(args, index) -> dict:
-    from .data.catalog import class_name
-    from .training.stage3 import load_stage3
+    from myosem_core.data.catalog import class_name
+    from myosem_core.training.stage3 import load_stage3
 
     path = Path(args.window).expanduser()
     if not path.is_file():
@@ -227,10 +230,10 @@ def _query_window(args, index) -> dict:
 
 def _query_recording(args, index) -> dict:
     """Slide over a recording of any device: per-window top descriptions, or a sentence's best time spans."""
-    from .cross_device import CrossDevice, Layout
-    from .data.recording import read_recording
-    from .text.stage1 import load_stage1
-    from .training.stage3 import load_stage3
+    from myosem_core.cross_device import CrossDevice, Layout
+    from myosem_core.data.recording import read_recording
+    from myosem_core.text.stage1 import load_stage1
+    from myosem_core.training.stage3 import load_stage3
 
     path = Path(args.recording).expanduser()
     if not path.is_file():

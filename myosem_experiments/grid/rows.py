@@ -1,0 +1,93 @@
+"""The rows of the comparison grid (:data:`MODELS`), the tables they form (:data:`TABLES`), and its protocols.
+
+A row is a :class:`ModelSpec`: which EMG encoder, which text prototypes, which switches off.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from myosem_core.errors import ConfigError
+
+PROTOCOLS = ("rand", "user", "class")
+DEFAULT_SEEDS = {"quick": (0,), "full": (0, 1, 2)}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One row of the comparison: which EMG encoder, which text prototypes, which switches."""
+
+    name: str  # the "model" field of its result files
+    label: str  # shown in tables
+    group: str  # MyoSem | EMG-DL | classical | EMG-FM | text | ablation
+    emg: str = "myosem"  # "myosem" (Stages 2-3) or a retriever registry name
+    text: str = "stage1"  # prototypes: stage1 | frozen | label | tfidf | none (a classifier that ranks by probability)
+    encoder: dict = field(default_factory=dict)  # Stage-2 EncoderConfig overrides
+    head: dict = field(default_factory=dict)  # Stage-3 QueryHeadConfig overrides
+    note: str = ""
+
+    @property
+    def is_myosem(self) -> bool:
+        return self.emg == "myosem"
+
+
+def _specs(*specs: ModelSpec) -> dict[str, ModelSpec]:
+    return {s.name: s for s in specs}
+
+
+MODELS: dict[str, ModelSpec] = _specs(
+    ModelSpec("myosem", "MyoSem", "MyoSem"),
+    ModelSpec("tcn", "TCN", "EMG-DL", emg="tcn"),
+    ModelSpec("attn-cnn-rnn", "Attn-CNN-RNN", "EMG-DL", emg="attn-cnn-rnn"),
+    ModelSpec("cnn-bilstm", "CNN-BiLSTM", "EMG-DL", emg="cnn-bilstm"),
+    ModelSpec("se-cnn", "SE-CNN", "EMG-DL", emg="se-cnn"),
+    ModelSpec("atzori-cnn", "Atzori CNN", "EMG-DL", emg="atzori-cnn"),
+    ModelSpec("lda", "LDA (TD features)", "classical", emg="lda", text="none",
+              note="class probabilities; unseen classes score 0"),
+    ModelSpec("rf", "Random forest (TD features)", "classical", emg="rf", text="none",
+              note="class probabilities; unseen classes score 0"),
+    ModelSpec("cpep", "CPEP", "EMG-FM", emg="cpep", note="row of the EMBridge issue"),
+    ModelSpec("embridge", "EMBridge", "EMG-FM", emg="embridge", note="row of the EMBridge issue"),
+    ModelSpec("aemg", "AEMG", "EMG-FM", emg="aemg", note="row of the AEMG issue"),
+    ModelSpec("text-frozen", "Frozen MiniLM, all views", "text", text="frozen"),
+    ModelSpec("text-label", "Frozen MiniLM, label only", "text", text="label"),
+    ModelSpec("text-tfidf", "TF-IDF + SVD, all views", "text", text="tfidf"),
+    ModelSpec("myosem-no-activation", "w/o activation-aware descriptors", "ablation",
+              encoder={"gates_fixed_zero": True}),
+    ModelSpec("myosem-no-queries", "w/o semantic queries", "ablation", head={"use_queries": False}),
+    ModelSpec("myosem-no-pretrain", "w/o action-semantic pretraining", "ablation", text="label",
+              note="frozen encoder, label text only"),
+    ModelSpec("myosem-no-vq", "w/o VQ", "ablation", encoder={"use_vq": False}),
+)
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    title: str
+    models: tuple[str, ...]
+
+
+TABLES: dict[str, TableSpec] = {
+    "emg": TableSpec("EMG encoders (same Stage-1 prototypes)",
+                     ("myosem", "tcn", "attn-cnn-rnn", "cnn-bilstm", "se-cnn", "atzori-cnn", "lda", "rf", "cpep",
+                      "embridge", "aemg")),
+    "text": TableSpec("Text prototypes (same MyoSem Stage-2 encoder, Stage 3 retrained)",
+                      ("myosem", "text-frozen", "text-label", "text-tfidf")),
+    "ablation": TableSpec("Ablations of MyoSem",
+                          ("myosem", "myosem-no-activation", "myosem-no-queries", "myosem-no-pretrain",
+                           "myosem-no-vq")),
+}
+
+
+def model_spec(name: str) -> ModelSpec:
+    """The registry entry ``name``. An unknown name, or a row whose EMG retriever nobody registered, is a
+    :class:`ConfigError` listing the known ones."""
+    from myosem_core.retrievers import RETRIEVERS
+
+    if name not in MODELS:
+        raise ConfigError(f"unknown model {name!r}; expected one of {list(MODELS)}")
+    spec = MODELS[name]
+    if not spec.is_myosem and spec.emg not in RETRIEVERS:
+        raise ConfigError(f"model {name!r} needs the EMG retriever {spec.emg!r}, which is not registered; "
+                          f"registered: {sorted(RETRIEVERS)}")
+    return spec

@@ -1,0 +1,48 @@
+"""The whole grid: every model x protocol x seed, in this process or on worker processes (:mod:`.pool`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from myosem_core.threads import set_threads
+
+from .experiment import Context, run_experiment
+from .pool import default_jobs, run_in_parallel, work_units
+from .rows import DEFAULT_SEEDS, MODELS, PROTOCOLS, model_spec
+
+
+def run_experiments(models=None, protocols=PROTOCOLS, seeds=None, preset: str = "quick", dataset: str = "synthetic",
+                    data_dir: str | None = None, runs: str | Path | None = None, progress: bool = True,
+                    force: bool = False, threads: int | None = 1, jobs: int | None = None,
+                    model_progress: bool = True) -> list[dict]:
+    """Every model x protocol x seed; the cached result wherever its recipe still matches.
+
+    ``progress`` shows a bar over the grid; ``model_progress`` also each training's own bars.
+
+    ``jobs`` (default :func:`~.pool.default_jobs`) > 1 spreads the grid's :func:`~.pool.work_units` over that
+    many worker processes: every trainer here uses one intra-op thread, so on a machine with more cores
+    the grid's wall time falls about with the number of units run at once. Each training is seeded
+    on its own and the workers keep this process's thread count, so the results do not depend on
+    ``jobs``.
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    set_threads(threads)
+    models = list(models or MODELS)
+    seeds = list(DEFAULT_SEEDS[preset] if seeds is None else seeds)
+    for name in models:  # fail here, before any worker starts
+        model_spec(name)
+    jobs = default_jobs() if jobs is None else int(jobs)
+    groups = [(p, s) for s in seeds for p in protocols]
+    if jobs > 1 and len(work_units(models, groups)) > 1:
+        return run_in_parallel(models, groups, preset, dataset, data_dir, runs, force, jobs, progress,
+                               torch.get_num_threads())
+    ctx = Context(runs, progress)
+    out = []
+    bar = tqdm([(g, m) for g in groups for m in models], desc="experiments", disable=not progress)
+    for (protocol, seed), name in bar:
+        bar.set_postfix_str(f"{name}, {protocol}, seed {seed}", refresh=False)
+        out.append(run_experiment(name, protocol, seed, preset, dataset, data_dir, runs, ctx,
+                                  progress and model_progress, force))
+    return out
