@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from .data.synthetic import SyntheticConfig
@@ -25,6 +25,9 @@ class DataConfig:
     exercise: int = 1
     window: WindowConfig = WindowConfig()
     synthetic: SyntheticConfig = SyntheticConfig()
+    #: per-subject channel-gain calibration (:mod:`myosem_core.data.calibration`): None (off), true (gains
+    #: from all of a subject's windows) or {"repetitions": [1]} (from those repetitions' windows only)
+    subject_calibration: bool | dict | None = None
 
     def load_options(self) -> dict:
         """Keyword options for :func:`myosem_core.data.load_windows`."""
@@ -41,14 +44,20 @@ class Config:
     preset: str = "quick"
     seed: int = 0
     data: DataConfig = DataConfig()
-    extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     def hash(self) -> str:
-        """Short stable hash of everything in the config (the run folder's key)."""
-        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True, default=str).encode()).hexdigest()[:10]
+        """Short stable hash of everything in the config."""
+        return run_key(self)
+
+
+def run_key(cfg: Config, **parts) -> str:
+    """The one run key: a short stable hash of the whole config and what else a run depends on
+    (``parts``: its stage, stage settings, split, upstream runs ...)."""
+    payload = cfg.to_dict() if not parts else {**cfg.to_dict(), "key": parts}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:10]
 
 
 
@@ -65,12 +74,13 @@ def make_config(preset: str = "quick", dataset: str = "synthetic", data_dir: str
     return replace(base, seed=seed, data=data)
 
 
-def run_directory(base: str | Path, cfg: Config, name: str | None = None) -> Path:
-    """``<base>/<name or dataset>-<preset>-<hash>``: created, with the config saved inside."""
+def run_directory(base: str | Path, cfg: Config, name: str | None = None, **parts) -> Path:
+    """``<base>/<name or dataset>-<preset>-<run_key(cfg, **parts)>``: created, with the config (and the
+    key's ``parts`` under ``key``) saved inside as ``config.json``."""
     from .io import write_json
 
-    folder = Path(base) / f"{name or cfg.data.dataset}-{cfg.preset}-{cfg.hash()}"
+    folder = Path(base) / f"{name or cfg.data.dataset}-{cfg.preset}-{run_key(cfg, **parts)}"
     folder.mkdir(parents=True, exist_ok=True)
     if not (folder / "config.json").exists():
-        write_json(folder / "config.json", cfg.to_dict())
+        write_json(folder / "config.json", cfg.to_dict() if not parts else {**cfg.to_dict(), "key": parts})
     return folder

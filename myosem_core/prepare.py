@@ -16,15 +16,15 @@ DEFAULT_PROTOCOLS = ("rand", "user", "class")
 def load_config_windows(cfg: Config, progress: bool = True) -> WindowSet:
     """The windows a config describes, through the shared cache: the one way from a config to windows.
 
-    With ``cfg.extra["subject_calibration"]`` every subject's channels are gain-calibrated first
+    With ``cfg.data.subject_calibration`` every subject's channels are gain-calibrated first
     (:mod:`myosem_core.data.calibration`); the flag is part of the config, so it keys every cached run.
     """
     ws = load_windows(cfg.data.dataset, cfg.data.data_dir, cache_dir=cache_root(), progress=progress,
                       **cfg.data.load_options())
-    if cfg.extra.get("subject_calibration"):
+    if cfg.data.subject_calibration:
         from .data.calibration import calibrate_subjects, calibration_repetitions
 
-        ws = calibrate_subjects(ws, calibration_repetitions(cfg.extra["subject_calibration"]))
+        ws = calibrate_subjects(ws, calibration_repetitions(cfg.data.subject_calibration))
     return ws
 
 

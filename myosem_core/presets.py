@@ -158,14 +158,32 @@ def _name(tp: Any) -> str:
 
 
 def with_overrides(config: Any, assignments: list[str], where: str = "--set") -> Any:
-    """``config`` with ``a.b=value`` assignments (value parsed as YAML, checked against the field's type)."""
+    """``config`` with ``a.b=value`` assignments, checked against the field's type like a preset file.
+
+    The value is read as YAML (``3``, ``1e-3``, ``true``, ``null`` or ``none``, ``[1, 2]``,
+    ``{repetitions: [1]}``); a list field also takes comma-separated items (``0.4,1.0``).
+    """
     for item in assignments:
         key, eq, raw = item.partition("=")
         path = [p for p in key.strip().split(".")]
         if not eq or not all(path):
             raise ConfigError(f"{where} {item!r}: expected FIELD.SUBFIELD=VALUE, e.g. max_epochs=3")
-        config = _set(config, path, yaml.safe_load(raw), f"{where} {item!r}")
+        config = _set(config, path, raw, f"{where} {item!r}")
     return config
+
+
+def _parse_text(tp: Any, raw: str) -> Any:
+    """A command-line value as YAML; ``none`` is null; a tuple field splits a comma-separated string."""
+    if raw.strip().lower() in ("none", "null", "~"):
+        return None
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError:
+        value = raw
+    kinds = [tp, *typing.get_args(tp)] if typing.get_origin(tp) in (typing.Union, types.UnionType) else [tp]
+    if any(typing.get_origin(k) is tuple for k in kinds) and not isinstance(value, list):
+        value = [yaml.safe_load(item) for item in raw.split(",") if item.strip()]
+    return value
 
 
 def _set(obj: Any, path: list[str], value: Any, where: str) -> Any:
@@ -177,6 +195,9 @@ def _set(obj: Any, path: list[str], value: Any, where: str) -> Any:
     if len(path) > 1:
         return replace(obj, **{path[0]: _set(getattr(obj, path[0]), path[1:], value, where)})
     tp = typing.get_type_hints(type(obj))[path[0]]
+    if is_dataclass(getattr(obj, path[0])) and is_dataclass(tp):
+        raise ConfigError(f"{where}: {path[0]!r} is a section; set one of its fields ({path[0]}.<field>=...)")
+    value = _parse_text(tp, value) if isinstance(value, str) else value
     return replace(obj, **{path[0]: _convert(tp, value, f"{where}: {type(obj).__name__}.{path[0]}")})
 
 

@@ -3,19 +3,20 @@
     --set stage2.max_epochs=3 --set stage2.encoder.d_model=32 --set data.synthetic.n_subjects=4
 
 A key is ``<section>.<field>[.<field>...]`` with sections ``data``, ``stage1``,
-``stage2``, ``stage3``; the value is parsed as the type of the field it
-replaces (bool: true/false, tuples: comma-separated, ``none`` for None).
-An unknown section or field is a :class:`~myosem_core.errors.ConfigError`.
+``stage2``, ``stage3`` (the sections of a preset file, ``myosem_core/presets/<name>.yaml``);
+the value is read and checked as in a preset file by :func:`myosem_core.presets.with_overrides`
+(YAML scalars, ``none`` for None, lists also comma-separated). An unknown
+section or field, or a value of the wrong type, is a :class:`~myosem_core.errors.ConfigError`.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, fields, is_dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from myosem_core.config import Config, make_config
 from myosem_core.errors import ConfigError
+from myosem_core.presets import with_overrides
 
 SECTIONS = ("data", "stage1", "stage2", "stage3")
 
@@ -28,53 +29,6 @@ class StageConfigs:
     stage1: object
     stage2: object
     stage3: object
-
-
-def parse_value(text: str, current):
-    """``text`` converted to the type of ``current`` (the field's present value)."""
-    low = text.strip().lower()
-    if low in ("none", "null"):
-        return None
-    if isinstance(current, bool):
-        if low in ("1", "true", "yes", "on"):
-            return True
-        if low in ("0", "false", "no", "off"):
-            return False
-        raise ValueError(f"expected true/false, got {text!r}")
-    if isinstance(current, int):
-        return int(text)
-    if isinstance(current, float):
-        return float(text)
-    if isinstance(current, tuple):
-        items = [t.strip() for t in text.split(",") if t.strip()]
-        kind = type(current[0]) if current else str
-        return tuple(parse_value(t, kind()) if kind in (int, float, bool) else t for t in items)
-    if isinstance(current, str):
-        return text
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text
-
-
-def set_field(obj, path: list[str], text: str, key: str):
-    """A copy of dataclass ``obj`` with the field at ``path`` set from ``text``."""
-    name = path[0]
-    names = [f.name for f in fields(obj)]
-    if name not in names:
-        raise ConfigError(f"--set {key}: {type(obj).__name__} has no field {name!r}; fields: {', '.join(names)}")
-    current = getattr(obj, name)
-    if len(path) > 1:
-        if not is_dataclass(current):
-            raise ConfigError(f"--set {key}: {name!r} is not a section (it holds {current!r})")
-        return replace(obj, **{name: set_field(current, path[1:], text, key)})
-    if is_dataclass(current):
-        raise ConfigError(f"--set {key}: {name!r} is a section; set one of its fields ({name}.<field>=...)")
-    try:
-        value = parse_value(text, current)
-    except ValueError as exc:
-        raise ConfigError(f"--set {key}={text}: {exc}") from exc
-    return replace(obj, **{name: value})
 
 
 def parse_assignments(items: list[str] | None) -> list[tuple[str, list[str], str]]:
@@ -106,5 +60,5 @@ def stage_configs(preset: str, dataset: str, data_dir: str | None, seed: int, as
         parts["stage2"] = replace(parts["stage2"], threads=threads)
         parts["stage3"] = replace(parts["stage3"], threads=threads)
     for key, path, value in parse_assignments(assignments):
-        parts[path[0]] = set_field(parts[path[0]], path[1:], value, key)
+        parts[path[0]] = with_overrides(parts[path[0]], [f"{'.'.join(path[1:])}={value}"], where=f"--set {key}:")
     return StageConfigs(replace(cfg, data=parts["data"]), parts["stage1"], parts["stage2"], parts["stage3"])

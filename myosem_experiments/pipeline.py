@@ -11,7 +11,7 @@ Every stage reuses its cached run when the config hash matches.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from myosem_core.baselines.myosem import MyoSemRetriever
@@ -35,9 +35,10 @@ class MyoSemOutput:
     text_space: object = None
 
 
-def results_folder(cfg: Config, runs: str | Path | None = None) -> Path:
-    """Where retrieval results of every model on this data config go (one JSON per dataset/protocol/model/seed)."""
-    return run_directory(runs_root(runs), cfg, name=f"retrieval-{cfg.data.dataset}")
+def results_folder(cfg: Config, runs: str | Path | None = None, **parts) -> Path:
+    """Where retrieval results of every model on this data config go (one JSON per dataset/protocol/model/seed);
+    ``parts`` (a changed split, a data-parallel run) key a folder of their own."""
+    return run_directory(runs_root(runs), cfg, name=f"retrieval-{cfg.data.dataset}", **parts)
 
 
 def load_data(cfg: Config, protocol: str, *, progress: bool = True, **split_options) -> tuple[WindowSet, Split]:
@@ -74,8 +75,7 @@ def evaluate_myosem(cfg: Config, ws: WindowSet, split: Split, prototypes, stage3
     ``key_extra`` joins the folder's key (a changed split, a data-parallel run), so such results never
     overwrite the default ones.
     """
-    keyed = replace(cfg, extra={**cfg.extra, **key_extra}) if key_extra else cfg
-    folder = results_folder(keyed, runs)
+    folder = results_folder(cfg, runs, **(key_extra or {}))
     split.save(folder / "manifests")
     results = {model_name: evaluate_retriever(model_name, ws, split, prototypes, cfg.seed, folder,
                                               retriever=MyoSemRetriever.from_run(stage3))}

@@ -65,7 +65,7 @@ def main(argv=None):
     cfg = make_config(args.preset, args.dataset, args.data_dir, args.seed)
     if args.calibrate or args.calibrate_repetitions:
         option = {"repetitions": args.calibrate_repetitions} if args.calibrate_repetitions else True
-        cfg = replace(cfg, extra={**cfg.extra, "subject_calibration": option})
+        cfg = replace(cfg, data=replace(cfg.data, subject_calibration=option))
     stage2 = stage3 = None
     if args.channel_offset is not None:
         s2, s3 = Stage2Config.preset_named(args.preset), Stage3Config.preset_named(args.preset)

@@ -42,7 +42,7 @@ DEV_VAL_SUBJECTS = ("S11", "S12")  # the dev split's counterpart of validating o
 
 
 def candidates(preset: str) -> dict:
-    """name -> (config extra, Stage-2 config, Stage-3 config[, split options]); None = the preset's."""
+    """name -> (data-config changes, Stage-2 config, Stage-3 config[, split options]); None = the preset's."""
     s2, s3 = Stage2Config.preset_named(preset), Stage3Config.preset_named(preset)
     cal = {"subject_calibration": True}
     strong = AugmentConfig(0.6, 0.3, 0.05)  # twice the per-channel gain offset
@@ -76,12 +76,12 @@ def main(argv=None):
     # rows of earlier calls (other candidates or seeds) are kept; the rows recomputed now replace theirs
     kept = read_json(path)["rows"] if path.is_file() else []
     rows = []
-    for name, (extra, stage2, stage3, *split_extra) in candidates(args.preset).items():
+    for name, (data_changes, stage2, stage3, *split_extra) in candidates(args.preset).items():
         if args.candidates and name not in args.candidates:
             continue
         for seed in args.seeds:
             cfg = make_config(args.preset, args.dataset, args.data_dir, seed)
-            cfg = replace(cfg, extra={**cfg.extra, **extra})
+            cfg = replace(cfg, data=replace(cfg.data, **data_changes))
             out = run_myosem(cfg, "user", runs=args.runs, stage2=stage2, stage3=stage3, split_options={**DEV_SPLIT, **(split_extra[0] if split_extra else {})}, progress=False)
             for model, r in out.results.items():
                 rows.append({"candidate": name, "seed": seed, "model": model,

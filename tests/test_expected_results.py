@@ -28,12 +28,12 @@ def runs(tmp_path):
     """A runs folder as a quick build leaves it: one notebook result folder and one comparison-grid folder."""
     nb = tmp_path / "retrieval-ninapro-db1-quick-aaaa"
     nb.mkdir()
-    (nb / "config.json").write_text(json.dumps({"extra": {"subject_calibration": True}}))
+    (nb / "config.json").write_text(json.dumps({"data": {"subject_calibration": True}}))
     (nb / "ninapro-db1__user__myosem__seed0.json").write_text(json.dumps(_result("user", "myosem", 0.30)))
     (nb / "ninapro-db1__user__myosem__seed1.json").write_text(json.dumps(_result("user", "myosem", 0.10)))
     grid = tmp_path / "experiments-ninapro-db1-quick-bbbb"
     grid.mkdir()
-    (grid / "config.json").write_text(json.dumps({"extra": {}, "data": {"data_dir": DATA_DIR}}))
+    (grid / "config.json").write_text(json.dumps({"data": {"data_dir": DATA_DIR}}))
     current = recipe(MODELS["lda"], make_config("quick", "ninapro-db1", DATA_DIR, 0), "rand")["hash"]
     (grid / "ninapro-db1__rand__lda__seed0.json").write_text(
         json.dumps(_result("rand", "lda", 0.40, recipe_hash=current)))

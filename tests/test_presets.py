@@ -108,3 +108,31 @@ def test_a_new_preset_file_is_a_new_preset(preset_dir):
     write(preset_dir, "tiny", {"stage2": {"max_epochs": 2, "patience": 1}})
     assert "tiny" in presets.preset_names()
     assert Stage2Config.preset_named("tiny").max_epochs == 2
+
+
+def test_command_line_values_read_like_the_files():
+    data = make_config("quick").data
+    assert presets.with_overrides(data, ["subject_calibration={repetitions: [1]}"]).subject_calibration == \
+        {"repetitions": [1]}
+    assert presets.with_overrides(data, ["subject_calibration=true"]).subject_calibration is True
+    e = EMBridgeConfig.preset_named("quick")
+    assert presets.with_overrides(e, ["fractions=0.2,1"]).fractions == (0.2, 1.0)
+    assert presets.with_overrides(e, ["fractions=[0.5]"]).fractions == (0.5,)
+    s3 = Stage3Config.preset_named("quick")
+    assert presets.with_overrides(s3, ["grad_clip=none"]).grad_clip is None
+    with pytest.raises(ConfigError, match="'augment' is a section; set one of its fields"):
+        presets.with_overrides(s3, ["augment=0.1"])
+
+
+def test_one_run_key_names_every_run_folder(tmp_path):
+    from myosem_core.config import run_directory, run_key
+    from myosem_core.io import read_json
+
+    cfg = make_config("quick")
+    plain, staged = run_directory(tmp_path, cfg, name="x"), run_directory(tmp_path, cfg, name="x", stage="s2", k=1)
+    assert plain != staged and staged.name == f"x-quick-{run_key(cfg, stage='s2', k=1)}"
+    assert read_json(staged / "config.json")["key"] == {"stage": "s2", "k": 1}
+    assert "key" not in read_json(plain / "config.json") and plain.name.endswith(cfg.hash())
+    calibrated = presets.with_overrides(cfg.data, ["subject_calibration=true"])
+    from dataclasses import replace
+    assert run_key(replace(cfg, data=calibrated), stage="s2", k=1) != run_key(cfg, stage="s2", k=1)

@@ -1,6 +1,6 @@
 """Subject-adversarial Stage-2 option: gradient reversal, the ramp, run keys, and a training run."""
 
-from dataclasses import asdict, replace
+from dataclasses import replace
 
 import numpy as np
 import pytest

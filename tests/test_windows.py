@@ -206,5 +206,5 @@ def test_calibration_from_some_repetitions_reads_only_their_windows(db1_windows)
         calibrate_subjects(ws, [99])
     assert calibration_repetitions(True) is None and calibration_repetitions({"repetitions": [1, 2]}) == [1, 2]
     for bad in ({"repetitions": []}, {"reps": [1]}, "yes", {"repetitions": ["1"]}):
-        with pytest.raises(DataError, match="extra.subject_calibration"):
+        with pytest.raises(DataError, match="data.subject_calibration"):
             calibration_repetitions(bad)

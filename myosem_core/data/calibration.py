@@ -8,7 +8,7 @@ then multiplies by the pooled median so the values keep their usual scale.
 
 It reads no labels, but it reads the new user's unlabeled windows (their test
 windows included): the setting of a device that records a short calibration
-session before use. It is therefore an option (``Config.extra["subject_calibration"]``),
+session before use. It is therefore an option (``DataConfig.subject_calibration``),
 applied to every model's windows alike, never a silent default. The option
 ``{"repetitions": [1]}`` instead of ``True`` estimates each subject's gains from
 those repetitions' windows only (one round of the movements, as a calibration
@@ -67,6 +67,6 @@ def calibration_repetitions(option) -> list[int] | None:
     if isinstance(option, dict) and set(option) == {"repetitions"} and option["repetitions"] and \
             all(isinstance(r, int) and not isinstance(r, bool) for r in option["repetitions"]):
         return list(option["repetitions"])
-    raise DataError("<config>", "extra.subject_calibration",
+    raise DataError("<config>", "data.subject_calibration",
                     f"expected true or {{'repetitions': [1, ...]}} (a non-empty list of repetition numbers), "
                     f"got {option!r}")

@@ -261,11 +261,11 @@ def _load_top(path: Path, encoder: SentenceEncoder) -> None:
     encoder.eval()
 
 
-def run_key(cfg: Config, stage1: Stage1Config, split: Split, views: list[ClassViews]) -> Config:
-    """The config whose hash names the Stage-1 run folder: data, Stage-1 settings, split and every text."""
-    return replace(cfg, extra={**cfg.extra, "stage": "stage1-text", "stage1": asdict(stage1),
-                               "protocol": split.config.key(), "heldout_classes": split.heldout_classes,
-                               "views": views_digest(views), "encoder_sha256": encoder_spec(stage1.encoder).sha256})
+def run_key_parts(stage1: Stage1Config, split: Split, views: list[ClassViews]) -> dict:
+    """What keys a Stage-1 run besides the config: Stage-1 settings, split and every text."""
+    return {"stage": "stage1-text", "stage1": asdict(stage1), "protocol": split.config.key(),
+            "heldout_classes": split.heldout_classes, "views": views_digest(views),
+            "encoder_sha256": encoder_spec(stage1.encoder).sha256}
 
 
 def _views_json(views: list[ClassViews], heldout) -> list[dict]:
@@ -417,8 +417,8 @@ def load_or_train_stage1(cfg: Config, ws: WindowSet, split: Split, run_dir: str 
     s1 = stage1 or Stage1Config.preset(cfg.preset, seed=cfg.seed)
     views = build_views(ws, split, s1.process, s1.synonyms)
     query_views = build_views(ws, split, s1.process, s1.query_synonyms) if s1.query_epochs > 0 else None
-    folder = run_directory(runs_root(run_dir), run_key(cfg, s1, split, views + (query_views or [])),
-                           name=f"stage1-{cfg.data.dataset}-{split.config.name}")
+    folder = run_directory(runs_root(run_dir), cfg, name=f"stage1-{cfg.data.dataset}-{split.config.name}",
+                           **run_key_parts(s1, split, views + (query_views or [])))
     if all((folder / f).is_file() for f in _FILES):
         return load_stage1(folder, s1.encoder)
     return train_stage1(s1, ws, split, views, folder, progress, query_views)

@@ -320,9 +320,9 @@ def aemg_config_from_dict(raw: dict) -> AEMGConfig:
 def aemg_folder(cfg: Config, aemg: AEMGConfig, exclude_subjects=(), exclude_devices=(),
                 runs: str | Path | None = None) -> Path:
     """Run folder keyed by the data config, the AEMG config and what pretraining leaves out."""
-    key = replace(cfg, extra={**cfg.extra, "stage": "aemg-pretraining", "aemg": asdict(aemg),
-                              "exclude_subjects": sorted(exclude_subjects), "exclude_devices": sorted(exclude_devices)})
-    return run_directory(runs_root(runs), key, name=f"aemg-pretrain-{cfg.data.dataset}")
+    return run_directory(runs_root(runs), cfg, name=f"aemg-pretrain-{cfg.data.dataset}", stage="aemg-pretraining",
+                         aemg=asdict(aemg), exclude_subjects=sorted(exclude_subjects),
+                         exclude_devices=sorted(exclude_devices))
 
 
 def load_or_pretrain_aemg(cfg: Config, aemg: AEMGConfig | None = None, ws: WindowSet | None = None,

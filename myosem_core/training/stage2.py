@@ -225,9 +225,9 @@ def load_stage2(folder: str | Path) -> Stage2Run:
 
 def stage2_folder(cfg: Config, split: Split, stage2: Stage2Config, runs: str | Path | None = None) -> Path:
     """Run folder keyed by the data config, the protocol and the Stage-2 config."""
-    key = replace(cfg, extra={**cfg.extra, "stage": "myosem-stage2", "protocol": split.config.key(),
-                              "stage2": stage2.key(), **ddp.run_key_extra()})
-    return run_directory(runs_root(runs), key, name=f"myosem-stage2-{cfg.data.dataset}-{split.config.name}")
+    return run_directory(runs_root(runs), cfg, name=f"myosem-stage2-{cfg.data.dataset}-{split.config.name}",
+                         stage="myosem-stage2", protocol=split.config.key(), stage2=stage2.key(),
+                         **ddp.run_key_extra())
 
 
 def load_or_train_stage2(cfg: Config, ws: WindowSet, split: Split, stage2: Stage2Config | None = None,

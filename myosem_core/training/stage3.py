@@ -271,10 +271,10 @@ def load_or_train_stage3(cfg: Config, ws: WindowSet, split: Split, prototypes: n
         stage2 = load_or_train_stage2(cfg, ws, split, stage2_config, runs, progress)
     if stage2.folder is None:
         raise ConfigError("load_or_train_stage3 needs a saved Stage-2 run (one with a folder)")
-    key = replace(cfg, extra={**cfg.extra, "stage": "myosem-stage3", "stage2_run": stage2.folder.name,
-                              "protocol": split.config.key(), "stage3": asdict(stage3),
-                              "prototypes": config_hash(P, list(ws.class_keys)), **ddp.run_key_extra()})
-    folder = run_directory(runs_root(runs), key, name=f"myosem-stage3-{cfg.data.dataset}-{split.config.name}")
+    folder = run_directory(runs_root(runs), cfg, name=f"myosem-stage3-{cfg.data.dataset}-{split.config.name}",
+                           stage="myosem-stage3", stage2_run=stage2.folder.name, protocol=split.config.key(),
+                           stage3=asdict(stage3), prototypes=config_hash(P, list(ws.class_keys)),
+                           **ddp.run_key_extra())
     if (folder / "results.json").is_file():
         return load_stage3(folder)
     split.save(folder / "manifests")

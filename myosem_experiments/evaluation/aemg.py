@@ -145,8 +145,8 @@ def _pretraining_summary(enc: AEMGEncoder, excluded) -> dict:
 
 
 def evaluation_folder(cfg: Config, aemg: AEMGConfig, ev: AEMGEvalConfig, runs=None) -> Path:
-    key = replace(cfg, extra={**cfg.extra, "stage": "aemg-evaluation", "aemg": asdict(aemg), "eval": asdict(ev)})
-    return run_directory(runs_root(runs), key, name=f"aemg-eval-{cfg.data.dataset}")
+    return run_directory(runs_root(runs), cfg, name=f"aemg-eval-{cfg.data.dataset}", stage="aemg-evaluation",
+                         aemg=asdict(aemg), eval=asdict(ev))
 
 
 def load_or_run_aemg_evaluation(cfg: Config, aemg: AEMGConfig | None = None, ev: AEMGEvalConfig | None = None,

@@ -36,11 +36,15 @@ DIRECTIONS = {"emg_to_text": ("emg_to_text",), "text_to_emg": ("text_to_emg",),
 DEFAULT_TOLERANCE = {"R@1": 0.02, "R@3": 0.02, "MRR": 0.02}
 
 
-def _variant(extra: dict) -> str:
-    """A readable name for a config's extra options: ``default`` or ``key=value,...`` (sorted)."""
-    if not extra:
+def _variant(config: dict) -> str:
+    """A readable name for what sets a results folder apart from the default: ``default`` or
+    ``key=value,...`` (sorted) over its data options (subject calibration) and its run key's parts."""
+    options = {**({"subject_calibration": config["data"]["subject_calibration"]}
+                  if config.get("data", {}).get("subject_calibration") is not None else {}),
+               **config.get("key", {})}
+    if not options:
         return "default"
-    return ",".join(f"{k}={json.dumps(v, sort_keys=True, separators=(',', ':'))}" for k, v in sorted(extra.items()))
+    return ",".join(f"{k}={json.dumps(v, sort_keys=True, separators=(',', ':'))}" for k, v in sorted(options.items()))
 
 
 def _folder_config(folder: Path) -> dict:
@@ -72,9 +76,9 @@ def collect(runs: str | Path, dataset: str, preset: str, seed: int = 0, data_dir
         folder_data = cfg.get("data", {}).get("data_dir")
         for r in current_results(folder, MODELS, preset, dataset, data_dir or folder_data):
             if r["seed"] == seed:
-                out[f"grid/{_variant(cfg.get('extra', {}))}/{r['protocol']}/{r['model']}"] = _metrics(r)
+                out[f"grid/{_variant(cfg)}/{r['protocol']}/{r['model']}"] = _metrics(r)
     for folder in sorted(runs.glob(f"retrieval-{dataset}-{preset}-*")):
-        variant = _variant(_folder_config(folder).get("extra", {}))
+        variant = _variant(_folder_config(folder))
         for path in sorted(folder.glob(f"{dataset}__*__*__seed{seed}.json")):
             r = read_json(path)
             out[f"notebook/{variant}/{r['protocol']}/{r['model']}"] = _metrics(r)

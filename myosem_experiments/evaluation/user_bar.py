@@ -31,7 +31,7 @@ from myosem_core.config import make_config
 from myosem_core.io import write_json
 from myosem_core.paths import runs_root
 
-#: setting name -> (``Config.extra["subject_calibration"]``, number of whole training subjects validated on:
+#: setting name -> (``DataConfig.subject_calibration``, number of whole training subjects validated on:
 #: the protocol's last ones, S15 and S16 on DB1)
 BAR_SETTINGS = {
     "calibrated on all windows, subject validation": (True, 2),
@@ -60,7 +60,7 @@ def run_user_bar(dataset: str = "ninapro-db1", data_dir: str | None = None, seed
         calibration, n_val = BAR_SETTINGS[name]
         for seed in seeds:
             cfg = make_config(BAR_PRESET, dataset, data_dir, seed)
-            cfg = replace(cfg, extra={**cfg.extra, "subject_calibration": calibration})
+            cfg = replace(cfg, data=replace(cfg.data, subject_calibration=calibration))
             ws, split = load_data(cfg, "user")  # validation = repetition 10: LDA trains on all 14 subjects
             val_subjects = default_train_subjects(ws)[-n_val:]
             out = run_myosem(cfg, "user", runs=runs, split_options={"val_subjects": val_subjects},
