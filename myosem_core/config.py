@@ -40,6 +40,20 @@ class DataConfig:
 
 
 @dataclass(frozen=True)
+class ReportConfig:
+    """How a preset's tables are reported: the seeds every result is averaged over (mean ± std)."""
+
+    seeds: tuple[int, ...] = (0,)
+
+
+def report_seeds(preset: str) -> tuple[int, ...]:
+    """The seeds of preset ``preset`` (its ``report`` section)."""
+    from .presets import preset_section
+
+    return preset_section(preset, "report").seeds
+
+
+@dataclass(frozen=True)
 class Config:
     preset: str = "quick"
     seed: int = 0

@@ -11,6 +11,7 @@ A preset file has one section per part of the book, each a dataclass of the core
     embridge  EMBridgeConfig    MAEs, aligners and their grid
     aemg      AEMGConfig        AEMG pretraining
     aemg_eval AEMGEvalConfig    AEMG's leave-one-subject-out evaluation
+    report    ReportConfig      the seeds each table is averaged over
 
 A section lists only what differs from the dataclass defaults; a section may be
 absent (``paper`` only sizes EMBridge). Every key is checked against the
@@ -46,7 +47,7 @@ class DeepWidth:
 def section_types() -> dict[str, type]:
     """Section name -> dataclass (imported here: the stage modules read their presets from this module)."""
     from .baselines.forest import ForestConfig
-    from .config import DataConfig
+    from .config import DataConfig, ReportConfig
     from .evaluation.aemg_config import AEMGEvalConfig
     from .text.stage1 import Stage1Config
     from .training.aemg import AEMGConfig
@@ -55,7 +56,8 @@ def section_types() -> dict[str, type]:
     from .training.stage3 import Stage3Config
 
     return {"data": DataConfig, "stage1": Stage1Config, "stage2": Stage2Config, "stage3": Stage3Config,
-            "deep": DeepWidth, "forest": ForestConfig, "embridge": EMBridgeConfig, "aemg": AEMGConfig, "aemg_eval": AEMGEvalConfig}
+            "deep": DeepWidth, "forest": ForestConfig, "embridge": EMBridgeConfig, "aemg": AEMGConfig, "aemg_eval": AEMGEvalConfig,
+            "report": ReportConfig}
 
 
 def preset_names() -> list[str]:

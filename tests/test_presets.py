@@ -8,7 +8,7 @@ import yaml
 from myosem_core import presets
 from myosem_core.baselines.deep import DeepConfig
 from myosem_core.baselines.forest import RandomForestRetriever
-from myosem_core.config import make_config
+from myosem_core.config import make_config, report_seeds
 from myosem_core.errors import ConfigError
 from myosem_core.evaluation.aemg_config import AEMGEvalConfig
 from myosem_core.text.stage1 import Stage1Config
@@ -57,6 +57,7 @@ def test_each_config_class_reads_its_section():
     assert EMBridgeConfig.preset_named("quick").fractions == tuple(quick["embridge"]["fractions"])
     assert AEMGEvalConfig.preset_named("full").max_targets is None  # YAML null
     assert isinstance(AEMGConfig.preset_named("quick"), AEMGConfig)
+    assert report_seeds("full") == tuple(quick_or_full("full")["report"]["seeds"]) and len(report_seeds("full")) == 3
     assert make_config("full").data.window.hop_s == 0.25 and make_config("quick").data.window.hop_s == 0.5
 
 

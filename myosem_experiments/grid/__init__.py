@@ -41,12 +41,24 @@ One concept per module:
 from .experiment import Context, run_experiment
 from .pool import default_jobs, work_units
 from .recipes import RECIPE_VERSION, TFIDF_DIM, recipe, row_stage_configs, stage_presets
-from .results import cached_result, current_results, experiment_folder, load_experiment_results, resolve_data_dir
-from .rows import DEFAULT_SEEDS, MODELS, PROTOCOLS, TABLES, ModelSpec, TableSpec, model_spec
+from .results import (
+           cached_result,
+           current_results,
+           experiment_folder,
+           load_experiment_results,
+           resolve_data_dir,
+)
+from .rows import MODELS, PROTOCOLS, TABLES, ModelSpec, TableSpec, model_spec
 from .runner import run_experiments
-from .views import ExperimentView, experiment_tables, notebook_experiments, tables_markdown, timing_table
+from .views import (
+           ExperimentView,
+           experiment_tables,
+           notebook_experiments,
+           tables_markdown,
+           timing_table,
+)
 
-__all__ = ["Context", "DEFAULT_SEEDS", "ExperimentView", "MODELS", "ModelSpec", "PROTOCOLS", "RECIPE_VERSION",
+__all__ = ["Context", "ExperimentView", "MODELS", "ModelSpec", "PROTOCOLS", "RECIPE_VERSION",
            "TABLES", "TFIDF_DIM", "TableSpec", "cached_result", "current_results", "default_jobs",
            "experiment_folder", "experiment_tables", "load_experiment_results", "model_spec", "notebook_experiments",
            "recipe", "resolve_data_dir", "row_stage_configs", "run_experiment", "run_experiments", "stage_presets",

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import argparse
 
+from myosem_core.config import report_seeds
 from myosem_core.io import write_text
 
 from .results import experiment_folder, load_experiment_results
-from .rows import DEFAULT_SEEDS, MODELS, PROTOCOLS
+from .rows import MODELS, PROTOCOLS
 from .runner import run_experiments
 from .views import experiment_tables, tables_markdown
 
@@ -40,7 +41,7 @@ def main(argv=None) -> int:
                          f"({args.dataset}) is given here, so it is not run")
     if args.dataset != "synthetic" and not args.data_dir:
         raise SystemExit(f"--data-dir is required for dataset {args.dataset!r}")
-    seeds = DEFAULT_SEEDS[args.preset] if args.seeds is None else args.seeds
+    seeds = report_seeds(args.preset) if args.seeds is None else args.seeds
     if not args.tables_only:
         run_experiments(args.models, args.protocols, seeds, args.preset, args.dataset, args.data_dir, args.runs,
                         threads=args.threads, force=args.force, jobs=args.jobs)

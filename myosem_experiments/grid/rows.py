@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from myosem_core.errors import ConfigError
 
 PROTOCOLS = ("rand", "user", "class")
-DEFAULT_SEEDS = {"quick": (0,), "full": (0, 1, 2)}
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from myosem_core.config import report_seeds
 from myosem_core.threads import set_threads
 
 from .experiment import Context, run_experiment
 from .pool import default_jobs, run_in_parallel, work_units
-from .rows import DEFAULT_SEEDS, MODELS, PROTOCOLS, model_spec
+from .rows import MODELS, PROTOCOLS, model_spec
 
 
 def run_experiments(models=None, protocols=PROTOCOLS, seeds=None, preset: str = "quick", dataset: str = "synthetic",
@@ -30,7 +31,7 @@ def run_experiments(models=None, protocols=PROTOCOLS, seeds=None, preset: str = 
 
     set_threads(threads)
     models = list(models or MODELS)
-    seeds = list(DEFAULT_SEEDS[preset] if seeds is None else seeds)
+    seeds = list(report_seeds(preset) if seeds is None else seeds)
     for name in models:  # fail here, before any worker starts
         model_spec(name)
     jobs = default_jobs() if jobs is None else int(jobs)

@@ -5,16 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from myosem_core.config import report_seeds
+
 from ..tables import DIRECTIONS, comparison_table, reading
 from .results import current_results, experiment_folder
-from .rows import DEFAULT_SEEDS, MODELS, PROTOCOLS, TABLES
+from .rows import MODELS, PROTOCOLS, TABLES
 from .runner import run_experiments
 
 
 def experiment_tables(results: list[dict], protocols=PROTOCOLS, seeds=None, preset: str = "quick",
                       names=None) -> dict:
     """``{(table, direction): ComparisonTable}`` of the tables ``names`` (default: all of :data:`TABLES`)."""
-    n_seeds = len(DEFAULT_SEEDS[preset] if seeds is None else seeds)
+    n_seeds = len(report_seeds(preset) if seeds is None else seeds)
     labels = {k: s.label for k, s in MODELS.items()}
     tag = " [SYNTHETIC data]" if any(r.get("synthetic") for r in results) else ""
     columns = [c for p in protocols for c in ((p, "class-heldout") if p == "class" else (p,))]
@@ -64,7 +66,7 @@ def notebook_experiments(names, preset: str = "quick", dataset: str = "synthetic
     """
     shown_by_default = protocols is None and seeds is None and preset == "quick"
     protocols = list(protocols or ([protocol] if preset == "quick" else PROTOCOLS))
-    seeds = list(seeds if seeds is not None else ([seed] if preset == "quick" else DEFAULT_SEEDS[preset]))
+    seeds = list(seeds if seeds is not None else ([seed] if preset == "quick" else report_seeds(preset)))
     models = list(dict.fromkeys(m for n in names for m in TABLES[n].models))
     # one bar over the grid, not every training's bars: in a notebook each bar update is a widget message,
     # and nbval reads a cell's messages only once the cell ends - past ZMQ's 1000-message buffer they are
