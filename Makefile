@@ -1,7 +1,7 @@
 # MyoSem book: `make book` builds the HTML book, `make test` runs the tests and
 # every notebook (quick preset). Both create and fill .venv when needed.
 #
-#   make book [DATA_DIR=../shared/data/ninapro-db1] [PRESET=full|quick] [SEED=0] [JOBS=<cores>]
+#   make book [DATA_DIR=../shared/data/ninapro-db1] [PRESET=full|quick] [SEED=0] [JOBS=<cores>] [SET="stage2.max_epochs=30 ..."]
 #   make test [DATA_DIR=../shared/data/ninapro-db1]
 
 SHELL := /bin/bash
@@ -18,6 +18,8 @@ VENDOR_STAMP := book/_static/vendor/.vendored
 
 DATA_DIR ?=
 PRESET ?= full
+# preset values changed for one build, space-separated SECTION.FIELD=VALUE (myosem_core/presets/<PRESET>.yaml)
+SET ?=
 SEED ?= 0
 # notebooks run at once (each after the notebooks it reads) and worker processes of the comparison grid (05/06)
 JOBS ?= $(or $(MYOSEM_JOBS),$(shell nproc 2>/dev/null || echo 1))
@@ -69,7 +71,7 @@ vendor: $(VENDOR_STAMP)
 
 execute: $(STAMP)
 	$(PY) scripts/execute_notebooks.py --out book/executed --preset $(PRESET) --seed $(SEED) --jobs $(JOBS) \
-	    --run-dir $(MYOSEM_RUNS) $(if $(DATA_DIR),--data-dir $(DATA_DIR))
+	    --run-dir $(MYOSEM_RUNS) $(if $(DATA_DIR),--data-dir $(DATA_DIR)) $(foreach s,$(SET),--set $(s))
 
 # the scale page's tables come from this build: its own notebook times and the benchmarks run here
 book: execute $(VENDOR_STAMP)

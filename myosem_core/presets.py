@@ -18,12 +18,20 @@ absent (``paper`` only sizes EMBridge). Every key is checked against the
 dataclass: an unknown field or a value of the wrong type is one error naming
 the file and the dotted field. ``with_overrides`` applies ``a.b=c`` assignments
 (the CLI's ``--set``) to a loaded section with the same checks.
+
+``MYOSEM_SET="stage2.max_epochs=30;deep.width=16"`` in the environment changes
+every read of those fields in this process and the processes it starts (grid
+workers, notebook kernels): ``make book SET="stage2.max_epochs=30"`` and
+``execute_notebooks.py --set`` use it, so notebooks take overrides without
+code. Changed values change the run keys, so overridden runs never mix with
+the preset's own.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import os
 import types
 import typing
 from dataclasses import dataclass, fields, is_dataclass, replace
@@ -35,6 +43,7 @@ import yaml
 from .errors import ConfigError
 
 PRESET_DIR = Path(__file__).resolve().parent / "presets"
+OVERRIDES_ENV = "MYOSEM_SET"
 
 
 @dataclass(frozen=True)
@@ -88,7 +97,21 @@ def preset_section(name: str, section: str) -> Any:
     values = dict(data[section] or {})
     if any(f.name == "preset" for f in fields(cls)):
         values.setdefault("preset", name)
-    return _build(cls, values, f"{PRESET_DIR / f'{name}.yaml'}: {section}")
+    config = _build(cls, values, f"{PRESET_DIR / f'{name}.yaml'}: {section}")
+    mine = [rest for sec, rest in active_overrides() if sec == section]
+    return with_overrides(config, mine, where=f"${OVERRIDES_ENV}") if mine else config
+
+
+def active_overrides() -> list[tuple[str, str]]:
+    """``[(section, "field.sub=value"), ...]`` from ``$MYOSEM_SET`` (``;``-separated ``section.field=value``)."""
+    out = []
+    for item in filter(None, (i.strip() for i in os.environ.get(OVERRIDES_ENV, "").split(";"))):
+        section, dot, rest = item.partition(".")
+        if not dot or "=" not in rest or section not in section_types():
+            raise ConfigError(f"${OVERRIDES_ENV} {item!r}: expected SECTION.FIELD=VALUE with SECTION one of "
+                              f"{list(section_types())}, e.g. stage2.max_epochs=30")
+        out.append((section, rest))
+    return out
 
 
 def _build(cls: type, values: Any, where: str) -> Any:

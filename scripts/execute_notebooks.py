@@ -51,7 +51,7 @@ import papermill as pm
 from tqdm import tqdm
 
 from myosem_core.io import write_json, write_text
-from myosem_core.presets import preset_names
+from myosem_core.presets import OVERRIDES_ENV, active_overrides, preset_names
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from notebook_order import read_prerequisites, run_graph  # noqa: E402
@@ -140,7 +140,7 @@ def nbval_command(target: Path, kernel: str = KERNEL) -> list[str]:
             "--nbval-cell-timeout", "1800", "-p", "no:cacheprovider", "--durations=5", str(target)]
 
 
-def notebook_env(jobs: int) -> dict[str, str]:
+def notebook_env(jobs: int, overrides: list[str] = ()) -> dict[str, str]:
     """The environment of each notebook's process (its kernel inherits it).
 
     With several notebooks at once, each gets one thread per native pool (torch's OpenMP, BLAS): a notebook
@@ -148,6 +148,8 @@ def notebook_env(jobs: int) -> dict[str, str]:
     spin-waits (Stage 1 took minutes longer that way). Alone, a notebook keeps the defaults.
     """
     env = dict(os.environ)
+    if overrides:  # every preset read in the kernel and its workers applies them (myosem_core.presets)
+        env[OVERRIDES_ENV] = ";".join(filter(None, [env.get(OVERRIDES_ENV, ""), *overrides]))
     if jobs > 1:
         env.update({name: "1" for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")})
     return env
@@ -224,7 +226,8 @@ def runs_state(run_dir: str | None) -> str:
 
 
 def write_build_info(out: Path, parameters: dict, timings: dict[str, float], load_start: float = float("nan"),
-                     runs_at_start: str = "unknown", wall: float | None = None, jobs: int = 1) -> None:
+                     runs_at_start: str = "unknown", wall: float | None = None, jobs: int = 1,
+                     overrides: str = "") -> None:
     """``build_info.json`` (machine-readable), ``build_info.md`` (the introduction includes it) and
     ``build_times.md`` (the scale page includes it)."""
     info = {
@@ -238,7 +241,7 @@ def write_build_info(out: Path, parameters: dict, timings: dict[str, float], loa
         "total_seconds": round(sum(timings.values()), 1),
         "wall_seconds": round(sum(timings.values()) if wall is None else wall, 1), "notebooks_at_once": jobs,
         "machine": machine_info(), "load_avg_1min_start": round(load_start, 2),
-        "jobs": os.environ.get("MYOSEM_JOBS", "1"), "runs_at_start": runs_at_start,
+        "jobs": os.environ.get("MYOSEM_JOBS", "1"), "runs_at_start": runs_at_start, "overrides": overrides,
     }
     synthetic = info["dataset"] == "synthetic"
     what = ("the **synthetic** generator embedded in `myosem_core` (no real recordings were used; "
@@ -247,7 +250,8 @@ def write_build_info(out: Path, parameters: dict, timings: dict[str, float], loa
     lines = [
         ":::{admonition} This build" if not synthetic else ":::{warning}",
         f"This copy of the book was executed on {what}, with preset `{info['preset']}` and seed "
-        f"`{info['seed']}`, from commit `{info['commit']}` on {info['built_utc']}.",
+        f"`{info['seed']}`, from commit `{info['commit']}` on {info['built_utc']}."
+        + (f" Preset values changed for this build: `{info['overrides']}`." if info["overrides"] else ""),
         ":::",
         "",
     ]
@@ -277,6 +281,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--kernel", default=KERNEL)
     ap.add_argument("--jobs", type=int, default=int(os.environ.get("MYOSEM_JOBS", "1") or 1),
                     help="notebooks run at once, each after the ones it reads (default: $MYOSEM_JOBS or 1)")
+    ap.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
+                    help="change a preset value for every notebook, e.g. stage2.max_epochs=30 (repeatable)")
     mode = ap.add_mutually_exclusive_group()
     mode.add_argument("--prepare-only", action="store_true", help="inject parameters, do not execute")
     mode.add_argument("--nbval", action="store_true", help="run each prepared copy under nbval (make test)")
@@ -287,6 +293,8 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         raise SystemExit(f"error: notebook(s) not found: {', '.join(missing)}")
     params = make_parameters(args.preset, args.seed, args.data_dir, args.dataset, args.run_dir)
+    os.environ[OVERRIDES_ENV] = notebook_env(1, args.set).get(OVERRIDES_ENV, "")
+    active_overrides()  # a malformed --set fails here, before any notebook starts
     after = read_prerequisites(sources)
     args.out.mkdir(parents=True, exist_ok=True)
     if not args.notebooks:
@@ -313,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
                                                                                       args.kernel)
         start = time.perf_counter()
         with open(logs / f"{stem}.log", "w") as log:
-            code = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env=notebook_env(args.jobs),
+            code = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env=notebook_env(args.jobs, args.set),
                                   stdin=subprocess.DEVNULL).returncode
         timings[target.name] = time.perf_counter() - start
         if code != 0:
@@ -345,7 +353,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(sources)} notebook(s) in {wall:.0f} s wall time ({sum(timings.values()):.0f} s summed over "
           f"notebooks, {args.jobs} at a time)", flush=True)
     if not args.nbval:
-        write_build_info(args.out, params, timings, load_start, runs_at_start, wall, args.jobs)
+        write_build_info(args.out, params, timings, load_start, runs_at_start, wall, args.jobs,
+                         os.environ.get(OVERRIDES_ENV, ""))
     return 0
 
 

@@ -142,3 +142,15 @@ def test_nbval_mode_runs_each_copy_under_nbval(tmp_path, capsys):
     assert "error: 01_bad exited with code 1" in err and "seed is not 1" in err
     assert "3 passed" in (tmp_path / "out/logs/00_good.log").read_text()  # parameters, injected, the cell
     assert not (tmp_path / "out/build_info.json").exists()  # nbval checks, it does not build the book
+
+
+def test_set_reaches_every_notebook_and_the_build_note(tmp_path, monkeypatch):
+    monkeypatch.delenv("MYOSEM_SET", raising=False)
+    src = write_myst(tmp_path / "00_s.md", "from myosem_core.training import Stage2Config\n"
+                                           "print(Stage2Config.preset_named('quick').max_epochs)")
+    assert ex.main([str(src), "--out", str(tmp_path / "out"), "--set", "stage2.max_epochs=3"]) == 0
+    nb = nbformat.read(tmp_path / "out/00_s.ipynb", as_version=4)
+    assert nb.cells[-1].outputs[0]["text"] == "3\n"
+    assert "Preset values changed for this build: `stage2.max_epochs=3`" in (tmp_path / "out/build_info.md").read_text()
+    with pytest.raises(Exception, match="expected SECTION.FIELD=VALUE"):
+        ex.main([str(src), "--out", str(tmp_path / "out2"), "--set", "stage2"])

@@ -137,3 +137,18 @@ def test_one_run_key_names_every_run_folder(tmp_path):
     calibrated = presets.with_overrides(cfg.data, ["subject_calibration=true"])
     from dataclasses import replace
     assert run_key(replace(cfg, data=calibrated), stage="s2", k=1) != run_key(cfg, stage="s2", k=1)
+
+
+def test_overrides_in_the_environment_reach_every_read_of_a_section(monkeypatch):
+    base = Stage2Config.preset_named("quick")
+    monkeypatch.setenv("MYOSEM_SET", "stage2.max_epochs=7; stage2.augment.noise=0.2 ;deep.width=8")
+    s2 = Stage2Config.preset_named("quick")
+    assert (s2.max_epochs, s2.augment.noise, s2.patience) == (7, 0.2, base.patience)
+    assert DeepConfig.preset_named("quick").width == 8 and DeepConfig.preset_named("quick").pretrain_epochs == 7
+    assert Stage3Config.preset_named("quick") == Stage3Config.preset_named("quick")  # untouched sections as before
+    monkeypatch.setenv("MYOSEM_SET", "stage9.x=1")
+    with pytest.raises(ConfigError, match=r"\$MYOSEM_SET 'stage9.x=1': expected SECTION.FIELD=VALUE"):
+        Stage2Config.preset_named("quick")
+    monkeypatch.setenv("MYOSEM_SET", "stage2.max_epochs=soon")
+    with pytest.raises(ConfigError, match=r"\$MYOSEM_SET 'max_epochs=soon'.*expected an integer"):
+        Stage2Config.preset_named("quick")
