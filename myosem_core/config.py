@@ -67,11 +67,15 @@ class Config:
         return run_key(self)
 
 
+def run_record(cfg: Config, **parts) -> dict:
+    """What names a run: the whole config, and what else it depends on under ``key`` (``parts``: its stage,
+    stage settings, split, upstream runs ...). A run folder's ``config.json``."""
+    return cfg.to_dict() if not parts else {**cfg.to_dict(), "key": parts}
+
+
 def run_key(cfg: Config, **parts) -> str:
-    """The one run key: a short stable hash of the whole config and what else a run depends on
-    (``parts``: its stage, stage settings, split, upstream runs ...)."""
-    payload = cfg.to_dict() if not parts else {**cfg.to_dict(), "key": parts}
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:10]
+    """The one run key: a short stable hash of :func:`run_record`."""
+    return hashlib.sha256(json.dumps(run_record(cfg, **parts), sort_keys=True, default=str).encode()).hexdigest()[:10]
 
 
 
@@ -96,5 +100,5 @@ def run_directory(base: str | Path, cfg: Config, name: str | None = None, **part
     folder = Path(base) / f"{name or cfg.data.dataset}-{cfg.preset}-{run_key(cfg, **parts)}"
     folder.mkdir(parents=True, exist_ok=True)
     if not (folder / "config.json").exists():
-        write_json(folder / "config.json", cfg.to_dict() if not parts else {**cfg.to_dict(), "key": parts})
+        write_json(folder / "config.json", run_record(cfg, **parts))
     return folder

@@ -65,8 +65,8 @@ def section_types() -> dict[str, type]:
     from .training.stage3 import Stage3Config
 
     return {"data": DataConfig, "stage1": Stage1Config, "stage2": Stage2Config, "stage3": Stage3Config,
-            "deep": DeepWidth, "forest": ForestConfig, "embridge": EMBridgeConfig, "aemg": AEMGConfig, "aemg_eval": AEMGEvalConfig,
-            "report": ReportConfig}
+            "deep": DeepWidth, "forest": ForestConfig, "embridge": EMBridgeConfig, "aemg": AEMGConfig,
+            "aemg_eval": AEMGEvalConfig, "report": ReportConfig}
 
 
 def preset_names() -> list[str]:
@@ -102,16 +102,21 @@ def preset_section(name: str, section: str) -> Any:
     return with_overrides(config, mine, where=f"${OVERRIDES_ENV}") if mine else config
 
 
-def active_overrides() -> list[tuple[str, str]]:
-    """``[(section, "field.sub=value"), ...]`` from ``$MYOSEM_SET`` (``;``-separated ``section.field=value``)."""
-    out = []
-    for item in filter(None, (i.strip() for i in os.environ.get(OVERRIDES_ENV, "").split(";"))):
-        section, dot, rest = item.partition(".")
-        if not dot or "=" not in rest or section not in section_types():
-            raise ConfigError(f"${OVERRIDES_ENV} {item!r}: expected SECTION.FIELD=VALUE with SECTION one of "
-                              f"{list(section_types())}, e.g. stage2.max_epochs=30")
-        out.append((section, rest))
-    return out
+def split_assignment(item: str, sections, where: str) -> tuple[str, str]:
+    """``"stage2.encoder.d_model=32"`` -> ``("stage2", "encoder.d_model=32")``, the section one of ``sections``."""
+    section, dot, rest = item.strip().partition(".")
+    if not dot or "=" not in rest or not rest.partition("=")[0].strip() or section not in sections:
+        raise ConfigError(f"{where} {item!r}: expected SECTION.FIELD=VALUE with SECTION one of "
+                          f"{', '.join(sections)}, e.g. stage2.max_epochs=30")
+    return section, rest
+
+
+def active_overrides(text: str | None = None) -> list[tuple[str, str]]:
+    """``[(section, "field.sub=value"), ...]`` from ``text`` (default ``$MYOSEM_SET``): ``;``-separated
+    ``section.field=value``."""
+    text = os.environ.get(OVERRIDES_ENV, "") if text is None else text
+    items = filter(None, (i.strip() for i in text.split(";")))
+    return [split_assignment(item, list(section_types()), f"${OVERRIDES_ENV}") for item in items]
 
 
 def _build(cls: type, values: Any, where: str) -> Any:
@@ -131,13 +136,11 @@ def _convert(tp: Any, value: Any, where: str) -> Any:
     if origin in (typing.Union, types.UnionType):
         if value is None and type(None) in args:
             return None
-        options = [a for a in args if a is not type(None)]
-        errors = []
-        for option in options:
+        for option in (a for a in args if a is not type(None)):
             try:
                 return _convert(option, value, where)
-            except ConfigError as err:
-                errors.append(str(err))
+            except ConfigError:
+                pass
         raise ConfigError(f"{where}: expected {' or '.join(_name(a) for a in args)}, got {value!r}")
     if is_dataclass(tp):
         return _build(tp, value, where)
@@ -190,7 +193,7 @@ def with_overrides(config: Any, assignments: list[str], where: str = "--set") ->
     """
     for item in assignments:
         key, eq, raw = item.partition("=")
-        path = [p for p in key.strip().split(".")]
+        path = key.strip().split(".")
         if not eq or not all(path):
             raise ConfigError(f"{where} {item!r}: expected FIELD.SUBFIELD=VALUE, e.g. max_epochs=3")
         config = _set(config, path, raw, f"{where} {item!r}")

@@ -15,8 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from myosem_core.config import Config, make_config
-from myosem_core.errors import ConfigError
-from myosem_core.presets import with_overrides
+from myosem_core.presets import split_assignment, with_overrides
 
 SECTIONS = ("data", "stage1", "stage2", "stage3")
 
@@ -29,19 +28,6 @@ class StageConfigs:
     stage1: object
     stage2: object
     stage3: object
-
-
-def parse_assignments(items: list[str] | None) -> list[tuple[str, list[str], str]]:
-    out = []
-    for item in items or []:
-        key, eq, value = item.partition("=")
-        parts = key.strip().split(".")
-        if not eq or len(parts) < 2 or not all(parts):
-            raise ConfigError(f"--set {item!r}: expected SECTION.FIELD=VALUE, e.g. stage2.max_epochs=3")
-        if parts[0] not in SECTIONS:
-            raise ConfigError(f"--set {item!r}: unknown section {parts[0]!r}; expected one of {', '.join(SECTIONS)}")
-        out.append((key.strip(), parts, value))
-    return out
 
 
 def stage_configs(preset: str, dataset: str, data_dir: str | None, seed: int, assignments: list[str] | None = None,
@@ -59,6 +45,7 @@ def stage_configs(preset: str, dataset: str, data_dir: str | None, seed: int, as
     if threads:
         parts["stage2"] = replace(parts["stage2"], threads=threads)
         parts["stage3"] = replace(parts["stage3"], threads=threads)
-    for key, path, value in parse_assignments(assignments):
-        parts[path[0]] = with_overrides(parts[path[0]], [f"{'.'.join(path[1:])}={value}"], where=f"--set {key}:")
+    for item in assignments or []:
+        section, rest = split_assignment(item, SECTIONS, "--set")
+        parts[section] = with_overrides(parts[section], [rest], where=f"--set {section}:")
     return StageConfigs(replace(cfg, data=parts["data"]), parts["stage1"], parts["stage2"], parts["stage3"])

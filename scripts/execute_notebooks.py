@@ -11,9 +11,10 @@ markdown notebooks, read with jupytext; or the ones named on the command line,
 injects the parameters ``preset``, ``seed``, ``dataset``, ``data_dir`` and
 ``run_dir`` after the cell tagged ``parameters``. The injected cell holds this
 machine's absolute paths, so the executed copy tags it ``remove-cell``: the
-book does not show it (the page's build note says what the book was built on). ``--data-dir`` selects the real data (``dataset="ninapro-db1"``
-unless ``--dataset`` says otherwise); without it the notebooks run on the
-embedded synthetic generator (``dataset="synthetic"``).
+book does not show it (the page's build note says what the book was built on).
+``--data-dir`` selects the real data (``dataset="ninapro-db1"`` unless
+``--dataset`` says otherwise); without it the notebooks run on the embedded
+synthetic generator (``dataset="synthetic"``).
 
 With ``--prepare-only`` the copies are only parameterised, not run. Otherwise every
 copy is run in its own process, papermill in place (``make book``) or under nbval
@@ -140,7 +141,7 @@ def nbval_command(target: Path, kernel: str = KERNEL) -> list[str]:
             "--nbval-cell-timeout", "1800", "-p", "no:cacheprovider", "--durations=5", str(target)]
 
 
-def notebook_env(jobs: int, overrides: list[str] = ()) -> dict[str, str]:
+def notebook_env(jobs: int, overrides: str = "") -> dict[str, str]:
     """The environment of each notebook's process (its kernel inherits it).
 
     With several notebooks at once, each gets one thread per native pool (torch's OpenMP, BLAS): a notebook
@@ -149,7 +150,7 @@ def notebook_env(jobs: int, overrides: list[str] = ()) -> dict[str, str]:
     """
     env = dict(os.environ)
     if overrides:  # every preset read in the kernel and its workers applies them (myosem_core.presets)
-        env[OVERRIDES_ENV] = ";".join(filter(None, [env.get(OVERRIDES_ENV, ""), *overrides]))
+        env[OVERRIDES_ENV] = overrides
     if jobs > 1:
         env.update({name: "1" for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")})
     return env
@@ -293,8 +294,8 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         raise SystemExit(f"error: notebook(s) not found: {', '.join(missing)}")
     params = make_parameters(args.preset, args.seed, args.data_dir, args.dataset, args.run_dir)
-    os.environ[OVERRIDES_ENV] = notebook_env(1, args.set).get(OVERRIDES_ENV, "")
-    active_overrides()  # a malformed --set fails here, before any notebook starts
+    overrides = ";".join(filter(None, [os.environ.get(OVERRIDES_ENV, ""), *args.set]))
+    active_overrides(overrides)  # a malformed --set fails here, before any notebook starts
     after = read_prerequisites(sources)
     args.out.mkdir(parents=True, exist_ok=True)
     if not args.notebooks:
@@ -314,6 +315,7 @@ def main(argv: list[str] | None = None) -> int:
     problems: dict[str, str] = {}
     load_start, runs_at_start, wall_start = os.getloadavg()[0], runs_state(args.run_dir), time.perf_counter()
     bar = tqdm(total=len(sources), unit="notebook", desc=verb, file=sys.stdout)
+    env = notebook_env(args.jobs, overrides)
 
     def run(stem: str) -> bool:
         source, target = by_stem[stem], args.out / executed_name(by_stem[stem])
@@ -321,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
                                                                                       args.kernel)
         start = time.perf_counter()
         with open(logs / f"{stem}.log", "w") as log:
-            code = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env=notebook_env(args.jobs, args.set),
+            code = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env=env,
                                   stdin=subprocess.DEVNULL).returncode
         timings[target.name] = time.perf_counter() - start
         if code != 0:
@@ -353,8 +355,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(sources)} notebook(s) in {wall:.0f} s wall time ({sum(timings.values()):.0f} s summed over "
           f"notebooks, {args.jobs} at a time)", flush=True)
     if not args.nbval:
-        write_build_info(args.out, params, timings, load_start, runs_at_start, wall, args.jobs,
-                         os.environ.get(OVERRIDES_ENV, ""))
+        write_build_info(args.out, params, timings, load_start, runs_at_start, wall, args.jobs, overrides)
     return 0
 
 

@@ -15,7 +15,6 @@ fails, nothing that depends on it starts; the others finish.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
@@ -63,9 +62,7 @@ def run_graph(order: list[str], after: dict[str, list[str]], run: Callable[[str]
         raise ValueError(f"jobs must be at least 1, got {jobs}")
     result: dict[str, bool | None] = {name: None for name in order}
     pending = list(order)
-    running: dict[Future, str] = {}
-    lock = threading.Lock()
-
+    running: dict[Future, str] = {}  # the callbacks run here, in the calling thread, never in a worker
     blocked_names: set[str] = set()
 
     def blocked(name: str) -> bool:
@@ -83,8 +80,7 @@ def run_graph(order: list[str], after: dict[str, list[str]], run: Callable[[str]
                 if all(result[p] is True for p in after[name]):
                     pending.remove(name)
                     if on_start:
-                        with lock:
-                            on_start(name)
+                        on_start(name)
                     running[pool.submit(run, name)] = name
             if not running:
                 if pending:  # every remaining name waits on a blocked one
@@ -97,6 +93,5 @@ def run_graph(order: list[str], after: dict[str, list[str]], run: Callable[[str]
                 ok = bool(future.result())
                 result[name] = ok
                 if on_end:
-                    with lock:
-                        on_end(name, ok)
+                    on_end(name, ok)
     return result
