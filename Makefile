@@ -89,7 +89,7 @@ explore: $(STAMP)
 	    $(if $(TEST_DATA_DIR),--data-dir $(TEST_DATA_DIR))
 
 test: $(STAMP) browser
-	$(PY) -m pytest tests/
+	$(PY) -m pytest tests/ -n $(JOBS)
 	rm -rf build/nbval
 	$(PY) scripts/execute_notebooks.py --nbval --out build/nbval --preset quick --seed $(SEED) --jobs $(JOBS) \
 	    $(if $(TEST_DATA_DIR),--data-dir $(TEST_DATA_DIR))

@@ -216,7 +216,11 @@ def test_one_protocol_and_seed_is_split_into_units_that_never_share_a_run():
                                   "myosem-no-pretrain")  # one Stage-2 run, trained once
     assert by_model["cpep"] == ("cpep", "embridge")  # one pose MAE
     assert by_model["myosem-no-vq"] == ("myosem-no-vq",) and by_model["tcn"] == ("tcn",)
-    assert units[0][2] == by_model["myosem"]  # the largest unit starts first
+    cost = [sum(ex.MODELS[m].cost for m in ms) for _, _, ms in units]
+    assert cost == sorted(cost, reverse=True)  # the costliest unit starts first
+    assert units[0][2] == by_model["myosem"] and units[-1][2] == ("lda",)
+    expensive = ex.work_units(["lda", "rf", "tcn", "se-cnn"], [("rand", 0)])
+    assert [ms for _, _, ms in expensive] == [("tcn",), ("se-cnn",), ("rf",), ("lda",)]
     assert sorted(m for _, _, ms in units for m in ms) == sorted(by_model)  # every row exactly once
 
 

@@ -56,7 +56,7 @@ def test_torch_pin_is_the_same_everywhere():
 
 def test_dev_extra_has_the_tools_the_makefile_calls():
     dev = {Requirement(r).name.lower(): Requirement(r) for r in PYPROJECT["optional-dependencies"]["dev"]}
-    for tool in ("pytest", "nbval", "papermill", "ipykernel", "jupyter-book", "voila", "selenium"):
+    for tool in ("pytest", "pytest-xdist", "nbval", "papermill", "ipykernel", "jupyter-book", "voila", "selenium"):
         assert tool in dev, f"{tool} missing from the dev extra"
     # Jupyter Book 2.x is a different program (MyST-JS) that cannot build offline.
     assert Version("2.0") not in dev["jupyter-book"].specifier

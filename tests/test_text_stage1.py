@@ -119,6 +119,25 @@ def test_training_corpus_never_holds_heldout_text(tiny):
     assert all(v.heldout_paraphrases == [w.paraphrases[-1]] for v, w in zip(val, views))
 
 
+def test_stage1_folder_ignores_emg_calibration_but_not_the_seed(tiny, tmp_path):
+    """Stage 1 never reads the EMG: the user bar's calibrated settings share one text space, a seed does not."""
+    from dataclasses import replace
+
+    cfg, ws = tiny
+    split = make_split(ws, "rand")
+    settings = s1.Stage1Config.preset("quick", seed=cfg.seed)
+    views = build_views(ws, split, settings.process)
+
+    def folder(c, st=settings):
+        return s1.stage1_folder(c, split, st, views, tmp_path)
+
+    plain = folder(cfg)
+    for calibration in (True, {"repetitions": [1]}):
+        assert folder(replace(cfg, data=replace(cfg.data, subject_calibration=calibration))) == plain
+    assert folder(replace(cfg, seed=cfg.seed + 1), replace(settings, seed=settings.seed + 1)) != plain
+    assert folder(cfg, replace(settings, epochs=settings.epochs + 1)) != plain
+
+
 def test_stage1_trains_without_heldout_text_then_loads_frozen(tiny, tmp_path, monkeypatch):
     cfg, ws = tiny
     split = make_split(ws, "class")

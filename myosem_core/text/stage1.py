@@ -406,6 +406,18 @@ def load_stage1(folder: str | Path, encoder_name: str | None = None) -> TextSpac
                      q_encoder, q_protos)
 
 
+def stage1_folder(cfg: Config, split: Split, stage1: Stage1Config, views: list[ClassViews],
+                  run_dir: str | Path | None = None) -> Path:
+    """The run folder of a Stage-1 text space: named by the config, the Stage-1 settings, split and texts.
+
+    Stage 1 reads text and the pose stream, never the EMG, so an EMG-only data option (per-subject gain
+    calibration) does not name a second folder: the user bar's two calibrations share one trained space.
+    """
+    text_cfg = replace(cfg, data=replace(cfg.data, subject_calibration=None))
+    return run_directory(runs_root(run_dir), text_cfg, name=f"stage1-{cfg.data.dataset}-{split.config.name}",
+                         **run_key_parts(stage1, split, views))
+
+
 def load_or_train_stage1(cfg: Config, ws: WindowSet, split: Split, run_dir: str | Path | None = None,
                          stage1: Stage1Config | None = None, progress: bool = True) -> TextSpace:
     """The Stage-1 text space for this data and split: read from its run folder, or trained and saved there.
@@ -417,8 +429,7 @@ def load_or_train_stage1(cfg: Config, ws: WindowSet, split: Split, run_dir: str 
     s1 = stage1 or Stage1Config.preset(cfg.preset, seed=cfg.seed)
     views = build_views(ws, split, s1.process, s1.synonyms)
     query_views = build_views(ws, split, s1.process, s1.query_synonyms) if s1.query_epochs > 0 else None
-    folder = run_directory(runs_root(run_dir), cfg, name=f"stage1-{cfg.data.dataset}-{split.config.name}",
-                           **run_key_parts(s1, split, views + (query_views or [])))
+    folder = stage1_folder(cfg, split, s1, views + (query_views or []), run_dir)
     if all((folder / f).is_file() for f in _FILES):
         return load_stage1(folder, s1.encoder)
     return train_stage1(s1, ws, split, views, folder, progress, query_views)

@@ -58,10 +58,12 @@ def _shared_run(name: str) -> str:
 
 
 def work_units(models, groups) -> list[tuple[str, int, tuple[str, ...]]]:
-    """The grid as ``(protocol, seed, models)`` units for worker processes, the largest first.
+    """The grid as ``(protocol, seed, models)`` units for worker processes, the costliest first.
 
     Rows that train a shared run (:func:`_shared_run`) form one unit; every other row is a unit of its
     own, so even a single (protocol, seed), as notebook 05 trains it in the quick preset, uses every core.
+    Longest first (by the rows' :attr:`ModelSpec.cost`) keeps a long unit from starting last while the
+    other workers sit idle.
     """
     units = []
     for protocol, seed in groups:
@@ -69,7 +71,7 @@ def work_units(models, groups) -> list[tuple[str, int, tuple[str, ...]]]:
         for m in models:
             by_run.setdefault(_shared_run(m), []).append(m)
         units += [(protocol, seed, tuple(ms)) for ms in by_run.values()]
-    return sorted(units, key=lambda u: -len(u[2]))  # stable: ties keep the grid's order
+    return sorted(units, key=lambda u: -sum(MODELS[m].cost for m in u[2]))  # stable: ties keep the grid's order
 
 
 def run_in_parallel(models, groups, preset, dataset, data_dir, runs, force, jobs, progress,

@@ -40,7 +40,8 @@ def recipe(spec: ModelSpec, cfg: Config, protocol: str) -> dict:
     """Everything a result depends on; its hash keys the cached result."""
     from myosem_core.training.common import config_hash
 
-    out: dict = {"version": RECIPE_VERSION, "data": cfg.to_dict(), "protocol": protocol, "spec": asdict(spec)}
+    row = {k: v for k, v in asdict(spec).items() if k != "cost"}  # a scheduling hint, not part of the result
+    out: dict = {"version": RECIPE_VERSION, "data": cfg.to_dict(), "protocol": protocol, "spec": row}
     if spec.is_myosem or spec.text != "stage1":
         s2, s3 = row_stage_configs(spec, cfg.preset, protocol)
         out.update(stage2=s2.key(), stage3=asdict(s3))

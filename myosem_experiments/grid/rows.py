@@ -24,6 +24,8 @@ class ModelSpec:
     encoder: dict = field(default_factory=dict)  # Stage-2 EncoderConfig overrides
     head: dict = field(default_factory=dict)  # Stage-3 QueryHeadConfig overrides
     note: str = ""
+    cost: float = 100.0  # rough training seconds (quick, rand, 2 shared cores): orders the grid's work units
+
 
     @property
     def is_myosem(self) -> bool:
@@ -35,26 +37,26 @@ def _specs(*specs: ModelSpec) -> dict[str, ModelSpec]:
 
 
 MODELS: dict[str, ModelSpec] = _specs(
-    ModelSpec("myosem", "MyoSem", "MyoSem"),
-    ModelSpec("tcn", "TCN", "EMG-DL", emg="tcn"),
-    ModelSpec("attn-cnn-rnn", "Attn-CNN-RNN", "EMG-DL", emg="attn-cnn-rnn"),
-    ModelSpec("cnn-bilstm", "CNN-BiLSTM", "EMG-DL", emg="cnn-bilstm"),
-    ModelSpec("se-cnn", "SE-CNN", "EMG-DL", emg="se-cnn"),
-    ModelSpec("atzori-cnn", "Atzori CNN", "EMG-DL", emg="atzori-cnn"),
-    ModelSpec("lda", "LDA (TD features)", "classical", emg="lda", text="none",
+    ModelSpec("myosem", "MyoSem", "MyoSem", cost=100),
+    ModelSpec("tcn", "TCN", "EMG-DL", emg="tcn", cost=300),
+    ModelSpec("attn-cnn-rnn", "Attn-CNN-RNN", "EMG-DL", emg="attn-cnn-rnn", cost=100),
+    ModelSpec("cnn-bilstm", "CNN-BiLSTM", "EMG-DL", emg="cnn-bilstm", cost=80),
+    ModelSpec("se-cnn", "SE-CNN", "EMG-DL", emg="se-cnn", cost=80),
+    ModelSpec("atzori-cnn", "Atzori CNN", "EMG-DL", emg="atzori-cnn", cost=230),
+    ModelSpec("lda", "LDA (TD features)", "classical", emg="lda", text="none", cost=1,
               note="class probabilities; unseen classes score 0"),
-    ModelSpec("rf", "Random forest (TD features)", "classical", emg="rf", text="none",
+    ModelSpec("rf", "Random forest (TD features)", "classical", emg="rf", text="none", cost=3,
               note="class probabilities; unseen classes score 0"),
-    ModelSpec("cpep", "CPEP", "EMG-FM", emg="cpep", note="row of the EMBridge issue"),
-    ModelSpec("embridge", "EMBridge", "EMG-FM", emg="embridge", note="row of the EMBridge issue"),
-    ModelSpec("aemg", "AEMG", "EMG-FM", emg="aemg", note="row of the AEMG issue"),
-    ModelSpec("text-frozen", "Frozen MiniLM, all views", "text", text="frozen"),
-    ModelSpec("text-label", "Frozen MiniLM, label only", "text", text="label"),
-    ModelSpec("text-tfidf", "TF-IDF + SVD, all views", "text", text="tfidf"),
+    ModelSpec("cpep", "CPEP", "EMG-FM", emg="cpep", cost=95, note="row of the EMBridge issue"),
+    ModelSpec("embridge", "EMBridge", "EMG-FM", emg="embridge", cost=90, note="row of the EMBridge issue"),
+    ModelSpec("aemg", "AEMG", "EMG-FM", emg="aemg", cost=70, note="row of the AEMG issue"),
+    ModelSpec("text-frozen", "Frozen MiniLM, all views", "text", text="frozen", cost=45),
+    ModelSpec("text-label", "Frozen MiniLM, label only", "text", text="label", cost=45),
+    ModelSpec("text-tfidf", "TF-IDF + SVD, all views", "text", text="tfidf", cost=45),
     ModelSpec("myosem-no-activation", "w/o activation-aware descriptors", "ablation",
               encoder={"gates_fixed_zero": True}),
-    ModelSpec("myosem-no-queries", "w/o semantic queries", "ablation", head={"use_queries": False}),
-    ModelSpec("myosem-no-pretrain", "w/o action-semantic pretraining", "ablation", text="label",
+    ModelSpec("myosem-no-queries", "w/o semantic queries", "ablation", head={"use_queries": False}, cost=45),
+    ModelSpec("myosem-no-pretrain", "w/o action-semantic pretraining", "ablation", text="label", cost=45,
               note="frozen encoder, label text only"),
     ModelSpec("myosem-no-vq", "w/o VQ", "ablation", encoder={"use_vq": False}),
 )
