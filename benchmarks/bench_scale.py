@@ -289,7 +289,7 @@ def search_scaling(sizes=(10_000, 100_000, 1_000_000), dim: int = 384, k: int = 
                 **_ms(naive, "full_sort_query"),
                 "working_mib_one_query": peak_one / 2**20, "working_mib_batch": peak_many / 2**20,
             }
-            del E
+            E = None  # close the memory map before the file goes
             path.unlink()
     ns = sorted(out["sizes"], key=int)
     for a, b in zip(ns, ns[1:]):
