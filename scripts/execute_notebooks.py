@@ -156,6 +156,30 @@ def notebook_env(jobs: int, overrides: str = "") -> dict[str, str]:
     return env
 
 
+def run_measured(cmd: list[str], log, env: dict[str, str]) -> tuple[int, float | None]:
+    """Run ``cmd`` (output to ``log``); return its exit code and the CPU seconds (user + system) of the
+    process and every descendant it waited for: the kernel and the kernel's grid workers.
+
+    ``None`` where the platform has no ``os.wait4``.
+    """
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env=env, stdin=subprocess.DEVNULL)
+    if not hasattr(os, "wait4"):
+        return proc.wait(), None
+    try:
+        _, status, usage = os.wait4(proc.pid, 0)
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait for it again
+    return proc.returncode, usage.ru_utime + usage.ru_stime
+
+
+def cpu_summary(cpu_seconds: float, wall: float, cores: int) -> str:
+    """``"2,311 CPU-s, 1.97 of 2 cores busy on average"``: how much of the machine the notebooks used."""
+    return f"{cpu_seconds:,.0f} CPU-s, {cpu_seconds / max(wall, 1e-9):.2f} of {cores} cores busy on average"
+
+
 def check_executed(target: Path) -> str | None:
     """Why the executed copy at ``target`` is not fit for the book, or None."""
     nb = nbformat.read(target, as_version=4)
@@ -206,14 +230,26 @@ def build_times_markdown(info: dict) -> str:
              f"when it ended ({shared}). Wall time of each notebook's execution (papermill; up to "
              f"{info.get('notebooks_at_once', 1)} notebooks at once, each after the notebooks whose runs it reads, "
              "so the times overlap), with the runs folder it started from (`empty` = everything trained in this "
-             "build):", "",
-             "| notebook | wall time (s) | wall time (min) |", "| --- | ---: | ---: |"]
-    lines += [f"| {name} | {sec:,.0f} | {sec / 60:.1f} |" for name, sec in secs.items()]
+             "build), and its CPU time (the notebook's kernel and the worker processes it started, user + "
+             "system):", "",
+             "| notebook | wall time (s) | wall time (min) | CPU time (s) |", "| --- | ---: | ---: | ---: |"]
+    cpu = info.get("notebooks_cpu_seconds") or {}
+
+    def cpu_cell(value) -> str:
+        return f"{value:,.0f}" if value is not None else "n/a"
+
+    lines += [f"| {name} | {sec:,.0f} | {sec / 60:.1f} | {cpu_cell(cpu.get(name))} |" for name, sec in sorted(secs.items())]
     total = sum(secs.values())
     wall = info.get("wall_seconds", total)
-    lines += [f"| sum over notebooks | {total:,.0f} | {total / 60:.1f} |",
-              f"| **all notebooks, wall time** | **{wall:,.0f}** | **{wall / 60:.1f}** |", "",
-              f"Runs folder at the start: {info['runs_at_start']}. Installs are not included."]
+    complete = bool(secs) and all(name in cpu for name in secs)
+    lines += [f"| sum over notebooks | {total:,.0f} | {total / 60:.1f} | "
+              f"{cpu_cell(sum(cpu.values()) if complete else None)} |",
+              f"| **all notebooks, wall time** | **{wall:,.0f}** | **{wall / 60:.1f}** | |", ""]
+    if complete:
+        lines += [f"The notebooks used {cpu_summary(sum(cpu.values()), wall, m['cpus'])}: where that is close to "
+                  "every core, the build's time follows its total CPU work, and only less work (not another order) "
+                  "makes it faster.", ""]
+    lines += [f"Runs folder at the start: {info['runs_at_start']}. Installs are not included."]
     return "\n".join(lines) + "\n"
 
 
@@ -228,7 +264,7 @@ def runs_state(run_dir: str | None) -> str:
 
 def write_build_info(out: Path, parameters: dict, timings: dict[str, float], load_start: float = float("nan"),
                      runs_at_start: str = "unknown", wall: float | None = None, jobs: int = 1,
-                     overrides: str = "") -> None:
+                     overrides: str = "", cpu: dict[str, float] | None = None) -> None:
     """``build_info.json`` (machine-readable), ``build_info.md`` (the introduction includes it) and
     ``build_times.md`` (the scale page includes it)."""
     info = {
@@ -239,6 +275,7 @@ def write_build_info(out: Path, parameters: dict, timings: dict[str, float], loa
         "commit": git_commit(),
         "built_utc": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "notebooks_seconds": {name: round(sec, 1) for name, sec in timings.items()},
+        "notebooks_cpu_seconds": {name: round(sec, 1) for name, sec in (cpu or {}).items()},
         "total_seconds": round(sum(timings.values()), 1),
         "wall_seconds": round(sum(timings.values()) if wall is None else wall, 1), "notebooks_at_once": jobs,
         "machine": machine_info(), "load_avg_1min_start": round(load_start, 2),
@@ -312,6 +349,7 @@ def main(argv: list[str] | None = None) -> int:
     logs = args.out / "logs"
     logs.mkdir(exist_ok=True)
     timings: dict[str, float] = {}
+    cpu: dict[str, float] = {}  # CPU seconds of each notebook's process tree (kernel and grid workers)
     problems: dict[str, str] = {}
     load_start, runs_at_start, wall_start = os.getloadavg()[0], runs_state(args.run_dir), time.perf_counter()
     bar = tqdm(total=len(sources), unit="notebook", desc=verb, file=sys.stdout)
@@ -323,9 +361,10 @@ def main(argv: list[str] | None = None) -> int:
                                                                                       args.kernel)
         start = time.perf_counter()
         with open(logs / f"{stem}.log", "w") as log:
-            code = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env=env,
-                                  stdin=subprocess.DEVNULL).returncode
+            code, cpu_seconds = run_measured(cmd, log, env)
         timings[target.name] = time.perf_counter() - start
+        if cpu_seconds is not None:
+            cpu[target.name] = cpu_seconds
         if code != 0:
             problems[stem] = f"exited with code {code}"
         elif not args.nbval and (why := check_executed(target)):
@@ -352,10 +391,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: not run because a notebook they read failed: {', '.join(skipped)}", file=sys.stderr)
     if any(ok is not True for ok in result.values()):
         return 1
+    used = f"; {cpu_summary(sum(cpu.values()), wall, os.cpu_count() or 1)}" if len(cpu) == len(timings) else ""
     print(f"{len(sources)} notebook(s) in {wall:.0f} s wall time ({sum(timings.values()):.0f} s summed over "
-          f"notebooks, {args.jobs} at a time)", flush=True)
+          f"notebooks, {args.jobs} at a time{used})", flush=True)
     if not args.nbval:
-        write_build_info(args.out, params, timings, load_start, runs_at_start, wall, args.jobs, overrides)
+        write_build_info(args.out, params, timings, load_start, runs_at_start, wall, args.jobs, overrides, cpu)
     return 0
 
 

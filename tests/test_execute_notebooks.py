@@ -92,6 +92,23 @@ def test_execution_saves_widget_state_and_build_info(tmp_path):
     assert f"| 00_w.ipynb | {info['notebooks_seconds']['00_w.ipynb']:,.0f} |" in times
     assert info["machine"]["cpus"] >= 1 and f"on {info['machine']['cpus']} CPU(s)" in times
     assert "load average" in times and "Runs folder at the start" in times
+    cpu = info["notebooks_cpu_seconds"]["00_w.ipynb"]
+    assert cpu > 0 and f"| {info['notebooks_seconds']['00_w.ipynb']:,.0f} | " in times and "cores busy" in times
+
+
+def test_cpu_time_counts_the_kernel_and_the_processes_it_starts(tmp_path):
+    """A notebook's CPU time is its whole process tree: at least what its kernel and a worker it started used."""
+    burn = "import time\nend = time.process_time() + {0}\nwhile time.process_time() < end:\n    pass\n"
+    worker = burn.format(3.0) + "print(time.process_time())"  # a worker busier than papermill's own start-up
+    busy = write_notebook(tmp_path / "00_busy.ipynb", burn.format(1.0),
+                          "import pathlib, subprocess, sys, time\n"
+                          f"out = subprocess.run([sys.executable, '-c', {worker!r}], check=True, capture_output=True)\n"
+                          f"pathlib.Path({str(tmp_path / 'used')!r}).write_text("
+                          "str(time.process_time() + float(out.stdout)))")
+    assert ex.main([str(busy), "--out", str(tmp_path / "out")]) == 0
+    cpu = json.loads((tmp_path / "out/build_info.json").read_text())["notebooks_cpu_seconds"]["00_busy.ipynb"]
+    kernel_and_worker = float((tmp_path / "used").read_text())  # what they measured themselves
+    assert kernel_and_worker >= 4.0 and cpu >= kernel_and_worker - 0.1  # 0.1: build_info rounds
 
 
 def write_myst(path: Path, *cells: str, after: list[str] = ()) -> Path:
