@@ -26,7 +26,6 @@ class ModelSpec:
     note: str = ""
     cost: float = 100.0  # rough training seconds (quick, rand, 2 shared cores): orders the grid's work units
 
-
     @property
     def is_myosem(self) -> bool:
         return self.emg == "myosem"
