@@ -122,7 +122,9 @@ def fit(model: nn.Module, loss_fn: LossFn, X: torch.Tensor, y: torch.Tensor,
     """
     t_start = time.perf_counter()
     groups = list(params) if params is not None else [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    # foreach: one batched update over all parameters instead of a Python loop; the same numbers to the bit
+    # (checked on a Stage-2 run of the real data) and ~10 % less time per step for these small models
+    opt = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay, foreach=True)
     n_steps = steps_per_epoch or max(1, -(-len(X) // cfg.batch_size))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(cfg, max(1, cfg.epochs * n_steps)))
     stopper, curves = EarlyStopping(cfg.patience, cfg.mode), []
