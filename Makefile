@@ -88,6 +88,8 @@ explore: $(STAMP)
 	$(PY) scripts/explore.py --preset $(if $(filter full,$(PRESET)),full,quick) --port $(PORT) \
 	    $(if $(TEST_DATA_DIR),--data-dir $(TEST_DATA_DIR))
 
+# the pinned numbers are CPU numbers: the tests train on the CPU even where a GPU is present
+test: export MYOSEM_DEVICE := $(or $(MYOSEM_DEVICE),cpu)
 test: $(STAMP) browser
 	$(PY) -m pytest tests/ -n $(JOBS)
 	rm -rf build/nbval

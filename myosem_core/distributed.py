@@ -90,19 +90,35 @@ def shutdown() -> None:
 
 
 def device() -> torch.device:
-    """Where training tensors live: this rank's GPU under nccl, else ``$MYOSEM_DEVICE`` or the CPU."""
+    """Where training tensors live: this rank's GPU under nccl, else ``$MYOSEM_DEVICE``, else the GPU
+    when CUDA is available, else the CPU (``MYOSEM_DEVICE=cpu`` keeps a GPU machine on the CPU)."""
     if is_distributed() and dist.get_backend() == "nccl":
         return torch.device("cuda", torch.cuda.current_device())
-    return torch.device(os.environ.get(DEVICE_ENV) or "cpu")
+    name = os.environ.get(DEVICE_ENV)
+    if not name:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(name)
+    except RuntimeError:
+        raise ConfigError(f"${DEVICE_ENV}: expected a torch device such as cpu, cuda or cuda:1, "
+                          f"got {name!r}") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"${DEVICE_ENV}: {name!r} asks for a GPU, but torch sees no CUDA device here; "
+                          "unset it (the CPU is used) or set it to cpu")
+    return dev
 
 
 def run_key_extra() -> dict:
-    """What a cached run's key adds for a data-parallel run: ``{"world_size": N}`` when N > 1, else nothing.
+    """What a cached run's key adds beyond its config: ``{"world_size": N}`` for a data-parallel run and
+    ``{"device": "cuda"}`` for a run trained off the CPU, else nothing.
 
-    A run trained on N processes is close to, not bit-identical with, a one-process run,
-    so it gets its own folder; one-process keys stay exactly as they were.
+    A run trained on N processes, or on a GPU, is close to, not bit-identical with, a one-process CPU
+    run, so it gets its own folder; one-process CPU keys stay exactly as they were.
     """
-    return {"world_size": world_size()} if world_size() > 1 else {}
+    extra: dict = {"world_size": world_size()} if world_size() > 1 else {}
+    if device().type != "cpu":
+        extra["device"] = device().type
+    return extra
 
 
 def barrier() -> None:

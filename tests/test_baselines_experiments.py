@@ -94,6 +94,19 @@ def test_recipes_differ_where_results_can_differ():
     assert "threads" not in str(ex.recipe(ex.MODELS["tcn"], cfg0, "rand"))
 
 
+def test_a_result_trained_on_a_gpu_is_not_taken_for_the_cpu_one(monkeypatch):
+    import torch
+
+    cfg = make_config("quick", "synthetic", None, 0)
+    monkeypatch.setenv("MYOSEM_DEVICE", "cpu")
+    on_cpu = ex.recipe(ex.MODELS["tcn"], cfg, "rand")["hash"]
+    monkeypatch.delenv("MYOSEM_DEVICE")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert ex.recipe(ex.MODELS["tcn"], cfg, "rand")["hash"] == on_cpu  # the default on a CPU machine: the CPU
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert ex.recipe(ex.MODELS["tcn"], cfg, "rand")["hash"] != on_cpu
+
+
 def test_recipes_name_no_module_so_moving_code_keeps_cached_results():
     """A result is found again by its recipe hash: nothing in the recipe may depend on where the code lives."""
     import json

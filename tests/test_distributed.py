@@ -108,3 +108,23 @@ def test_deep_baseline_trains_data_parallel_to_identical_replicas(tmp_path):
     ddp.spawn_local(_train_baseline_rank, 2, ws, split, tiny_prototypes(ws.n_classes), tmp_path, start_method="fork")
     a, b = (torch.load(tmp_path / f"deep{r}.pt") for r in range(2))
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_training_uses_a_gpu_where_torch_sees_one_unless_told_otherwise(monkeypatch):
+    from myosem_core.errors import ConfigError
+
+    monkeypatch.delenv(ddp.DEVICE_ENV, raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert ddp.device() == torch.device("cuda")
+    assert ddp.run_key_extra() == {"device": "cuda"}  # GPU runs get folders of their own
+    monkeypatch.setenv(ddp.DEVICE_ENV, "cpu")  # what `make test` sets: the pinned numbers are CPU numbers
+    assert ddp.device() == torch.device("cpu") and ddp.run_key_extra() == {}
+    monkeypatch.setenv(ddp.DEVICE_ENV, "banana")
+    with pytest.raises(ConfigError, match=r"MYOSEM_DEVICE.*torch device.*'banana'"):
+        ddp.device()
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setenv(ddp.DEVICE_ENV, "cuda")
+    with pytest.raises(ConfigError, match=r"MYOSEM_DEVICE.*no CUDA device"):
+        ddp.device()
+    monkeypatch.delenv(ddp.DEVICE_ENV)
+    assert ddp.device() == torch.device("cpu") and ddp.run_key_extra() == {}

@@ -16,8 +16,10 @@ from ..io import atomic_path
 
 
 def seed_everything(seed: int) -> None:
-    """Seed torch and numpy's legacy global RNG (dropout, init, codebook resets draw from torch)."""
+    """Seed torch and numpy's legacy global RNG (dropout, init, codebook resets draw from torch); on a GPU,
+    cuDNN picks deterministic kernels (same seed, same numbers there too, as far as cuDNN allows)."""
     torch.manual_seed(seed)
+    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
     np.random.seed(seed % 2**32)
 
 

@@ -59,6 +59,10 @@ def recipe(spec: ModelSpec, cfg: Config, protocol: str) -> dict:
             from myosem_core.baselines.deep import DeepConfig
 
             out["deep"] = asdict(DeepConfig.preset_named(cfg.preset, protocol))
+    from myosem_core import distributed as ddp
+
+    if trained_on := ddp.run_key_extra():  # a GPU gives close, not identical numbers; CPU hashes stay as they were
+        out["trained_on"] = trained_on
     out = _drop_threads(out)
     out["hash"] = config_hash(out)
     return out
