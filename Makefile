@@ -1,7 +1,7 @@
 # MyoSem book: `make book` builds the HTML book, `make test` runs the tests and
 # every notebook (quick preset). Both create and fill .venv when needed.
 #
-#   make book [DATA_DIR=../shared/data/ninapro-db1] [PRESET=full|quick] [SEED=0] [JOBS=<cores>] [SET="stage2.max_epochs=30 ..."]
+#   make book [DATA_DIR=../shared/data/ninapro-db1] [PRESET=full|quick (default: full with DATA_DIR, else quick)] [SEED=0] [JOBS=<cores>] [SET="stage2.max_epochs=30 ..."]
 #   make test [DATA_DIR=../shared/data/ninapro-db1]
 
 SHELL := /bin/bash
@@ -17,7 +17,9 @@ STAMP := $(VENV)/.myosem-installed
 VENDOR_STAMP := book/_static/vendor/.vendored
 
 DATA_DIR ?=
-PRESET ?= full
+# the real data builds the book's headline preset; the synthetic stand-in of a fresh machine builds `quick`
+# (it only shows that everything runs, so it should take minutes, not hours)
+PRESET ?= $(if $(DATA_DIR),full,quick)
 # preset values changed for one build, space-separated SECTION.FIELD=VALUE (myosem_core/presets/<PRESET>.yaml)
 SET ?=
 SEED ?= 0
@@ -35,7 +37,7 @@ export MYOSEM_JOBS := $(JOBS)
 .PHONY: help install browser vendor execute book check-offline explore test expected clean
 
 help:
-	@echo "make book [DATA_DIR=...] [PRESET=full|quick]  execute the notebooks and build book/_build/html"
+	@echo "make book [DATA_DIR=...] [PRESET=full|quick]  execute the notebooks and build book/_build/html (full on DATA_DIR, quick on synthetic data)"
 	@echo "make test [DATA_DIR=...]                      pytest tests/ + every notebook under nbval (quick preset) + pinned results"
 	@echo "make expected                                 pin the results of the last make test (tests/expected_results.json)"
 	@echo "make check-offline                             screenshot the built book in headless Chromium, offline (needs chromium)"

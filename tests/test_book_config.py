@@ -88,3 +88,15 @@ def test_each_page_opens_with_its_content(notebook):
     assert "hide-cell" in params.metadata.get("tags", [])
     assert "hide-input" in setup.metadata.get("tags", [])
     assert nb.metadata["kernelspec"]["name"] == "myosem"
+
+
+@pytest.mark.parametrize("args,preset", [([], "quick"), (["DATA_DIR=/data/db1"], "full"),
+                                         (["DATA_DIR=/data/db1", "PRESET=quick"], "quick"), (["PRESET=full"], "full")])
+def test_make_book_builds_full_on_real_data_and_quick_on_the_synthetic_stand_in(args, preset):
+    import subprocess
+
+    # -n prints the commands without running them; -W makes the install stamp look fresh
+    out = subprocess.run(["make", "-n", "-W", ".venv/.myosem-installed", "execute", *args], cwd=REPO,
+                         capture_output=True, text=True, check=True).stdout
+    line = next(line for line in out.splitlines() if "execute_notebooks.py" in line)
+    assert f"--preset {preset} " in line
