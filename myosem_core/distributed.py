@@ -116,8 +116,8 @@ def run_key_extra() -> dict:
     run, so it gets its own folder; one-process CPU keys stay exactly as they were.
     """
     extra: dict = {"world_size": world_size()} if world_size() > 1 else {}
-    if device().type != "cpu":
-        extra["device"] = device().type
+    if (kind := device().type) != "cpu":
+        extra["device"] = kind
     return extra
 
 
