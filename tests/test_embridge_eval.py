@@ -44,6 +44,22 @@ def test_zero_shot_knn_scores_a_pose_by_the_best_of_the_queries():
     assert zero_shot_knn(np.array([[1.0, 0.05]]), corpus, corpus_labels, k=2).tolist() == [0]
 
 
+def test_the_paired_query_is_the_one_closest_to_the_windows_own_pose():
+    from myosem_core.training.embridge.evaluate import paired_query_choice
+
+    queries = np.array([[[1.0, 0.0], [0.0, 1.0]], [[1.0, 0.0], [0.0, 1.0]]])  # two windows, two queries each
+    poses = np.array([[0.1, 3.0], [2.0, 0.5]])  # window 0's pose is near query 1, window 1's near query 0
+    chosen = paired_query_choice(queries, poses)
+    assert chosen.shape == (2, 1, 2)
+    assert chosen[:, 0].tolist() == [[0.0, 1.0], [1.0, 0.0]]
+    # the two windows' queries are the same, so retrieval (best of the queries) cannot tell them apart; chosen
+    # by each window's own pose, the query finds that pose's class: the choice reads the answer
+    corpus, labels = np.array([[0.0, 1.0], [1.0, 0.0]]), np.array([7, 3])
+    assert zero_shot_knn(chosen, corpus, labels, k=1).tolist() == [7, 3]
+    honest = zero_shot_knn(queries, corpus, labels, k=1).tolist()
+    assert honest[0] == honest[1]
+
+
 def test_balanced_accuracy_averages_recall_over_classes():
     y = np.array([0, 0, 0, 0, 1])
     assert balanced_accuracy(y, np.zeros(5, int)) == pytest.approx(0.5)  # plain accuracy would be 0.8

@@ -126,3 +126,7 @@ def test_experiment_grid_writes_every_table_to_json(tmp_path):
     assert set(y_true) == {keys.index(k) for k in ("synthetic/S/2", "synthetic/S/5", "synthetic/S/8", "synthetic/S/11")}
     assert len(y_pred) == len(y_true)
     assert (rep.timing_table(res)["train_cpu_seconds"] > 0).all()
+    paired = rep.paired_query_table(res)  # EMBridge has 16 queries, CPEP one: only EMBridge gets the diagnostic
+    assert set(paired["model"]) == {"EMBridge"} and set(paired["protocol"]) == {"class"}
+    assert set(paired["set"]) == {"Seen gestures", "Unseen gestures"}
+    assert paired[["ZS", "ZS, paired query"]].apply(lambda c: c.between(0, 1)).all().all()

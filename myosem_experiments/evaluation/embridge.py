@@ -21,6 +21,11 @@ from myosem_core.training.embridge.evaluate import evaluate_aligner, evaluate_ma
 from myosem_core.training.embridge.store import ModelStore
 
 
+#: bumped when :func:`evaluate_aligner` reports new values, so metrics kept beside a model are recomputed
+#: (2: the paired-query diagnostic ``zs_paired_query``)
+ALIGNER_METRICS_VERSION = 2
+
+
 def run_embridge_experiments(cfg: Config, ws: WindowSet, ecfg: EMBridgeConfig | None = None, runs=None,
                              progress: bool = True) -> dict:
     """Every table of notebook 07 (main, ablations, batch size, data efficiency, tau_s / k_c sensitivity).
@@ -53,7 +58,8 @@ def run_embridge_experiments(cfg: Config, ws: WindowSet, ecfg: EMBridgeConfig | 
             align = variant(ecfg.align, name, **overrides)
             run = store.aligner(ecfg, name, align, cfg.seed, progress)
             keep = table == "main" and protocol == "class"
-            metrics = _cached_metrics(run.folder, (cfg.data, split.config.key(), ecfg.knn_k, cfg.seed, keep),
+            metrics = _cached_metrics(run.folder, (cfg.data, split.config.key(), ecfg.knn_k, cfg.seed, keep,
+                                                   ALIGNER_METRICS_VERSION),
                                       lambda: evaluate_aligner(run, ws, split, ecfg.knn_k, cfg.seed, keep, ecfg.threads))
             res["timing"].append({"protocol": protocol, "model": name, **extra, "train_seconds": run.seconds,
                                   "train_cpu_seconds": run.cpu_seconds, "n_train_windows": run.n_train})

@@ -3,6 +3,8 @@ embeddings (:mod:`myosem_core.evaluation.probes`), on every evaluation set of a 
 
 from __future__ import annotations
 
+import numpy as np
+
 from ...data.protocols import Split
 from ...data.windows import WindowSet
 from ...evaluation.probes import balanced_accuracy, linear_probe, zero_shot_knn
@@ -30,9 +32,24 @@ def _evaluate_aligner(run: AlignerRun, ws: WindowSet, split: Split, k: int, seed
         lp_pred = linear_probe(feats_probe, ws.y[probe_idx], Q.mean(axis=1), seed)
         out[set_name] = {"zs": balanced_accuracy(ev.y, zs_pred), "lp": balanced_accuracy(ev.y, lp_pred),
                          "n_eval": int(len(eval_idx)), "n_probe": int(len(probe_idx))}
+        if Q.shape[1] > 1:  # a diagnostic, not a score: it reads each evaluated window's own pose
+            paired = zero_shot_knn(paired_query_choice(Q, corpus), corpus, ev.y, k)
+            out[set_name]["zs_paired_query"] = balanced_accuracy(ev.y, paired)
         if keep_predictions:
             out[set_name].update(y_true=ev.y.tolist(), zs_pred=zs_pred.tolist())
     return out
+
+
+def paired_query_choice(queries: np.ndarray, poses: np.ndarray) -> np.ndarray:
+    """(N, 1, D): each window's query closest to its own paired pose embedding (poses (N, D)).
+
+    This is the rule EMBridge's InfoNCE picks its query by during training. At test time the paired pose is
+    what zero-shot retrieval is asked to find, so a score made with this choice reads the answer: it shows
+    how much of a model's training-time fit depends on the rule, not how well it retrieves.
+    """
+    unit = poses / (np.linalg.norm(poses, axis=1, keepdims=True) + 1e-12)
+    best = np.einsum("nmd,nd->nm", queries, unit).argmax(axis=1)
+    return queries[np.arange(len(queries)), best][:, None, :]
 
 
 def evaluate_mae(run: MAERun, ws: WindowSet, split: Split, seed: int = 0, threads: int = 1) -> dict:
