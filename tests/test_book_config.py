@@ -93,10 +93,14 @@ def test_each_page_opens_with_its_content(notebook):
 @pytest.mark.parametrize("args,preset", [([], "quick"), (["DATA_DIR=/data/db1"], "full"),
                                          (["DATA_DIR=/data/db1", "PRESET=quick"], "quick"), (["PRESET=full"], "full")])
 def test_make_book_builds_full_on_real_data_and_quick_on_the_synthetic_stand_in(args, preset):
+    import os
     import subprocess
 
+    # under `make test DATA_DIR=...` the outer make passes its variables down (MAKEFLAGS): leave them out
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "DATA_DIR", "PRESET")}
     # -n prints the commands without running them; -W makes the install stamp look fresh
-    out = subprocess.run(["make", "-n", "-W", ".venv/.myosem-installed", "execute", *args], cwd=REPO,
+    out = subprocess.run(["make", "-n", "-W", ".venv/.myosem-installed", "execute", *args], cwd=REPO, env=env,
                          capture_output=True, text=True, check=True).stdout
     line = next(line for line in out.splitlines() if "execute_notebooks.py" in line)
     assert f"--preset {preset} " in line
