@@ -17,13 +17,8 @@ from myosem_core.paths import runs_root
 from myosem_core.training.common import config_hash
 from myosem_core.training.embridge.config import EMBridgeConfig, variant
 from myosem_core.training.embridge.data import require_pose
-from myosem_core.training.embridge.evaluate import evaluate_aligner, evaluate_mae
+from myosem_core.training.embridge.evaluate import ALIGNER_METRICS_VERSION, evaluate_aligner, evaluate_mae
 from myosem_core.training.embridge.store import ModelStore
-
-
-#: bumped when :func:`evaluate_aligner` reports new values, so metrics kept beside a model are recomputed
-#: (2: the paired-query diagnostic ``zs_paired_query``)
-ALIGNER_METRICS_VERSION = 2
 
 
 def run_embridge_experiments(cfg: Config, ws: WindowSet, ecfg: EMBridgeConfig | None = None, runs=None,

@@ -50,12 +50,9 @@ def paired_query_table(res: dict) -> pd.DataFrame:
     """Zero-shot of each multi-query main-table model two ways, per evaluation set: ``ZS`` (the pose corpus
     scored by the best of the queries: what retrieval can do) and ``ZS, paired query`` (each window's query
     picked by its own paired pose, the training rule: a diagnostic that reads the answer)."""
-    rows = [{"protocol": r["protocol"], "model": r["model"], "set": SET_NAMES.get(set_name, set_name),
-             "ZS": m["zs"], "ZS, paired query": m["zs_paired_query"]}
+    rows = [(r["protocol"], r["model"], SET_NAMES.get(set_name, set_name), m["zs"], m["zs_paired_query"])
             for r in res["main"] for set_name, m in r["metrics"].items() if "zs_paired_query" in m]
-    if not rows:
-        return pd.DataFrame(columns=["protocol", "model", "set", "ZS", "ZS, paired query"])
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["protocol", "model", "set", "ZS", "ZS, paired query"])
 
 
 def ablation_table(res: dict) -> pd.DataFrame:
