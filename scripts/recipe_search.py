@@ -73,6 +73,11 @@ CANDIDATES: dict[str, dict] = {
                               "patch_s": 0.05, "augment": {"channel_offset": 0.1, "global_offset": 0.1}},
     "big-gain0.1-w_rec0.1": {"encoder": {"conv_stem": 64, "d_model": 128}, "max_epochs": 60, "patience": 15,
                              "w_rec": 0.1, "augment": {"channel_offset": 0.1, "global_offset": 0.1}},
+    # the CPU budget frontier (book/results/recipe-budget-quick-cpu.json): accuracy against training seconds
+    "epochs30": {"max_epochs": 30, "patience": 10},
+    "epochs40": {"max_epochs": 40, "patience": 10},
+    "batch256-lr6e-3-epochs30": {"batch_size": 256, "lr": 6e-3, "max_epochs": 30, "patience": 10},
+    "batch512-lr6e-3-epochs40": {"batch_size": 512, "lr": 6e-3, "max_epochs": 40, "patience": 10},
 }
 
 
@@ -149,6 +154,8 @@ def main(argv=None) -> int:
     ap.add_argument("--splits", nargs="+", default=list(SPLITS), choices=SPLITS)
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--out", default=None, help="results JSON (default <runs>/recipe-search-<preset>.json)")
+    ap.add_argument("--note", default=None, help="how and where it ran (default: the file's note, else this "
+                    "machine's cores and the trainings at once)")
     args = ap.parse_args(argv)
     unknown = sorted(set(args.candidates) - set(CANDIDATES))
     if unknown:
@@ -156,13 +163,16 @@ def main(argv=None) -> int:
     data_dir = str(Path(args.data_dir).resolve())
     out = Path(args.out) if args.out else runs_root() / f"recipe-search-{args.preset}.json"
     todo = [(c, s, k) for c in args.candidates for s in args.splits for k in args.seeds]
-    old = read_json(out)["rows"] if out.is_file() else []
-    rows = [r for r in old if (r["candidate"], r["split"], r["seed"]) not in set(todo)]
+    previous = read_json(out) if out.is_file() else {}
+    rows = [r for r in previous.get("rows", []) if (r["candidate"], r["split"], r["seed"]) not in set(todo)]
+    note = args.note or previous.get("note") or (
+        f"run with MYOSEM_DEVICE={os.environ.get('MYOSEM_DEVICE', 'cpu')} on a {os.cpu_count()}-core machine, "
+        f"{args.jobs} training(s) at once, one thread each")
 
     def save():
         best, means = choose(rows)
         write_json(out, {"preset": args.preset, "rule": "best mean top-1 over rand-val and user-dev",
-                         "chosen": best, "mean_top1": means, "rows": rows})
+                         "chosen": best, "mean_top1": means, "note": note, "rows": rows})
 
     with ProcessPoolExecutor(args.jobs) as pool:
         futures = [pool.submit(run_one, data_dir, args.preset, *t) for t in todo]
