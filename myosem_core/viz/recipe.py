@@ -35,6 +35,11 @@ def read_recipe_search(path: str | Path) -> dict:
     return results
 
 
+def candidate_means(results: dict) -> pd.DataFrame:
+    """Top-1 and training seconds per (split, candidate), averaged over the seeds it ran."""
+    return pd.DataFrame(results["rows"]).groupby(["split", "candidate"])[["top1", "seconds"]].mean()
+
+
 def recipe_table(results: dict) -> pd.DataFrame:
     """Top-1 per split (percent, mean over the seeds it ran), their mean, training seconds per split and the
     number of seeds, best mean first.
@@ -56,7 +61,7 @@ def plot_budget_frontier(results: dict, reference: str = "base", title: str = ""
     """Validation top-1 against training seconds, one panel per selection split, one point per candidate
     (mean over its seeds). ``reference`` (the preset's recipe) is circled; a point up and left of it is a
     better recipe at a lower cost. Returns the figure."""
-    rows = pd.DataFrame(results["rows"]).groupby(["split", "candidate"], as_index=False)[["top1", "seconds"]].mean()
+    rows = candidate_means(results).reset_index()
     splits = sorted(rows["split"].unique())
     fig, axes = plt.subplots(1, len(splits), figsize=(6.5 * len(splits), 4), squeeze=False)
     for ax, split in zip(axes[0], splits):
@@ -78,7 +83,7 @@ def plot_budget_frontier(results: dict, reference: str = "base", title: str = ""
 def cost_and_gain(results: dict, reference: str = "base") -> pd.DataFrame:
     """Per candidate: its top-1 minus ``reference``'s (points) and its seconds over ``reference``'s,
     per split, from the rows both were scored on."""
-    rows = pd.DataFrame(results["rows"]).groupby(["split", "candidate"])[["top1", "seconds"]].mean()
+    rows = candidate_means(results)
     out = []
     for split in rows.index.get_level_values("split").unique():
         part = rows.loc[split]
