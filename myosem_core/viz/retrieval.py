@@ -141,3 +141,23 @@ def _name(key) -> str:
         return class_name(str(key))
     except Exception:
         return str(key)
+
+
+def plot_penalty_choice(choices: dict, title: str = "", ax=None):
+    """Calibrated stacking's choice (:func:`myosem_core.calibrated_stacking.choose_penalty`), per seed: top-1 of
+    trained-class and of untrained-class windows against the penalty; the chosen penalty dotted.
+
+    ``choices``: ``{seed: choice}``.
+    """
+    ax = _ax(ax, (6.5, 3.8))
+    for i, (seed, choice) in enumerate(sorted(choices.items())):
+        g = [r["gamma"] for r in choice["curve"]]
+        colour = f"C{i}"
+        ax.plot(g, [100 * r["seen_top1"] for r in choice["curve"]], "-", color=colour, label=f"seed {seed}: trained")
+        ax.plot(g, [100 * r["unseen_top1"] for r in choice["curve"]], "--", color=colour, label=f"seed {seed}: untrained")
+        ax.axvline(choice["gamma"], color=colour, ls=":", lw=1)
+    ax.set_xlabel("penalty on the trained classes' cosines")
+    ax.set_ylabel("top-1 over all candidates (%)")
+    ax.set_title(title or "penalty chosen on pseudo-held-out classes (no test window)")
+    ax.legend(fontsize=7, ncol=2)
+    return ax

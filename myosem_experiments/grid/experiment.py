@@ -105,6 +105,11 @@ def run_experiment(name: str, protocol: str, seed: int = 0, preset: str = "quick
         if hasattr(retriever, "describe"):
             info["details"] = {k: v for k, v in retriever.describe().items() if k != "curves"}
     result = evaluate_retriever(name, ws, split, P, seed, retriever=retriever)
+    if spec.calibrated_stacking and split.heldout_classes:
+        from ..evaluation.calibrated_stacking import calibrated_stacking_result
+
+        result["calibrated_stacking"] = calibrated_stacking_result(
+            cfg, ws, split, P, retriever, *row_stage_configs(spec, preset, protocol), ctx.runs, ctx.progress)
     result.update(label=spec.label, group=spec.group, preset=preset, text_source=spec.text,
                   recipe_hash=rec["hash"], recipe={k: v for k, v in rec.items() if k != "data"}, **info)
     result["path"] = str(save_result(folder, result))

@@ -40,8 +40,13 @@ def recipe(spec: ModelSpec, cfg: Config, protocol: str) -> dict:
     """Everything a result depends on; its hash keys the cached result."""
     from myosem_core.training.common import config_hash
 
-    row = {k: v for k, v in asdict(spec).items() if k != "cost"}  # a scheduling hint, not part of the result
+    # cost: a scheduling hint; calibrated_stacking: its own entry below, only where it changes the result
+    row = {k: v for k, v in asdict(spec).items() if k not in ("cost", "calibrated_stacking")}
     out: dict = {"version": RECIPE_VERSION, "data": cfg.to_dict(), "protocol": protocol, "spec": row}
+    if spec.calibrated_stacking and protocol == "class":
+        from ..evaluation.calibrated_stacking import CHOICE_RULE
+
+        out["calibrated_stacking"] = CHOICE_RULE
     if spec.is_myosem or spec.text != "stage1":
         s2, s3 = row_stage_configs(spec, cfg.preset, protocol)
         out.update(stage2=s2.key(), stage3=asdict(s3))

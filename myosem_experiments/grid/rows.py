@@ -24,7 +24,12 @@ class ModelSpec:
     encoder: dict = field(default_factory=dict)  # Stage-2 EncoderConfig overrides
     head: dict = field(default_factory=dict)  # Stage-3 QueryHeadConfig overrides
     note: str = ""
+    calibrated_stacking: bool = False  # on `class`, also score held-out classes under calibrated stacking
     cost: float = 100.0  # rough training seconds (quick, rand, 2 shared cores): orders the grid's work units
+
+    def __post_init__(self):
+        if self.calibrated_stacking and self.emg != "myosem":
+            raise ConfigError(f"row {self.name!r}: calibrated stacking retrains MyoSem's stages; emg must be 'myosem'")
 
     @property
     def is_myosem(self) -> bool:
@@ -36,7 +41,7 @@ def _specs(*specs: ModelSpec) -> dict[str, ModelSpec]:
 
 
 MODELS: dict[str, ModelSpec] = _specs(
-    ModelSpec("myosem", "MyoSem", "MyoSem", cost=100),
+    ModelSpec("myosem", "MyoSem", "MyoSem", calibrated_stacking=True, cost=100),
     ModelSpec("tcn", "TCN", "EMG-DL", emg="tcn", cost=300),
     ModelSpec("attn-cnn-rnn", "Attn-CNN-RNN", "EMG-DL", emg="attn-cnn-rnn", cost=100),
     ModelSpec("cnn-bilstm", "CNN-BiLSTM", "EMG-DL", emg="cnn-bilstm", cost=80),

@@ -1,0 +1,121 @@
+"""MyoSem's held-out classes under calibrated stacking (:mod:`myosem_core.calibrated_stacking`), on the ``class``
+protocol: the penalty is chosen on a second model trained without some of the *trained* classes, and only
+then applied to the test windows.
+
+Windows the choice reads: the remaining classes' validation repetitions and the pseudo-held-out classes'
+training and validation repetitions. No test repetition and no window of a truly held-out class.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from myosem_core.calibrated_stacking import (
+    PENALTY_GRID,
+    PenalisedRetriever,
+    choose_penalty,
+    pseudo_heldout_classes,
+)
+from myosem_core.data.protocols import Split, make_split
+from myosem_core.data.windows import WindowSet
+from myosem_core.errors import ConfigError
+from myosem_core.retrieval import evaluate_retriever
+
+#: how the penalty is chosen; part of the recipe of a result that carries it (change it and the result reruns)
+CHOICE_RULE = {"method": "calibrated stacking (Chao et al. 2016)", "grid": list(PENALTY_GRID),
+               "criterion": "harmonic mean of seen and unseen top-1 over all candidates",
+               "pseudo_heldout": "the protocol's share of the trained classes, evenly spread", "version": 1}
+
+
+def pseudo_split(ws: WindowSet, split: Split) -> tuple[Split, list[str]]:
+    """The ``class`` split with some trained classes held out too, and those classes."""
+    held = split.heldout_classes
+    if not held:
+        raise ConfigError(f"calibrated stacking needs held-out classes; protocol {split.config.name!r} holds none")
+    seen = [k for k in ws.class_keys if k not in held]
+    pseudo = pseudo_heldout_classes(seen, len(held), len(ws.class_keys))
+    return make_split(ws, replace(split.config, heldout_classes=held + pseudo)), pseudo
+
+
+def choice_windows(ws: WindowSet, split: Split, pseudo: Split, pseudo_classes: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(seen rows, unseen rows) the choice reads; checked to hold no test window of ``split``."""
+    seen_rows = pseudo.val
+    unseen_rows = np.flatnonzero(np.isin(ws.labels, pseudo_classes)
+                                 & ~np.isin(ws.repetition, list(split.config.test_repetitions)))
+    leaked = np.intersect1d(np.concatenate([seen_rows, unseen_rows]), split.test)
+    if leaked.size:
+        raise ConfigError(f"calibrated stacking would read {leaked.size} test windows; the split is not a class split")
+    return seen_rows, unseen_rows
+
+
+def _cosines(run, X: np.ndarray, prototypes: np.ndarray) -> np.ndarray:
+    Z = np.asarray(run.embed(X), np.float64)
+    Z /= np.linalg.norm(Z, axis=1, keepdims=True) + 1e-12
+    return Z @ np.asarray(prototypes, np.float64).T
+
+
+def choose_class_penalty(cfg, ws: WindowSet, split: Split, prototypes, stage2=None, stage3=None, runs=None,
+                         progress: bool = True) -> dict:
+    """Train (or reuse) MyoSem without the pseudo-held-out classes and choose the penalty on its windows."""
+    from myosem_core.training import load_or_train_stage2, load_or_train_stage3
+
+    ps, pseudo = pseudo_split(ws, split)
+    s2 = load_or_train_stage2(cfg, ws, ps, stage2, runs, progress)
+    s3 = load_or_train_stage3(cfg, ws, ps, prototypes, s2, stage3, runs=runs, progress=progress)
+    seen_rows, unseen_rows = choice_windows(ws, split, ps, pseudo)
+    trained = ~np.isin(np.asarray(ws.class_keys), split.heldout_classes + pseudo)
+    choice = choose_penalty(_cosines(s3, ws.X[seen_rows], prototypes), ws.y[seen_rows],
+                            _cosines(s3, ws.X[unseen_rows], prototypes), ws.y[unseen_rows], trained)
+    seconds = sum(r.get("seconds", 0.0) for r in s2.curves) + sum(r.get("seconds", 0.0) for r in s3.curves)
+    return {**choice, "pseudo_heldout": pseudo, "n_seen_windows": len(seen_rows),
+            "n_unseen_windows": len(unseen_rows), "stage3_run": str(s3.folder), "train_seconds": seconds}
+
+
+def calibrated_stacking_result(cfg, ws: WindowSet, split: Split, prototypes, retriever, stage2=None, stage3=None,
+                               runs=None, progress: bool = True) -> dict:
+    """The chosen penalty and the fitted ``retriever``'s test metrics under it (both directions, held-out, seen)."""
+    choice = choose_class_penalty(cfg, ws, split, prototypes, stage2, stage3, runs, progress)
+    trained = ~np.isin(np.asarray(ws.class_keys), split.heldout_classes)
+    scored = evaluate_retriever("calibrated", ws, split, prototypes, cfg.seed,
+                                retriever=PenalisedRetriever(retriever, prototypes, trained, choice["gamma"]))
+    metrics = {k: scored[k] for k in ("emg_to_text", "text_to_emg", "heldout", "seen")}
+    return {"rule": CHOICE_RULE, "choice": choice, **metrics}
+
+
+METRIC_PATHS = {"held-out R@1": ("heldout", "emg_to_text_all_candidates", "R@1"),
+                "held-out R@3": ("heldout", "emg_to_text_all_candidates", "R@3"),
+                "seen R@1": ("seen", "emg_to_text_all_candidates", "R@1"),
+                "T→E held-out R@1": ("heldout", "text_to_emg_heldout", "R@1")}
+
+
+def _metric(node: dict, path: tuple[str, ...]) -> float:
+    for key in path:
+        node = node[key]
+    return 100 * float(node)
+
+
+def calibrated_stacking_table(results: list[dict]):
+    """One row per seed (and their mean) of the ``class`` results that carry calibrated stacking: the chosen
+    penalty and, raw -> calibrated, EMG->text on held-out windows (over every candidate) and on seen windows,
+    the harmonic mean of the two R@1, and text->EMG in held-out episodes. Percent."""
+    import pandas as pd
+
+    rows = []
+    for r in sorted((r for r in results if "calibrated_stacking" in r), key=lambda r: r["seed"]):
+        row = {"seed": r["seed"], "penalty": r["calibrated_stacking"]["choice"]["gamma"]}
+        for name, path in METRIC_PATHS.items():
+            for tag, src in (("raw", r), ("calibrated", r["calibrated_stacking"])):
+                row[f"{name} {tag}"] = _metric(src, path)
+            if name == "seen R@1":
+                for tag in ("raw", "calibrated"):
+                    held, seen = row[f"held-out R@1 {tag}"], row[f"seen R@1 {tag}"]
+                    row[f"harmonic {tag}"] = 0.0 if held + seen == 0 else 2 * held * seen / (held + seen)
+        rows.append(row)
+    if not rows:
+        return pd.DataFrame()
+    table = pd.DataFrame(rows).set_index("seed")
+    if len(table) > 1:
+        table.loc["mean"] = table.mean()
+    return table.round({c: (2 if c == "penalty" else 1) for c in table.columns})
