@@ -4,6 +4,7 @@ never reads a test window."""
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -21,6 +22,7 @@ from myosem_core.data.synthetic import SyntheticConfig
 from myosem_core.errors import ConfigError
 from myosem_core.retrieval import evaluate_retriever
 from myosem_core.retrievers import retriever_scores, window_posteriors
+from myosem_core.text.stage1 import Stage1Config
 from myosem_core.training import load_or_train_stage2, load_or_train_stage3
 from myosem_experiments.evaluation.calibrated_stacking import (
     calibrated_stacking_result,
@@ -110,7 +112,8 @@ def test_the_penalty_moves_held_out_windows_up_and_seen_windows_down(tiny_class)
             return s3.embed(w.X)
 
     raw = evaluate_retriever("myosem", ws, split, P, 0, retriever=Run())
-    out = calibrated_stacking_result(cfg, ws, split, P, Run(), STAGE2, STAGE3, runs, progress=False)
+    stage1 = replace(Stage1Config.preset("quick", seed=0), epochs=0)  # the packaged encoder: seconds
+    out = calibrated_stacking_result(cfg, ws, split, P, Run(), stage1, STAGE2, STAGE3, runs, progress=False)
     gamma = out["choice"]["gamma"]
     assert out["choice"]["pseudo_heldout"] == pseudo_split(ws, split)[1] and len(out["choice"]["curve"]) > 1
     assert gamma in out["rule"]["grid"]

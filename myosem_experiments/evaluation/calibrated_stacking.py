@@ -3,7 +3,8 @@ protocol: the penalty is chosen on a second model trained without some of the *t
 then applied to the test windows.
 
 Windows the choice reads: the remaining classes' validation repetitions and the pseudo-held-out classes'
-training and validation repetitions. No test repetition and no window of a truly held-out class.
+training and validation repetitions. No test repetition and no window of a truly held-out class. Stages 1-3
+are all retrained on the pseudo split, so the pseudo-held-out classes are unseen by the text encoder too.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from myosem_core.retrieval import evaluate_retriever
 #: how the penalty is chosen; part of the recipe of a result that carries it (change it and the result reruns)
 CHOICE_RULE = {"method": "calibrated stacking (Chao et al. 2016)", "grid": list(PENALTY_GRID),
                "criterion": "harmonic mean of seen and unseen top-1 over all candidates",
-               "pseudo_heldout": "the protocol's share of the trained classes, evenly spread", "version": 1}
+               "pseudo_heldout": "the protocol's share of the trained classes, evenly spread",
+               "pseudo_stage1": "retrained without the pseudo-held-out classes", "version": 2}
 
 
 def pseudo_split(ws: WindowSet, split: Split) -> tuple[Split, list[str]]:
@@ -56,27 +58,39 @@ def _cosines(run, X: np.ndarray, prototypes: np.ndarray) -> np.ndarray:
     return Z @ np.asarray(prototypes, np.float64).T
 
 
-def choose_class_penalty(cfg, ws: WindowSet, split: Split, prototypes, stage2=None, stage3=None, runs=None,
+def pseudo_prototypes(cfg, ws: WindowSet, pseudo: Split, runs=None, progress: bool = True, stage1=None):
+    """Stage 1 retrained on the pseudo split: the pseudo-held-out classes' descriptions are as unseen as the
+    held-out ones' (only the aligned space; the free-text query encoder is not needed here)."""
+    from myosem_core.retrieval import prototypes_for
+    from myosem_core.text.stage1 import Stage1Config, load_or_train_stage1
+
+    s1 = replace(stage1 or Stage1Config.preset(cfg.preset, seed=cfg.seed), query_epochs=0)
+    return prototypes_for(load_or_train_stage1(cfg, ws, pseudo, runs, s1, progress), ws.class_keys)
+
+
+def choose_class_penalty(cfg, ws: WindowSet, split: Split, stage1=None, stage2=None, stage3=None, runs=None,
                          progress: bool = True) -> dict:
-    """Train (or reuse) MyoSem without the pseudo-held-out classes and choose the penalty on its windows."""
+    """Train (or reuse) Stages 1-3 without the pseudo-held-out classes and choose the penalty on their windows."""
     from myosem_core.training import load_or_train_stage2, load_or_train_stage3
 
     ps, pseudo = pseudo_split(ws, split)
+    P = pseudo_prototypes(cfg, ws, ps, runs, progress, stage1)
     s2 = load_or_train_stage2(cfg, ws, ps, stage2, runs, progress)
-    s3 = load_or_train_stage3(cfg, ws, ps, prototypes, s2, stage3, runs=runs, progress=progress)
+    s3 = load_or_train_stage3(cfg, ws, ps, P, s2, stage3, runs=runs, progress=progress)
     seen_rows, unseen_rows = choice_windows(ws, split, ps, pseudo)
     trained = ~np.isin(np.asarray(ws.class_keys), split.heldout_classes + pseudo)
-    choice = choose_penalty(_cosines(s3, ws.X[seen_rows], prototypes), ws.y[seen_rows],
-                            _cosines(s3, ws.X[unseen_rows], prototypes), ws.y[unseen_rows], trained)
+    choice = choose_penalty(_cosines(s3, ws.X[seen_rows], P), ws.y[seen_rows],
+                            _cosines(s3, ws.X[unseen_rows], P), ws.y[unseen_rows], trained)
     seconds = sum(r.get("seconds", 0.0) for r in s2.curves) + sum(r.get("seconds", 0.0) for r in s3.curves)
     return {**choice, "pseudo_heldout": pseudo, "n_seen_windows": len(seen_rows),
             "n_unseen_windows": len(unseen_rows), "stage3_run": str(s3.folder), "train_seconds": seconds}
 
 
-def calibrated_stacking_result(cfg, ws: WindowSet, split: Split, prototypes, retriever, stage2=None, stage3=None,
-                               runs=None, progress: bool = True) -> dict:
-    """The chosen penalty and the fitted ``retriever``'s test metrics under it (both directions, held-out, seen)."""
-    choice = choose_class_penalty(cfg, ws, split, prototypes, stage2, stage3, runs, progress)
+def calibrated_stacking_result(cfg, ws: WindowSet, split: Split, prototypes, retriever, stage1=None, stage2=None,
+                               stage3=None, runs=None, progress: bool = True) -> dict:
+    """The chosen penalty and the fitted ``retriever``'s test metrics under it (both directions, held-out, seen);
+    ``prototypes`` are the ones ``retriever`` was aligned to."""
+    choice = choose_class_penalty(cfg, ws, split, stage1, stage2, stage3, runs, progress)
     trained = ~np.isin(np.asarray(ws.class_keys), split.heldout_classes)
     scored = evaluate_retriever("calibrated", ws, split, prototypes, cfg.seed,
                                 retriever=PenalisedRetriever(retriever, prototypes, trained, choice["gamma"]))

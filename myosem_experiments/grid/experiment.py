@@ -109,7 +109,7 @@ def run_experiment(name: str, protocol: str, seed: int = 0, preset: str = "quick
         from ..evaluation.calibrated_stacking import calibrated_stacking_result
 
         result["calibrated_stacking"] = calibrated_stacking_result(
-            cfg, ws, split, P, retriever, *row_stage_configs(spec, preset, protocol), ctx.runs, ctx.progress)
+            cfg, ws, split, P, retriever, None, *row_stage_configs(spec, preset, protocol), ctx.runs, ctx.progress)
     result.update(label=spec.label, group=spec.group, preset=preset, text_source=spec.text,
                   recipe_hash=rec["hash"], recipe={k: v for k, v in rec.items() if k != "data"}, **info)
     result["path"] = str(save_result(folder, result))
