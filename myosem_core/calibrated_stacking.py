@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import ConfigError
-from .retrievers import SCORE_TEMPERATURE, window_posteriors
+from .retrievers import SCORE_TEMPERATURE, window_cosines, window_posteriors
 
 #: the penalties tried, in cosine units (cosines lie in [-1, 1]; beyond ~0.6 no trained class wins anywhere)
 PENALTY_GRID = tuple(np.round(np.arange(0.0, 0.61, 0.02), 2).tolist())
@@ -38,6 +38,11 @@ def pseudo_heldout_classes(seen: list[str], n_heldout: int, n_classes: int) -> l
     count = min(max(1, round(len(seen) * n_heldout / n_classes)), len(seen) - 2)
     step = len(seen) / count
     return [seen[int((i + 0.5) * step)] for i in range(count)]
+
+
+def harmonic_mean(a: float, b: float) -> float:
+    """2ab / (a + b); 0 when both are 0."""
+    return 0.0 if a + b == 0 else 2 * a * b / (a + b)
 
 
 def penalise_trained(cosines: np.ndarray, trained: np.ndarray, gamma: float) -> np.ndarray:
@@ -68,8 +73,7 @@ def choose_penalty(seen_cosines: np.ndarray, seen_y: np.ndarray, unseen_cosines:
     for g in grid:
         seen = float(np.mean(np.argmax(penalise_trained(seen_cosines, trained, g), 1) == np.asarray(seen_y)))
         unseen = float(np.mean(np.argmax(penalise_trained(unseen_cosines, trained, g), 1) == np.asarray(unseen_y)))
-        h = 0.0 if seen + unseen == 0 else 2 * seen * unseen / (seen + unseen)
-        curve.append({"gamma": float(g), "seen_top1": seen, "unseen_top1": unseen, "harmonic": h})
+        curve.append({"gamma": float(g), "seen_top1": seen, "unseen_top1": unseen, "harmonic": harmonic_mean(seen, unseen)})
     best = max(curve, key=lambda r: (r["harmonic"], -r["gamma"]))
     return {"gamma": best["gamma"], "harmonic": best["harmonic"], "curve": curve}
 
@@ -79,9 +83,7 @@ class PenalisedRetriever:
 
     def __init__(self, base, prototypes: np.ndarray, trained: np.ndarray, gamma: float):
         self.base, self.trained, self.gamma = base, np.asarray(trained, bool), float(gamma)
-        self.prototypes = np.asarray(prototypes, np.float64)  # as retriever_scores uses them: gamma 0 is MyoSem
+        self.prototypes = prototypes  # as retriever_scores uses them: gamma 0 is MyoSem's own scoring
 
     def scores(self, ws) -> np.ndarray:
-        Z = np.asarray(self.base.embed(ws), np.float64)
-        Z /= np.linalg.norm(Z, axis=1, keepdims=True) + 1e-12
-        return penalised_posteriors(Z @ self.prototypes.T, self.trained, self.gamma)
+        return penalised_posteriors(window_cosines(self.base.embed(ws), self.prototypes), self.trained, self.gamma)

@@ -60,6 +60,13 @@ def window_posteriors(cosines: np.ndarray, temperature: float = SCORE_TEMPERATUR
     return p / p.sum(axis=1, keepdims=True)
 
 
+def window_cosines(Z: np.ndarray, prototypes: np.ndarray) -> np.ndarray:
+    """(N, K) cosines of window embeddings ``Z`` (normalised here, in float64) with ``prototypes`` (used as given)."""
+    Z = np.asarray(Z, dtype=np.float64)
+    Z = Z / (np.linalg.norm(Z, axis=1, keepdims=True) + 1e-12)
+    return Z @ np.asarray(prototypes, np.float64).T
+
+
 def retriever_scores(retriever, ws: WindowSet, prototypes: np.ndarray | None = None) -> np.ndarray:
     """(N, K) scores of a fitted retriever: its own ``scores``, or the per-window posteriors
     (:func:`window_posteriors`) of the cosines of ``embed`` with the prototypes."""
@@ -67,6 +74,4 @@ def retriever_scores(retriever, ws: WindowSet, prototypes: np.ndarray | None = N
         return np.asarray(retriever.scores(ws))
     if prototypes is None:
         raise ConfigError(f"{type(retriever).__name__} embeds windows; scoring it needs the prototypes")
-    Z = np.asarray(retriever.embed(ws), dtype=np.float64)
-    Z /= np.linalg.norm(Z, axis=1, keepdims=True) + 1e-12
-    return window_posteriors(Z @ np.asarray(prototypes, np.float64).T)
+    return window_posteriors(window_cosines(retriever.embed(ws), prototypes))

@@ -15,6 +15,11 @@ import torch
 from ..io import atomic_path
 
 
+def training_seconds(*runs) -> float:
+    """Seconds of training recorded in the per-epoch ``curves`` of ``runs`` (Stage 2, Stage 3, ...), summed."""
+    return sum(r.get("seconds", 0.0) for run in runs for r in run.curves)
+
+
 def seed_everything(seed: int) -> None:
     """Seed torch and numpy's legacy global RNG (dropout, init, codebook resets draw from torch); on a GPU,
     cuDNN picks deterministic kernels (same seed, same numbers there too, as far as cuDNN allows)."""

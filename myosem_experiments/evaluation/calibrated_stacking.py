@@ -17,12 +17,14 @@ from myosem_core.calibrated_stacking import (
     PENALTY_GRID,
     PenalisedRetriever,
     choose_penalty,
+    harmonic_mean,
     pseudo_heldout_classes,
 )
 from myosem_core.data.protocols import Split, make_split
 from myosem_core.data.windows import WindowSet
 from myosem_core.errors import ConfigError
 from myosem_core.retrieval import evaluate_retriever
+from myosem_core.retrievers import window_cosines
 
 #: how the penalty is chosen; part of the recipe of a result that carries it (change it and the result reruns)
 CHOICE_RULE = {"method": "calibrated stacking (Chao et al. 2016)", "grid": list(PENALTY_GRID),
@@ -52,12 +54,6 @@ def choice_windows(ws: WindowSet, split: Split, pseudo: Split, pseudo_classes: l
     return seen_rows, unseen_rows
 
 
-def _cosines(run, X: np.ndarray, prototypes: np.ndarray) -> np.ndarray:
-    Z = np.asarray(run.embed(X), np.float64)
-    Z /= np.linalg.norm(Z, axis=1, keepdims=True) + 1e-12
-    return Z @ np.asarray(prototypes, np.float64).T
-
-
 def pseudo_prototypes(cfg, ws: WindowSet, pseudo: Split, runs=None, progress: bool = True, stage1=None):
     """Stage 1 retrained on the pseudo split: the pseudo-held-out classes' descriptions are as unseen as the
     held-out ones' (only the aligned space; the free-text query encoder is not needed here)."""
@@ -72,6 +68,7 @@ def choose_class_penalty(cfg, ws: WindowSet, split: Split, stage1=None, stage2=N
                          progress: bool = True) -> dict:
     """Train (or reuse) Stages 1-3 without the pseudo-held-out classes and choose the penalty on their windows."""
     from myosem_core.training import load_or_train_stage2, load_or_train_stage3
+    from myosem_core.training.common import training_seconds
 
     ps, pseudo = pseudo_split(ws, split)
     P = pseudo_prototypes(cfg, ws, ps, runs, progress, stage1)
@@ -79,11 +76,11 @@ def choose_class_penalty(cfg, ws: WindowSet, split: Split, stage1=None, stage2=N
     s3 = load_or_train_stage3(cfg, ws, ps, P, s2, stage3, runs=runs, progress=progress)
     seen_rows, unseen_rows = choice_windows(ws, split, ps, pseudo)
     trained = ~np.isin(np.asarray(ws.class_keys), split.heldout_classes + pseudo)
-    choice = choose_penalty(_cosines(s3, ws.X[seen_rows], P), ws.y[seen_rows],
-                            _cosines(s3, ws.X[unseen_rows], P), ws.y[unseen_rows], trained)
-    seconds = sum(r.get("seconds", 0.0) for r in s2.curves) + sum(r.get("seconds", 0.0) for r in s3.curves)
+    choice = choose_penalty(window_cosines(s3.embed(ws.X[seen_rows]), P), ws.y[seen_rows],
+                            window_cosines(s3.embed(ws.X[unseen_rows]), P), ws.y[unseen_rows], trained)
     return {**choice, "pseudo_heldout": pseudo, "n_seen_windows": len(seen_rows),
-            "n_unseen_windows": len(unseen_rows), "stage3_run": str(s3.folder), "train_seconds": seconds}
+            "n_unseen_windows": len(unseen_rows), "stage3_run": str(s3.folder),
+            "train_seconds": training_seconds(s2, s3)}
 
 
 def calibrated_stacking_result(cfg, ws: WindowSet, split: Split, prototypes, retriever, stage1=None, stage2=None,
@@ -102,6 +99,8 @@ METRIC_PATHS = {"held-out R@1": ("heldout", "emg_to_text_all_candidates", "R@1")
                 "held-out R@3": ("heldout", "emg_to_text_all_candidates", "R@3"),
                 "seen R@1": ("seen", "emg_to_text_all_candidates", "R@1"),
                 "T→E held-out R@1": ("heldout", "text_to_emg_heldout", "R@1")}
+#: the table's metrics, in order (each raw, then calibrated); harmonic = of held-out and seen R@1
+TABLE_COLUMNS = ("held-out R@1", "held-out R@3", "seen R@1", "harmonic", "T→E held-out R@1")
 
 
 def _metric(node: dict, path: tuple[str, ...]) -> float:
@@ -118,15 +117,12 @@ def calibrated_stacking_table(results: list[dict]):
 
     rows = []
     for r in sorted((r for r in results if "calibrated_stacking" in r), key=lambda r: r["seed"]):
-        row = {"seed": r["seed"], "penalty": r["calibrated_stacking"]["choice"]["gamma"]}
-        for name, path in METRIC_PATHS.items():
-            for tag, src in (("raw", r), ("calibrated", r["calibrated_stacking"])):
-                row[f"{name} {tag}"] = _metric(src, path)
-            if name == "seen R@1":
-                for tag in ("raw", "calibrated"):
-                    held, seen = row[f"held-out R@1 {tag}"], row[f"seen R@1 {tag}"]
-                    row[f"harmonic {tag}"] = 0.0 if held + seen == 0 else 2 * held * seen / (held + seen)
-        rows.append(row)
+        values = {}
+        for tag, src in (("raw", r), ("calibrated", r["calibrated_stacking"])):
+            values[tag] = {name: _metric(src, path) for name, path in METRIC_PATHS.items()}
+            values[tag]["harmonic"] = harmonic_mean(values[tag]["held-out R@1"], values[tag]["seen R@1"])
+        rows.append({"seed": r["seed"], "penalty": r["calibrated_stacking"]["choice"]["gamma"],
+                     **{f"{name} {tag}": values[tag][name] for name in TABLE_COLUMNS for tag in values}})
     if not rows:
         return pd.DataFrame()
     table = pd.DataFrame(rows).set_index("seed")

@@ -70,8 +70,9 @@ def _train_myosem(spec: ModelSpec, cfg: Config, ws, split, P, ctx: Context):
     s2cfg, s3cfg = row_stage_configs(spec, cfg.preset, split.config.name)
     s2 = load_or_train_stage2(cfg, ws, split, s2cfg, ctx.runs, ctx.progress)
     s3 = load_or_train_stage3(cfg, ws, split, P, s2, s3cfg, runs=ctx.runs, progress=ctx.progress)
-    seconds = sum(r.get("seconds", 0.0) for r in s2.curves) + sum(r.get("seconds", 0.0) for r in s3.curves)
-    info = {"train_seconds": seconds, "stage2_run": str(s2.folder), "stage3_run": str(s3.folder)}
+    from myosem_core.training.common import training_seconds
+
+    info = {"train_seconds": training_seconds(s2, s3), "stage2_run": str(s2.folder), "stage3_run": str(s3.folder)}
     return MyoSemRetriever.from_run(s3), info
 
 
