@@ -39,7 +39,7 @@ from myosem_core.config import make_config
 from myosem_core.io import write_json
 from myosem_core.losses import classification_loss, prototype_info_nce, stage2_loss
 from myosem_core.paths import runs_root
-from myosem_core.retrievers import make_retriever
+from myosem_core.baselines.registry import make_retriever
 from myosem_core.threads import set_threads
 from myosem_core.training.augment import augment
 from myosem_experiments.grid import resolve_data_dir

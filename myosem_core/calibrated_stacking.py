@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import ConfigError
-from .retrievers import SCORE_TEMPERATURE, window_cosines, window_posteriors
+from .scoring import SCORE_TEMPERATURE, window_cosines, window_posteriors
 
 #: the penalties tried, in cosine units (cosines lie in [-1, 1]; beyond ~0.6 no trained class wins anywhere)
 PENALTY_GRID = tuple(np.round(np.arange(0.0, 0.61, 0.02), 2).tolist())
@@ -56,7 +56,7 @@ def penalise_trained(cosines: np.ndarray, trained: np.ndarray, gamma: float) -> 
 
 def penalised_posteriors(cosines: np.ndarray, trained: np.ndarray, gamma: float,
                          temperature: float = SCORE_TEMPERATURE) -> np.ndarray:
-    """Per-window posteriors (:func:`~myosem_core.retrievers.window_posteriors`) after the penalty."""
+    """Per-window posteriors (:func:`~myosem_core.scoring.window_posteriors`) after the penalty."""
     return window_posteriors(penalise_trained(cosines, trained, gamma), temperature)
 
 

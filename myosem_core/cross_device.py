@@ -34,9 +34,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from .data.record import Recording
+from .data.session import Recording
 from .data.windows import WindowConfig, WindowSet, make_windows
 from .errors import DataError
+from .scoring import unit_rows
 from .models.aemg.tokenizer import TokenizerConfig, common_envelope
 from .training.normalization import InputNormalizer
 
@@ -91,10 +92,6 @@ def labelled_windows(rec: Recording, layout: Layout = Layout()) -> WindowSet:
     return make_windows([rec], WindowConfig(layout.window_s, layout.hop_s))
 
 
-def _unit(Z):
-    return Z / (np.linalg.norm(Z, axis=-1, keepdims=True) + 1e-12)
-
-
 class FewShotMap:
     """Ridge map from window embeddings to text embeddings, pulled toward the identity (= zero-shot).
 
@@ -112,7 +109,7 @@ class FewShotMap:
         return self
 
     def __call__(self, Z: np.ndarray) -> np.ndarray:
-        return _unit(Z @ self.W) if self.W is not None else Z
+        return unit_rows(Z @ self.W) if self.W is not None else Z
 
 
 class CrossDevice:
@@ -145,12 +142,12 @@ class CrossDevice:
             from .data.catalog import class_name
 
             keys = list(self.run.class_keys)
-            return keys, [class_name(k) for k in keys], _unit(np.asarray(self.run.prototypes, np.float64))
+            return keys, [class_name(k) for k in keys], unit_rows(np.asarray(self.run.prototypes, np.float64))
         if self.text_space is None:
             raise DataError("<cross-device>", "text_space", "encoding new descriptions needs the Stage-1 text space")
         keys = list(sentences)
         V = np.asarray(self.text_space.encode_text([sentences[k] for k in keys]), np.float64)
-        return keys, [sentences[k] for k in keys], _unit(V)
+        return keys, [sentences[k] for k in keys], unit_rows(V)
 
     def fit_few_shot(self, ws: WindowSet, normalizer: InputNormalizer, sentences: dict[str, str],
                      lam: float = 1.0) -> "CrossDevice":

@@ -1,106 +1,21 @@
-"""Bidirectional EMG<->text retrieval: evaluation of a model on a split, and a searchable index.
+"""Searching EMG windows by sentence and descriptions by window.
 
-- :func:`evaluate_scores`: EMG->text (R@1/3/5, MRR, bootstrap std) and text->EMG
-  (100 balanced episodes: R@1/3, MRR, standard error) from a (windows x classes)
-  score matrix; under the ``class`` protocol also the held-out figures.
-- :func:`evaluate_retriever`: fit a registry entry, score the test split, write
-  ``<dataset>__<protocol>__<model>__seed<seed>.json``.
 - :class:`RetrievalIndex`: ``search_text("bend the ring finger", k)`` -> top EMG
   windows; ``search_emg(window, k)`` -> ranked descriptions.
+- :func:`text_to_window_scores`: the prototype-mediated ranking both use, and
+  :func:`free_text_to_emg`, its end-to-end measure on the free-text benchmark.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .data.catalog import class_name
-from .data.protocols import Split
 from .data.windows import WindowSet
-from .errors import ConfigError, DataError
-from .io import write_json
-from .metrics import emg_to_text, text_to_emg
-from .retrievers import make_retriever, retriever_scores, window_posteriors
-
-
-def prototypes_for(text_space, class_keys) -> np.ndarray:
-    """Rows of ``text_space.prototypes`` reordered to ``class_keys`` (an array is returned as is)."""
-    if isinstance(text_space, np.ndarray):
-        return text_space.astype(np.float32)
-    index = {k: i for i, k in enumerate(text_space.class_keys)}
-    missing = [k for k in class_keys if k not in index]
-    if missing:
-        raise DataError("<text space>", "class_keys", f"no prototype for {missing}; Stage 1 must cover every class")
-    P = np.asarray(text_space.prototypes, dtype=np.float32)
-    return P[[index[k] for k in class_keys]]
-
-
-def evaluate_scores(scores: np.ndarray, y: np.ndarray, class_keys, heldout_classes=(), n_episodes: int = 100,
-                    seed: int = 0) -> dict:
-    """Both directions from scores (N test windows, K classes); held-out breakdown when classes are held out."""
-    scores, y = np.asarray(scores), np.asarray(y)
-    out = {"emg_to_text": emg_to_text(scores, y, seed=seed),
-           "text_to_emg": text_to_emg(scores, y, n_episodes=n_episodes, seed=seed)}
-    held = np.array([class_keys.index(k) for k in heldout_classes], dtype=np.int64)
-    if held.size:
-        is_held = np.isin(y, held)
-        local = {c: i for i, c in enumerate(held)}
-        out["heldout"] = {
-            "classes": list(heldout_classes),
-            "emg_to_text_all_candidates": emg_to_text(scores[is_held], y[is_held], seed=seed),
-            "emg_to_text_heldout_candidates": emg_to_text(scores[is_held][:, held],
-                                                          np.array([local[c] for c in y[is_held]]), seed=seed),
-            "text_to_emg_heldout": text_to_emg(scores, y, classes=held, n_episodes=n_episodes, seed=seed),
-        }
-        seen = ~is_held
-        out["seen"] = {"emg_to_text_all_candidates": emg_to_text(scores[seen], y[seen], seed=seed)}
-    return out
-
-
-def result_path(folder: str | Path, dataset: str, protocol: str, model: str, seed: int) -> Path:
-    return Path(folder) / f"{dataset}__{protocol}__{model}__seed{seed}.json"
-
-
-def save_result(folder: str | Path, result: dict) -> Path:
-    """Write one result (it carries dataset, protocol, model, seed) atomically; returns its path."""
-    path = result_path(folder, result["dataset"], result["protocol"], result["model"], result["seed"])
-    write_json(path, result)
-    return path
-
-
-def evaluate_retriever(name: str, ws: WindowSet, split: Split, prototypes: np.ndarray, seed: int = 0,
-                       folder: str | Path | None = None, retriever=None, **options) -> dict:
-    """Fit registry entry ``name`` (or use the fitted ``retriever``), evaluate on the test split, save the JSON."""
-    if retriever is None:
-        retriever = make_retriever(name, seed=seed, **options)
-        retriever.fit(ws.subset(split.train), ws.subset(split.val), prototypes)
-    test = ws.subset(split.test)
-    S = retriever_scores(retriever, test, prototypes)
-    result = {"dataset": str(ws.meta.get("dataset") or test.dataset[0]), "protocol": split.config.name,
-              "model": name, "seed": int(seed), "synthetic": bool(test.is_synthetic), "class_keys": list(ws.class_keys),
-              "n_test": int(len(test)), **evaluate_scores(S, test.y, list(ws.class_keys), split.heldout_classes,
-                                                          seed=seed)}
-    run = getattr(retriever, "run", None)
-    if run is not None and getattr(run, "folder", None) is not None:
-        result["run_folder"] = str(run.folder)
-    if folder is not None:
-        result["path"] = str(save_result(folder, result))
-    return result
-
-
-def results_table(results: list[dict], keys=(("emg_to_text", "R@1"), ("emg_to_text", "R@3"), ("emg_to_text", "MRR"),
-                                              ("text_to_emg", "R@1"), ("text_to_emg", "R@3"),
-                                              ("text_to_emg", "MRR"))) -> pd.DataFrame:
-    """One row per (dataset, protocol, model, seed), columns ``direction metric`` (fractions)."""
-    rows = []
-    for r in results:
-        row = {"dataset": r["dataset"], "protocol": r["protocol"], "model": r["model"], "seed": r["seed"]}
-        for d, m in keys:
-            row[f"{d} {m}"] = r[d][m]
-        rows.append(row)
-    return pd.DataFrame(rows)
+from .errors import ConfigError
+from .scoring import unit_rows, window_posteriors
 
 
 class RetrievalIndex:
@@ -118,7 +33,7 @@ class RetrievalIndex:
         self.class_keys = tuple(class_keys)
         self.prototypes = np.asarray(prototypes, dtype=np.float32)
         self.descriptions = {k: (descriptions or {}).get(k) or class_name(k) for k in self.class_keys}
-        self.embeddings = _unit(np.asarray(embed(windows.X), dtype=np.float32))
+        self.embeddings = unit_rows(np.asarray(embed(windows.X), dtype=np.float32))
 
     @classmethod
     def from_run(cls, run, windows: WindowSet, text_space=None, descriptions=None) -> "RetrievalIndex":
@@ -128,7 +43,7 @@ class RetrievalIndex:
     def encode_text(self, sentences: list[str]) -> np.ndarray:
         if self.text_space is None:
             raise ConfigError("this index has no text encoder (pass text_space=...) so it cannot embed new sentences")
-        return _unit(np.asarray(self.text_space.encode_text(list(sentences)), dtype=np.float32))
+        return unit_rows(np.asarray(self.text_space.encode_text(list(sentences)), dtype=np.float32))
 
     def sentence_class_scores(self, sentences: list[str]) -> np.ndarray | None:
         """(n, K) class cosines of the text space's query encoder in this index's class order, or None
@@ -163,7 +78,7 @@ class RetrievalIndex:
 
         Candidates are the class prototypes, or ``sentences`` (encoded by the text space) if given.
         """
-        z = self.embeddings[int(window)] if np.isscalar(window) else _unit(
+        z = self.embeddings[int(window)] if np.isscalar(window) else unit_rows(
             np.asarray(self.embed_fn(np.asarray(window, np.float32)[None]), np.float32))[0]
         if sentences is None:
             s = self.prototypes @ z
@@ -177,10 +92,6 @@ class RetrievalIndex:
                              "score": s[top]})
 
 
-def _unit(Z: np.ndarray) -> np.ndarray:
-    return Z / (np.linalg.norm(Z, axis=-1, keepdims=True) + 1e-12)
-
-
 #: Softmax temperatures of the prototype-mediated text -> EMG ranking, chosen on the free-text development
 #: sentences (benchmarks/free_text_emg.py, issue 15): dev top-5 right 40 % with raw cosine, 84 % with these
 #: (0.83-0.84 for every pair in {0.02, 0.05, 0.1} x {0.01, 0.02, 0.05}).
@@ -188,14 +99,9 @@ EMG_TEMPERATURE = 0.02
 TEXT_TEMPERATURE = 0.02
 
 
-def softmax_rows(S: np.ndarray, temperature: float) -> np.ndarray:
-    """Row-wise softmax at ``temperature`` (the per-window posteriors of :func:`window_posteriors`)."""
-    return window_posteriors(S, temperature)
-
-
 def class_posterior(Z: np.ndarray, prototypes: np.ndarray, temperature: float = EMG_TEMPERATURE) -> np.ndarray:
     """(N, K) p(class | window): softmax over the prototypes of the window embeddings' cosines."""
-    return softmax_rows(np.asarray(Z, np.float32) @ np.asarray(prototypes, np.float32).T, temperature).astype(np.float32)
+    return window_posteriors(np.asarray(Z, np.float32) @ np.asarray(prototypes, np.float32).T, temperature).astype(np.float32)
 
 
 def rank_windows(scores: np.ndarray, cosine: np.ndarray) -> np.ndarray:
@@ -221,7 +127,7 @@ def text_to_window_scores(Q: np.ndarray, Z: np.ndarray, prototypes: np.ndarray, 
     if mode != "prototype":
         raise ConfigError(f"unknown text search mode {mode!r}; expected 'prototype' or 'cosine'")
     S = Q @ np.asarray(prototypes, np.float32).T if class_scores is None else np.atleast_2d(class_scores)
-    qc = softmax_rows(np.asarray(S, np.float32), TEXT_TEMPERATURE).astype(np.float32)
+    qc = window_posteriors(np.asarray(S, np.float32), TEXT_TEMPERATURE).astype(np.float32)
     return qc @ class_posterior(Z, prototypes).T
 
 
@@ -231,12 +137,7 @@ def class_centres(Z: np.ndarray, y: np.ndarray, n_classes: int) -> np.ndarray:
     for k in range(n_classes):
         if np.any(y == k):
             out[k] = Z[y == k].mean(0)
-    return _unit(out)
-
-
-def cosine_matrix(A: np.ndarray, B: np.ndarray) -> np.ndarray:
-    """Cosine similarity of every row of ``A`` with every row of ``B``."""
-    return _unit(np.asarray(A, np.float64)) @ _unit(np.asarray(B, np.float64)).T
+    return unit_rows(out)
 
 
 def diagonal_margin(M: np.ndarray) -> float:

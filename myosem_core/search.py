@@ -160,12 +160,13 @@ class StoredIndex:
         """
         transform = None
         if prototypes is not None:
-            from .retrieval import TEXT_TEMPERATURE, class_posterior, softmax_rows
+            from .retrieval import TEXT_TEMPERATURE, class_posterior
+            from .scoring import window_posteriors
 
             P = np.asarray(prototypes, np.float32)
             S = (np.atleast_2d(np.asarray(queries, np.float32)) @ P.T if class_scores is None
                  else np.atleast_2d(np.asarray(class_scores, np.float32)))
-            queries = softmax_rows(S, TEXT_TEMPERATURE)
+            queries = window_posteriors(S, TEXT_TEMPERATURE)
             transform = lambda block: class_posterior(block, P)  # noqa: E731
         hits = topk(self.embeddings, queries, k, chunk_rows, source=self.folder / "embeddings.npy",
                     transform=transform)

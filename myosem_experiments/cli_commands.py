@@ -97,7 +97,7 @@ def cmd_train(args) -> dict:
 def cmd_evaluate(args) -> dict:
     """Stages 1-3 (data-parallel under torchrun), then MyoSem and the baselines on the test split (rank 0 alone),
     through the book's runner (:mod:`myosem_experiments.pipeline`)."""
-    from myosem_core.retrieval import results_table
+    from myosem_core.evaluation.retrieval_results import results_table
 
     from .pipeline import evaluate_myosem
 
@@ -231,7 +231,7 @@ def _query_window(args, index) -> dict:
 def _query_recording(args, index) -> dict:
     """Slide over a recording of any device: per-window top descriptions, or a sentence's best time spans."""
     from myosem_core.cross_device import CrossDevice, Layout
-    from myosem_core.data.recording import read_recording
+    from myosem_core.data.own_recordings import read_recording
     from myosem_core.text.stage1 import load_stage1
     from myosem_core.training.stage3 import load_stage3
 

@@ -20,7 +20,8 @@ from myosem_core.data.protocols import Split, make_split
 from myosem_core.data.windows import WindowSet
 from myosem_core.paths import runs_root
 from myosem_core.prepare import load_config_windows
-from myosem_core.retrieval import evaluate_retriever, prototypes_for
+from myosem_core.evaluation.retrieval_results import evaluate_retriever
+from myosem_core.scoring import prototypes_for
 
 
 @dataclass

@@ -34,7 +34,7 @@ class FrozenTextSpace:
         self.class_keys = tuple(class_keys)
         protos = []
         for cd in descriptions_for(self.class_keys):
-            v = self.encoder.encode(cd.training_texts()).mean(0)
+            v = self.encoder.encode(cd.trainable_texts()).mean(0)
             protos.append(v / np.linalg.norm(v))
         self.prototypes = np.stack(protos).astype(np.float32)
 

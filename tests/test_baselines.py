@@ -13,7 +13,8 @@ from myosem_core.baselines.forest import slope_sign_changes, zero_crossings
 from myosem_core.baselines.registry import CLASSICAL_BASELINES, DEEP_BASELINES
 from myosem_core.data.windows import WindowSet
 from myosem_core.errors import ConfigError, DataError
-from myosem_core.retrievers import RETRIEVERS, make_retriever, retriever_scores
+from myosem_core.baselines.registry import RETRIEVERS, make_retriever
+from myosem_core.scoring import retriever_scores
 
 K, L, C, D = 4, 20, 3, 16
 TINY = replace(DeepConfig.preset_named("quick"), width=8, pretrain_epochs=2, batch_size=16,

@@ -10,7 +10,7 @@ from myosem_core.baselines.text import tfidf_prototypes
 from myosem_core.config import make_config
 from myosem_core.data.protocols import make_split
 from myosem_core.errors import ConfigError
-from myosem_core.retrieval import result_path
+from myosem_core.evaluation.retrieval_results import result_path
 from myosem_core.text.views import ClassViews
 from myosem_experiments import grid as ex
 from myosem_experiments.grid import cli as grid_cli
@@ -61,7 +61,7 @@ def test_every_table_row_is_a_registered_model():
 
 
 def test_a_row_whose_retriever_is_not_registered_fails_clearly_and_writes_nothing(tmp_path, monkeypatch):
-    from myosem_core.retrievers import RETRIEVERS
+    from myosem_core.baselines.registry import RETRIEVERS
 
     monkeypatch.delitem(RETRIEVERS, "cpep")
     ctx = TinyContext(tmp_path, progress=False)

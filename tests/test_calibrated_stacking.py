@@ -20,8 +20,8 @@ from myosem_core.config import make_config
 from myosem_core.data.protocols import make_split
 from myosem_core.data.synthetic import SyntheticConfig
 from myosem_core.errors import ConfigError
-from myosem_core.retrieval import evaluate_retriever
-from myosem_core.retrievers import retriever_scores, window_posteriors
+from myosem_core.evaluation.retrieval_results import evaluate_retriever
+from myosem_core.scoring import retriever_scores, window_posteriors
 from myosem_core.text.stage1 import Stage1Config
 from myosem_core.training import load_or_train_stage2, load_or_train_stage3
 from myosem_experiments.evaluation.calibrated_stacking import (

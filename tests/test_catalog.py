@@ -82,7 +82,7 @@ def test_view_counts_in_every_shipped_catalog():
         for key, cd in load_catalog(fam).items():
             assert key.startswith(f"{fam}/")
             assert len(cd.paraphrases) >= 5 and len(cd.heldout_paraphrases) == 3
-            assert all(t.strip() for t in cd.training_texts() + cd.heldout_paraphrases)
+            assert all(t.strip() for t in cd.trainable_texts() + cd.heldout_paraphrases)
 
 
 def test_no_text_is_shared_between_classes_or_with_heldout():
@@ -96,7 +96,7 @@ def test_no_text_is_shared_between_classes_or_with_heldout():
             for text, n in zip(texts + [cd.label], normed):
                 assert owner.setdefault(n, key) == key, f"{text!r} in {key} and {owner[n]}"
             held = {normalize_text(t) for t in cd.heldout_paraphrases}
-            assert not held & {normalize_text(t) for t in cd.training_texts()}
+            assert not held & {normalize_text(t) for t in cd.trainable_texts()}
             assert normalize_text(cd.label) not in held
 
 
@@ -109,7 +109,7 @@ def test_heldout_paraphrases_are_not_near_copies_of_training_views():
     for fam in families():
         for key, cd in load_catalog(fam).items():
             for held in cd.heldout_paraphrases:
-                for seen in cd.training_texts():
+                for seen in cd.trainable_texts():
                     a, b = _words(held), _words(seen)
                     assert len(a & b) / len(a | b) < 0.5, f"{key}: {held!r} is too close to {seen!r}"
 

@@ -50,7 +50,7 @@ def test_prototypes_of_classes_absent_from_training_never_enter_the_head_loss(tm
 
 
 def test_registry_names_cpep_and_embridge():
-    from myosem_core.retrievers import RETRIEVERS, make_retriever
+    from myosem_core.baselines.registry import RETRIEVERS, make_retriever
 
     assert "cpep" in RETRIEVERS and "embridge" in RETRIEVERS
     r = make_retriever("embridge", seed=3, preset="quick")

@@ -12,7 +12,8 @@ from myosem_core.data.protocols import make_split
 from myosem_core.data.windows import WindowSet
 from myosem_core.models.activation_encoder import EncoderConfig
 from myosem_core.models.semantic_queries import QueryHeadConfig
-from myosem_core.retrieval import RetrievalIndex, evaluate_retriever
+from myosem_core.retrieval import RetrievalIndex
+from myosem_core.evaluation.retrieval_results import evaluate_retriever
 from myosem_core.training import (Stage2Config, Stage3Config, load_or_train_stage2, load_or_train_stage3,
                                   train_stage2, train_stage3)
 

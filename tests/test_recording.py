@@ -12,7 +12,7 @@ import yaml
 
 from myosem_core.data import finger_states as fs_
 from myosem_core.data.catalog import class_name
-from myosem_core.data.recording import read_recording, read_sidecar
+from myosem_core.data.own_recordings import read_recording, read_sidecar
 from myosem_core.data.windows import make_windows
 
 FS, C = 250.0, 8

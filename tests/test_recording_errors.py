@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from myosem_core.data.recording import read_recording
+from myosem_core.data.own_recordings import read_recording
 from myosem_core.errors import DataError
 
 FS, CHANNELS = 250.0, ["exg_1", "exg_2", "exg_3"]

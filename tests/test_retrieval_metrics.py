@@ -5,7 +5,7 @@ import pytest
 
 from myosem_core.metrics import (bootstrap_std, emg_to_text, mrr, recall_at_k, sample_episodes, text_to_emg,
                                  true_ranks)
-from myosem_core.retrieval import evaluate_scores
+from myosem_core.evaluation.retrieval_results import evaluate_scores
 
 SCORES = np.array([[0.9, 0.1, 0.5],
                    [0.2, 0.8, 0.3],
@@ -91,7 +91,8 @@ def test_heldout_breakdown_uses_only_heldout_columns():
 
 
 def test_class_centres_and_diagonal_margin():
-    from myosem_core.retrieval import class_centres, cosine_matrix, diagonal_margin
+    from myosem_core.retrieval import class_centres, diagonal_margin
+    from myosem_core.scoring import cosine_matrix
 
     Z = np.array([[1.0, 0.0], [3.0, 0.0], [0.0, 2.0]])
     C = class_centres(Z, np.array([0, 0, 1]), 3)
@@ -104,7 +105,7 @@ def test_class_centres_and_diagonal_margin():
 
 def test_window_posteriors_keep_each_windows_ranking_and_tame_hubs():
     from myosem_core.metrics import emg_to_text, text_to_emg
-    from myosem_core.retrievers import window_posteriors
+    from myosem_core.scoring import window_posteriors
 
     rng = np.random.default_rng(0)
     n, k = 60, 4

@@ -14,7 +14,7 @@ from myosem_core.text.benchmark import (KINDS, _load, content_words, evaluate_fr
                                         is_near_copy, load_benchmark, near_copy_filter)
 from myosem_core.text.catalog import load_catalog, normalize_text
 from myosem_core.text.lexicon import all_synonym_sentences, synonym_sentences
-from myosem_core.text.views import TextCorpus, build_views, training_texts
+from myosem_core.text.views import TextCorpus, build_views, training_corpus
 
 DB1 = tuple(f"ninapro/A/{i}" for i in range(1, 13))
 
@@ -66,7 +66,7 @@ def test_no_benchmark_sentence_nor_near_copy_reaches_stage1_training(preset):
     keys = list(load_catalog("ninapro"))  # every NinaPro class, DB1 exercise 1 included
     for synonyms in sorted({cfg.synonyms, cfg.query_synonyms, 400}):  # aligned space, query encoder, more
         views = build_views(_fake_ws(keys), None, cfg.process, synonyms)
-        corpus = training_texts(views)
+        corpus = training_corpus(views)
         s1._check_no_leak(corpus, views, [])  # the guard train_stage1 runs passes ...
         guarded = guarded_texts()
         assert len(guarded) >= 12 * 12 + 49 * 10
@@ -85,7 +85,7 @@ def test_no_benchmark_sentence_nor_near_copy_reaches_stage1_training(preset):
 
 def test_leak_guard_refuses_benchmark_sentences_and_near_copies():
     views = build_views(_fake_ws(DB1), None, s1.Stage1Config().process, 0)
-    base = training_texts(views)
+    base = training_corpus(views)
     sentence = next(s for s in load_benchmark() if s.class_key == "ninapro/A/2")
     for text in (sentence.text, sentence.text.upper() + ".", "please " + sentence.text + " now"):
         bad = TextCorpus(base.texts + [text], np.append(base.class_index, 1), np.append(base.view, "paraphrase"))

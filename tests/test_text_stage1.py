@@ -15,7 +15,7 @@ from myosem_core.text import stage1 as s1
 from myosem_core.text.catalog import descriptions_for, normalize_text
 from myosem_core.text.evaluate import class_prototypes, paraphrase_retrieval, view_consistency, view_embeddings
 from myosem_core.text.loss import multi_positive_nce, stage1_loss
-from myosem_core.text.views import ClassViews, all_texts, build_views, training_texts, validation_views
+from myosem_core.text.views import ClassViews, all_texts, build_views, training_corpus, validation_views
 
 
 def _unit(x):
@@ -104,7 +104,7 @@ def test_training_corpus_never_holds_heldout_text(tiny):
     held = set(split.heldout_classes)
     assert held and all(v.process is None for v in views if v.key in held)  # no training pose for them
     assert all(v.process for v in views if v.key not in held)
-    corpus = training_texts(views, split.heldout_classes)
+    corpus = training_corpus(views, split.heldout_classes)
     assert {views[c].key for c in corpus.class_index}.isdisjoint(held)
     seen = {normalize_text(t) for t in corpus.texts}
     for d in descriptions_for(ws.class_keys):
@@ -112,7 +112,7 @@ def test_training_corpus_never_holds_heldout_text(tiny):
         if d.key in held:
             assert seen.isdisjoint(normalize_text(t) for t in [d.label, d.canonical, *d.paraphrases])
     # the guard itself refuses a contaminated corpus
-    bad = training_texts(views, [])
+    bad = training_corpus(views, [])
     with pytest.raises(DataError, match="must not reach training"):
         s1._check_no_leak(bad, views, split.heldout_classes)
     val = validation_views(views, 1)
@@ -142,7 +142,7 @@ def test_stage1_trains_without_heldout_text_then_loads_frozen(tiny, tmp_path, mo
     cfg, ws = tiny
     split = make_split(ws, "class")
     seen_in_training: list[str] = []
-    real_fit, real_tokenize = s1.fit, s1.SentenceEncoder.tokenize
+    real_fit, real_tokenize = s1.fine_tune, s1.SentenceEncoder.tokenize
 
     def spy_fit(encoder, corpus, scfg, progress=True):
         def spy_tokenize(self, texts):
@@ -154,13 +154,13 @@ def test_stage1_trains_without_heldout_text_then_loads_frozen(tiny, tmp_path, mo
         finally:
             monkeypatch.setattr(s1.SentenceEncoder, "tokenize", real_tokenize)
 
-    monkeypatch.setattr(s1, "fit", spy_fit)
+    monkeypatch.setattr(s1, "fine_tune", spy_fit)
     small = s1.Stage1Config(train_layers=1, epochs=2)
     space = s1.load_or_train_stage1(cfg, ws, split, tmp_path, stage1=small, progress=False)
 
     held = set(split.heldout_classes)
     forbidden = {normalize_text(t) for v in space.views for t in v.heldout_paraphrases}
-    forbidden |= {normalize_text(t) for v in space.views if v.key in held for _, t in v.training_texts()}
+    forbidden |= {normalize_text(t) for v in space.views if v.key in held for _, t in v.trainable_pairs()}
     assert seen_in_training and not forbidden & {normalize_text(t) for t in seen_in_training}
     # held-out classes are encoded afterwards as candidates
     assert space.class_keys == ws.class_keys and space.prototypes.shape == (12, 384)
@@ -182,7 +182,7 @@ def test_stage1_trains_without_heldout_text_then_loads_frozen(tiny, tmp_path, mo
                                emb["after"][(emb["class_index"] == 0) & (emb["view"] == "label")][0], atol=1e-5)
 
     # second call: read from the run folder, not retrained; same numbers; frozen
-    monkeypatch.setattr(s1, "fit", lambda *a, **k: pytest.fail("Stage 1 retrained although its run folder exists"))
+    monkeypatch.setattr(s1, "fine_tune", lambda *a, **k: pytest.fail("Stage 1 retrained although its run folder exists"))
     again = s1.load_or_train_stage1(cfg, ws, split, tmp_path, stage1=small, progress=False)
     assert again.run_dir == space.run_dir
     np.testing.assert_array_equal(again.prototypes, space.prototypes)
@@ -199,13 +199,13 @@ def test_query_encoder_scores_free_text_apart_from_the_aligned_space(tiny, tmp_p
     cfg, ws = tiny
     split = make_split(ws, "rand")
     calls = []
-    real_fit = s1.fit
+    real_fit = s1.fine_tune
 
     def spy_fit(encoder, corpus, scfg, progress=True, **kw):
         calls.append((scfg.epochs, scfg.lr, set(corpus.view.tolist())))
         return real_fit(encoder, corpus, scfg, progress, **kw)
 
-    monkeypatch.setattr(s1, "fit", spy_fit)
+    monkeypatch.setattr(s1, "fine_tune", spy_fit)
     small = s1.Stage1Config(train_layers=1, epochs=2, lr=1e-4, query_epochs=3, query_lr=1e-3, query_synonyms=5)
     space = s1.load_or_train_stage1(cfg, ws, split, tmp_path, stage1=small, progress=False)
     assert [c[:2] for c in calls] == [(2, 1e-4), (3, 1e-3)]  # aligned encoder, then the query encoder
@@ -224,7 +224,7 @@ def test_query_encoder_scores_free_text_apart_from_the_aligned_space(tiny, tmp_p
     with pytest.raises(DataError, match="not in this text space"):
         space.class_scores(texts, ["ninapro/A/99"])
 
-    monkeypatch.setattr(s1, "fit", lambda *a, **k: pytest.fail("Stage 1 retrained although its run folder exists"))
+    monkeypatch.setattr(s1, "fine_tune", lambda *a, **k: pytest.fail("Stage 1 retrained although its run folder exists"))
     again = s1.load_or_train_stage1(cfg, ws, split, tmp_path, stage1=small, progress=False)
     np.testing.assert_allclose(again.scores(texts), S, atol=1e-5)
     np.testing.assert_allclose(again.encode_text(texts), space.encode_text(texts), atol=1e-6)

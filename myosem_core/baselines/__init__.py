@@ -1,2 +1,2 @@
-"""MyoSem and the baselines behind one retrieval interface (:mod:`myosem_core.retrievers`); every entry is
-declared in :mod:`.registry`."""
+"""MyoSem and the baselines behind one retrieval interface, every entry declared in :mod:`.registry` (scored by
+:func:`myosem_core.scoring.retriever_scores`)."""

@@ -1,13 +1,24 @@
 """The retriever registry, declared in one place: registry name -> factory of an unfitted retriever.
 
+A retriever is any object with
+
+- ``fit(train_ws, val_ws, prototypes)`` (prototypes: (K, D) unit rows in class-key order), and
+- either ``scores(ws) -> (N, K)`` (higher = more similar) or ``embed(ws) -> (N, D)``
+  (then scores are cosines with the prototypes, :func:`myosem_core.scoring.retriever_scores`).
+
 A factory builds a retriever from ``seed``, ``preset`` and options; it imports the retriever's module when
-called, so listing the registry stays cheap. :mod:`myosem_core.retrievers` reads it (``make_retriever``).
+called, so listing the registry stays cheap. A new model is one entry::
+
+    register_retriever("tcn", lambda **kw: TCNRetriever(**kw))
+    r = make_retriever("lda", seed=0).fit(train_ws, val_ws, P)
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Callable
+from typing import Callable, Protocol
+
+from ..errors import ConfigError
 
 #: the deep baselines, in the order the tables list them
 DEEP_BASELINES = ("tcn", "attn-cnn-rnn", "cnn-bilstm", "se-cnn", "atzori-cnn")
@@ -34,3 +45,19 @@ RETRIEVERS: dict[str, Callable] = {
     "embridge": _lazy("embridge", "embridge", "PoseAnchoredRetriever", "EMBridge"),
     "aemg": _lazy("aemg", "aemg", "AEMGRetriever"),
 }
+
+
+class Retriever(Protocol):
+    def fit(self, train_ws, val_ws, prototypes) -> "Retriever": ...
+
+
+def register_retriever(name: str, factory: Callable[..., Retriever]) -> None:
+    """Add (or replace) a registry entry at run time."""
+    RETRIEVERS[name] = factory
+
+
+def make_retriever(name: str, **options) -> Retriever:
+    """An unfitted retriever of registry entry ``name``; an unknown name is a :class:`ConfigError`."""
+    if name not in RETRIEVERS:
+        raise ConfigError(f"unknown retriever {name!r}; expected one of {sorted(RETRIEVERS)}")
+    return RETRIEVERS[name](**options)

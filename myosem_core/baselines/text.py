@@ -28,7 +28,7 @@ import numpy as np
 
 from ..errors import DataError
 from ..text.evaluate import class_prototypes
-from ..text.views import ClassViews, all_texts, training_texts
+from ..text.views import ClassViews, all_texts, training_corpus
 
 TEXT_SOURCES = ("stage1", "frozen", "label", "tfidf")
 
@@ -56,7 +56,7 @@ def tfidf_prototypes(views: list[ClassViews], heldout_classes=(), dim: int = 64,
     from sklearn.decomposition import TruncatedSVD
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    train = training_texts(views, heldout_classes)
+    train = training_corpus(views, heldout_classes)
     tfidf = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
     T = tfidf.fit_transform(train.texts)
     k = int(min(dim, T.shape[0] - 1, T.shape[1] - 1))

@@ -5,7 +5,7 @@ from .loading import READERS, dataset_names, load_recordings, load_windows
 from .ninapro import FilterConfig, read_ninapro
 from .normalize import ChannelNormalizer
 from .protocols import PROTOCOLS, ProtocolConfig, Split, load_split, make_split
-from .record import Recording
+from .session import Recording
 from .synthetic import SyntheticConfig
 from .windows import WindowConfig, WindowSet, make_windows
 
@@ -15,6 +15,6 @@ __all__ = [
     "load_recordings", "load_split", "load_windows", "make_split", "make_windows", "movement_names", "read_ninapro",
 ]
 from . import finger_states  # registers the names of the fingers/<bits> classes
-from .recording import Sidecar, read_recording, read_sidecar
+from .own_recordings import Sidecar, read_recording, read_sidecar
 
 __all__ += ["Sidecar", "finger_states", "read_recording", "read_sidecar"]

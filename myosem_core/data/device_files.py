@@ -1,4 +1,4 @@
-"""Synthetic recordings of other devices, written in the layouts :mod:`.recording` reads.
+"""Synthetic recordings of other devices, written in the layouts :mod:`.own_recordings` reads.
 
 A prompt-based session: the screen shows "thumb, index and middle closed"
 and the user closes those fingers. :func:`device_recording` simulates one with
@@ -21,7 +21,7 @@ import yaml
 from ..errors import ConfigError
 from ..io import atomic_path, write_text
 from . import finger_states as fs_
-from .record import Recording
+from .session import Recording
 from .synthetic import SyntheticConfig, generate_subject, gesture_names
 
 #: Synthetic gestures that are a set of closed fingers (thumb, index, middle, ring, little).

@@ -28,7 +28,7 @@ import yaml
 from ..errors import DataError
 from .catalog import EXTRA_NAMES
 from .ninapro import FilterConfig, filter_raw_emg
-from .record import Recording
+from .session import Recording
 
 CLASS_PREFIX = "emg2pose/stage"
 GROUP = "emg2pose"

@@ -16,7 +16,7 @@ from ..io import save_npz
 from .catalog import ninapro_databases
 from .emg2pose import emg2pose_files, read_emg2pose
 from .ninapro import FilterConfig, ninapro_files, read_ninapro
-from .record import Recording
+from .session import Recording
 from .synthetic import SyntheticConfig, generate_subject
 from .windows import WindowConfig, WindowSet, make_windows
 

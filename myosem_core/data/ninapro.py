@@ -21,7 +21,7 @@ from scipy.io.matlab import MatReadError
 
 from ..errors import DataError
 from .catalog import database_info, exercise_letter, label_offset, movement_names
-from .record import Recording
+from .session import Recording
 
 REQUIRED_FIELDS = ("emg", "restimulus", "rerepetition")
 

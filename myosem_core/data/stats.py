@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from .catalog import class_name
-from .record import Recording
+from .session import Recording
 from .windows import WindowSet, segments
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.signal
 
-from .record import Recording
+from .session import Recording
 from .sensors import CYBERGLOVE22
 
 #: Degrees of freedom of the hand model; +1 = flexion / abduction, -1 = extension / adduction.

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 from ..errors import DataError
-from .record import Recording
+from .session import Recording
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ class ClassDescriptions:
     heldout_paraphrases: list[str]
     source_name: str | None = field(default=None, compare=False)
 
-    def training_texts(self) -> list[str]:
+    def trainable_texts(self) -> list[str]:
         """Every view training may see: label, canonical, then the paraphrases."""
         return [self.label, self.canonical, *self.paraphrases]
 

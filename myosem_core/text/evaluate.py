@@ -19,12 +19,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..metrics import retrieval_summary, true_ranks
+from ..scoring import unit_rows
 from .views import VIEWS
-
-
-def _unit(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float64)
-    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
 
 
 def view_embeddings(emb: np.ndarray, class_index: np.ndarray, view: np.ndarray, n_classes: int,
@@ -36,7 +32,7 @@ def view_embeddings(emb: np.ndarray, class_index: np.ndarray, view: np.ndarray, 
         for j, v in enumerate(views):
             sel = (class_index == k) & (view == v)
             if sel.any():
-                out[k, j] = _unit(emb[sel].mean(axis=0))
+                out[k, j] = unit_rows(emb[sel].mean(axis=0))
     return out
 
 
@@ -49,7 +45,7 @@ def class_prototypes(emb: np.ndarray, class_index: np.ndarray, view: np.ndarray,
         missing = np.flatnonzero(~present.any(axis=1)).tolist()
         raise ValueError(f"classes {missing} have no view text; cannot form a prototype")
     mean = np.nansum(ve, axis=1) / present.sum(axis=1, keepdims=True)
-    return _unit(mean).astype(np.float32)
+    return unit_rows(mean).astype(np.float32)
 
 
 def paraphrase_retrieval(query_emb: np.ndarray, query_class: np.ndarray, prototypes: np.ndarray,

@@ -49,7 +49,7 @@ from .evaluate import class_prototypes, evaluate_embeddings
 from .loss import stage1_loss
 from .process import ProcessConfig
 from .benchmark import evaluate_free_text, family_of, load_benchmark, near_copy_filter
-from .views import VIEWS, ClassViews, TextCorpus, all_texts, build_views, training_texts, views_digest
+from .views import VIEWS, ClassViews, TextCorpus, all_texts, build_views, training_corpus, views_digest
 
 
 @dataclass(frozen=True)
@@ -152,7 +152,7 @@ def _check_no_leak(corpus: TextCorpus, views: list[ClassViews], heldout_classes)
         for t in cv.heldout_paraphrases:
             forbidden[normalize_text(t)] = f"{cv.key} held-out paraphrase"
         if cv.key in set(heldout_classes):
-            for _, t in cv.training_texts():
+            for _, t in cv.trainable_pairs():
                 forbidden.setdefault(normalize_text(t), f"{cv.key} (held-out class)")
     for t in corpus.texts:
         if normalize_text(t) in forbidden:
@@ -177,7 +177,7 @@ def _buckets(encoder: SentenceEncoder, texts: list[str], start_layer: int, size:
     return out
 
 
-def fit(encoder: SentenceEncoder, corpus: TextCorpus, cfg: Stage1Config, progress: bool = True,
+def fine_tune(encoder: SentenceEncoder, corpus: TextCorpus, cfg: Stage1Config, progress: bool = True,
         desc: str = "stage 1: fine-tuning text encoder") -> list[dict]:
     """Fine-tune the top ``cfg.train_layers`` layers of ``encoder`` on ``corpus`` in place; return the loss history."""
     torch.manual_seed(cfg.seed)
@@ -286,14 +286,14 @@ def _train_query_encoder(cfg: Stage1Config, ws: WindowSet, views: list[ClassView
                          progress: bool) -> QueryEncoder:
     """The query encoder fine-tuned with the lexicon (its own corpus, views and prototypes)."""
     qcfg = cfg.query_config()
-    corpus = training_texts(views, heldout)
+    corpus = training_corpus(views, heldout)
     _check_no_leak(corpus, views, heldout)
     texts = all_texts(views)
     sel, K, pv = texts.view != "heldout", len(ws.class_keys), tuple(qcfg.prototype_views)
     encoder = load_encoder(qcfg.encoder)
     before = class_prototypes(encoder.encode(list(np.asarray(texts.texts)[sel])), texts.class_index[sel],
                               texts.view[sel], K, pv)
-    history = fit(encoder, corpus, qcfg, progress, desc="stage 1: fine-tuning the query encoder")
+    history = fine_tune(encoder, corpus, qcfg, progress, desc="stage 1: fine-tuning the query encoder")
     after = class_prototypes(encoder.encode(list(np.asarray(texts.texts)[sel])), texts.class_index[sel],
                              texts.view[sel], K, pv)
     return QueryEncoder(encoder, after, before, history)
@@ -306,7 +306,7 @@ def train_stage1(cfg: Stage1Config, ws: WindowSet, split: Split, views: list[Cla
     ``query_views`` (the views with the lexicon) train the query encoder when ``cfg.query_epochs > 0``.
     """
     heldout = list(split.heldout_classes)
-    corpus = training_texts(views, heldout)
+    corpus = training_corpus(views, heldout)
     _check_no_leak(corpus, views, heldout)
     texts = all_texts(views)
     encoder = load_encoder(cfg.encoder)
@@ -316,7 +316,7 @@ def train_stage1(cfg: Stage1Config, ws: WindowSet, split: Split, views: list[Cla
     sets = _benchmark_sets(ws.class_keys)  # free text: scored, never trained on (_check_no_leak)
     q_before = {n: encoder.encode([x.text for x in v]) for n, v in sets.items()}
     t0, c0, load0 = time.perf_counter(), time.process_time(), os.getloadavg()[0]
-    history = fit(encoder, corpus, cfg, progress)
+    history = fine_tune(encoder, corpus, cfg, progress)
     query = None
     if cfg.query_epochs > 0:
         if query_views is None:

@@ -3,9 +3,9 @@
 ``label``, ``canonical`` and ``paraphrases`` come from the description catalogs
 (:mod:`myosem_core.text.catalog`); ``process`` is derived from the training
 split's pose stream (:mod:`myosem_core.text.process`). The catalog's held-out
-paraphrases ride along for evaluation only: :meth:`ClassViews.training_texts`
+paraphrases ride along for evaluation only: :meth:`ClassViews.trainable_pairs`
 never returns them, and classes held out by the ``class`` protocol contribute no
-text to training at all (:func:`training_texts`). An optional fifth view,
+text to training at all (:func:`training_corpus`). An optional fifth view,
 ``synonym``, holds sentences generated from a lexicon of finger and movement words
 (:mod:`myosem_core.text.lexicon`). Catalog paraphrases and generated sentences that
 are near-copies of a free-text benchmark sentence (:mod:`myosem_core.text.benchmark`)
@@ -53,7 +53,7 @@ class ClassViews:
                "synonym": list(self.synonyms)}
         return {v: t for v, t in out.items() if t}
 
-    def training_texts(self) -> list[tuple[str, str]]:
+    def trainable_pairs(self) -> list[tuple[str, str]]:
         """(view, text) pairs that training may see: never the held-out paraphrases."""
         return [(v, t) for v, texts in self.view_texts().items() for t in texts]
 
@@ -99,14 +99,14 @@ def build_views(ws: WindowSet, split: Split | None = None, process: ProcessConfi
     return out
 
 
-def training_texts(views: list[ClassViews], heldout_classes: list[str] | tuple[str, ...] = ()) -> TextCorpus:
+def training_corpus(views: list[ClassViews], heldout_classes: list[str] | tuple[str, ...] = ()) -> TextCorpus:
     """Every text Stage-1 training may see: seen classes only, held-out paraphrases never."""
     held = set(heldout_classes)
     texts, cls, view = [], [], []
     for i, cv in enumerate(views):
         if cv.key in held:
             continue
-        for v, t in cv.training_texts():
+        for v, t in cv.trainable_pairs():
             texts.append(t)
             cls.append(i)
             view.append(v)
@@ -117,7 +117,7 @@ def all_texts(views: list[ClassViews], include_heldout_paraphrases: bool = True)
     """Every text of every class (for encoding after training and for plots); held-out paraphrases as view ``heldout``."""
     texts, cls, view = [], [], []
     for i, cv in enumerate(views):
-        pairs = cv.training_texts()
+        pairs = cv.trainable_pairs()
         if include_heldout_paraphrases:
             pairs += [("heldout", t) for t in cv.heldout_paraphrases]
         for v, t in pairs:

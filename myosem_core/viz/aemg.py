@@ -8,7 +8,7 @@ import pandas as pd
 from matplotlib import colormaps
 from matplotlib.ticker import MaxNLocator
 
-from ..data.record import Recording
+from ..data.session import Recording
 from ..models.aemg.tokenizer import FEATURES, ContractionTokenizer, common_envelope
 from . import tag
 

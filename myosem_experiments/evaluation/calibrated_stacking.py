@@ -23,8 +23,8 @@ from myosem_core.calibrated_stacking import (
 from myosem_core.data.protocols import Split, make_split
 from myosem_core.data.windows import WindowSet
 from myosem_core.errors import ConfigError
-from myosem_core.retrieval import evaluate_retriever
-from myosem_core.retrievers import window_cosines
+from myosem_core.evaluation.retrieval_results import evaluate_retriever
+from myosem_core.scoring import window_cosines
 
 #: how the penalty is chosen; part of the recipe of a result that carries it (change it and the result reruns)
 CHOICE_RULE = {"method": "calibrated stacking (Chao et al. 2016)", "grid": list(PENALTY_GRID),
@@ -57,7 +57,7 @@ def choice_windows(ws: WindowSet, split: Split, pseudo: Split, pseudo_classes: l
 def pseudo_prototypes(cfg, ws: WindowSet, pseudo: Split, runs=None, progress: bool = True, stage1=None):
     """Stage 1 retrained on the pseudo split: the pseudo-held-out classes' descriptions are as unseen as the
     held-out ones' (only the aligned space; the free-text query encoder is not needed here)."""
-    from myosem_core.retrieval import prototypes_for
+    from myosem_core.scoring import prototypes_for
     from myosem_core.text.stage1 import Stage1Config, load_or_train_stage1
 
     s1 = replace(stage1 or Stage1Config.preset(cfg.preset, seed=cfg.seed), query_epochs=0)

@@ -51,7 +51,7 @@ def run_user_bar(dataset: str = "ninapro-db1", data_dir: str | None = None, seed
                  settings=None, progress: bool = True) -> list[dict]:
     """One row per (setting, seed, model): MyoSem, LDA on its training windows, LDA on every training subject."""
     from myosem_core.data.protocols import default_train_subjects
-    from myosem_core.retrieval import evaluate_retriever
+    from myosem_core.evaluation.retrieval_results import evaluate_retriever
 
     from ..pipeline import load_data, results_folder, run_myosem
 

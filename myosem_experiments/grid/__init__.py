@@ -12,7 +12,7 @@ the notebooks and this command share work. Code is not in the hash: after a
 change to a training loop, bump :data:`RECIPE_VERSION` or pass ``--force``.
 
 Every model sees the same windows, split, candidates (all class prototypes)
-and metrics (:func:`myosem_core.retrieval.evaluate_scores`):
+and metrics (:func:`myosem_core.evaluation.retrieval_results.evaluate_scores`):
 
 - ``myosem``: Stage 1 prototypes, Stage 2 encoder, Stage 3 alignment;
 - EMG baselines: deep backbones aligned to the same Stage-1 prototypes

@@ -12,7 +12,8 @@ import numpy as np
 
 from myosem_core.config import Config, make_config
 from myosem_core.errors import ConfigError
-from myosem_core.retrieval import evaluate_retriever, prototypes_for, save_result
+from myosem_core.evaluation.retrieval_results import evaluate_retriever, save_result
+from myosem_core.scoring import prototypes_for
 
 from .recipes import TFIDF_DIM, recipe, row_stage_configs
 from .results import cached_result, experiment_folder, resolve_data_dir
@@ -80,7 +81,7 @@ def run_experiment(name: str, protocol: str, seed: int = 0, preset: str = "quick
                    data_dir: str | None = None, runs: str | Path | None = None, ctx: Context | None = None,
                    progress: bool = True, force: bool = False) -> dict:
     """One model on one protocol and seed: the cached result when its recipe matches, else train and save."""
-    from myosem_core.retrievers import make_retriever
+    from myosem_core.baselines.registry import make_retriever
 
     spec = model_spec(name)
     if protocol not in PROTOCOLS:

@@ -11,7 +11,7 @@ from pathlib import Path
 from myosem_core.config import make_config, run_directory
 from myosem_core.io import read_json
 from myosem_core.paths import runs_root
-from myosem_core.retrieval import result_path
+from myosem_core.evaluation.retrieval_results import result_path
 
 from .recipes import recipe
 from .rows import MODELS, PROTOCOLS, model_spec

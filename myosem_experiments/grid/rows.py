@@ -87,7 +87,7 @@ TABLES: dict[str, TableSpec] = {
 def model_spec(name: str) -> ModelSpec:
     """The registry entry ``name``. An unknown name, or a row whose EMG retriever nobody registered, is a
     :class:`ConfigError` listing the known ones."""
-    from myosem_core.retrievers import RETRIEVERS
+    from myosem_core.baselines.registry import RETRIEVERS
 
     if name not in MODELS:
         raise ConfigError(f"unknown model {name!r}; expected one of {list(MODELS)}")

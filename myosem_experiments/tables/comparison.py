@@ -1,7 +1,7 @@
 """Comparison tables generated from result JSON files, never typed.
 
 :func:`comparison_table` aggregates results (one dict per dataset / protocol /
-model / seed, as :func:`myosem_core.retrieval.evaluate_retriever` writes them)
+model / seed, as :func:`myosem_core.evaluation.retrieval_results.evaluate_retriever` writes them)
 into a :class:`ComparisonTable`: rows = models (in the order asked for, also
 those without results), columns = protocol x metric, each cell the mean and the
 sample standard deviation (ddof = 1) over seeds. Rendering:

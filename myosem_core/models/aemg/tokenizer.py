@@ -46,7 +46,7 @@ import scipy.ndimage
 import scipy.signal
 
 from ...data.ninapro import FilterConfig, filter_raw_emg
-from ...data.record import SIGNAL_KINDS
+from ...data.session import SIGNAL_KINDS
 from ...errors import DataError
 from ...threads import limit_threads
 

@@ -1,47 +1,26 @@
-"""The retrieval interface of every EMG encoder: a new model is one entry of the registry
-(declared in :mod:`myosem_core.baselines.registry`; MyoSem's own entry is :mod:`myosem_core.baselines.myosem`).
+"""Scores of EMG windows against text prototypes: cosines, per-window posteriors, a fitted retriever's scores.
 
-A retriever is any object with
-
-- ``fit(train_ws, val_ws, prototypes)`` (prototypes: (K, D) unit rows in class-key order), and
-- either ``scores(ws) -> (N, K)`` (higher = more similar) or ``embed(ws) -> (N, D)``
-  (then scores are cosines with the prototypes).
-
-    register_retriever("tcn", lambda **kw: TCNRetriever(**kw))
-    r = make_retriever("lda", seed=0).fit(train_ws, val_ws, P)
-    S = retriever_scores(r, test_ws, P)
+    Z = unit_rows(embeddings)                    # rows of unit length
+    C = window_cosines(Z, P)                     # (N, K) cosines with the class prototypes
+    S = window_posteriors(C)                     # (N, K) each window's softmax over the candidates
+    S = retriever_scores(retriever, test_ws, P)  # what every model of the comparison is ranked by
 """
 
 from __future__ import annotations
 
-from typing import Callable, Protocol
-
 import numpy as np
 
-from .baselines.registry import RETRIEVERS
 from .data.windows import WindowSet
-from .errors import ConfigError
-
-
-class Retriever(Protocol):
-    def fit(self, train_ws: WindowSet, val_ws: WindowSet, prototypes: np.ndarray) -> "Retriever": ...
-
-
-def register_retriever(name: str, factory: Callable[..., Retriever]) -> None:
-    """Add (or replace) a registry entry at run time; the book's entries are declared in
-    :mod:`myosem_core.baselines.registry`."""
-    RETRIEVERS[name] = factory
-
-
-def make_retriever(name: str, **options) -> Retriever:
-    """An unfitted retriever of registry entry ``name``; an unknown name is a :class:`ConfigError`."""
-    if name not in RETRIEVERS:
-        raise ConfigError(f"unknown retriever {name!r}; expected one of {sorted(RETRIEVERS)}")
-    return RETRIEVERS[name](**options)
-
+from .errors import ConfigError, DataError
 
 #: temperature of the per-window softmax over the candidates (Stage 3's training temperature)
 SCORE_TEMPERATURE = 0.07
+
+
+def unit_rows(Z: np.ndarray) -> np.ndarray:
+    """``Z`` with every row scaled to unit length (a zero row stays zero), in ``Z``'s own float dtype."""
+    Z = np.asarray(Z)
+    return Z / np.maximum(np.linalg.norm(Z, axis=-1, keepdims=True), 1e-12)
 
 
 def window_posteriors(cosines: np.ndarray, temperature: float = SCORE_TEMPERATURE) -> np.ndarray:
@@ -62,9 +41,7 @@ def window_posteriors(cosines: np.ndarray, temperature: float = SCORE_TEMPERATUR
 
 def window_cosines(Z: np.ndarray, prototypes: np.ndarray) -> np.ndarray:
     """(N, K) cosines of window embeddings ``Z`` (normalised here, in float64) with ``prototypes`` (used as given)."""
-    Z = np.asarray(Z, dtype=np.float64)
-    Z = Z / (np.linalg.norm(Z, axis=1, keepdims=True) + 1e-12)
-    return Z @ np.asarray(prototypes, np.float64).T
+    return unit_rows(np.asarray(Z, dtype=np.float64)) @ np.asarray(prototypes, np.float64).T
 
 
 def retriever_scores(retriever, ws: WindowSet, prototypes: np.ndarray | None = None) -> np.ndarray:
@@ -75,3 +52,20 @@ def retriever_scores(retriever, ws: WindowSet, prototypes: np.ndarray | None = N
     if prototypes is None:
         raise ConfigError(f"{type(retriever).__name__} embeds windows; scoring it needs the prototypes")
     return window_posteriors(window_cosines(retriever.embed(ws), prototypes))
+
+
+def cosine_matrix(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """Cosine similarity of every row of ``A`` with every row of ``B`` (float64)."""
+    return unit_rows(np.asarray(A, np.float64)) @ unit_rows(np.asarray(B, np.float64)).T
+
+
+def prototypes_for(text_space, class_keys) -> np.ndarray:
+    """Rows of ``text_space.prototypes`` reordered to ``class_keys`` (an array is returned as is)."""
+    if isinstance(text_space, np.ndarray):
+        return text_space.astype(np.float32)
+    index = {k: i for i, k in enumerate(text_space.class_keys)}
+    missing = [k for k in class_keys if k not in index]
+    if missing:
+        raise DataError("<text space>", "class_keys", f"no prototype for {missing}; Stage 1 must cover every class")
+    P = np.asarray(text_space.prototypes, dtype=np.float32)
+    return P[[index[k] for k in class_keys]]

@@ -45,7 +45,7 @@ import yaml
 from ..errors import DataError
 from . import finger_states as fs_
 from .catalog import EXTRA_NAMES
-from .record import SIGNAL_KINDS, Recording
+from .session import SIGNAL_KINDS, Recording
 
 SIDECAR_SUFFIXES = (".yaml", ".yml", ".json")
 TIME_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6}
