@@ -8,6 +8,10 @@ stored as five 0/1 states in the order thumb, index, middle, ring, little.
 - a prompt: ``"thumb, index and middle closed"``, ``"index flexed"``, ``"all fingers closed"``,
   ``"all open"`` (``pinky`` = little, ``pointer`` / ``forefinger`` = index).
 
+:func:`finger_of` reads the same aliases in a column name (``pinky``, ``Pinkie``,
+``little_finger`` -> little), so a table of five 0/1 finger columns is read
+whichever names the exporting software gave them.
+
 :func:`describe` turns a state into a sentence for the text encoder
 (``"close the thumb, index and middle fingers"``). Every state has one class
 key, ``fingers/<bits>`` (bits as an integer, thumb the highest bit), the same in
@@ -26,6 +30,7 @@ from .sensors import FINGERS
 PREFIX = "fingers"  # class prefix: class key = f"fingers/{bits}"
 _ALIASES = {"pinky": "little", "pinkie": "little", "small": "little", "pointer": "index", "forefinger": "index",
             "long": "middle"}
+_FINGER_WORD = re.compile(r"[\s_\-]*finger$")
 _CLOSED = ("closed", "close", "flexed", "flex", "bent", "bend", "curled", "down")
 _OPEN = ("open", "opened", "extended", "straight", "relaxed", "rest")
 
@@ -60,6 +65,14 @@ def parse_finger_states(value) -> tuple[int, int, int, int, int] | None:
         return None
     state = tuple(int(f in named) for f in FINGERS)
     return state if closed else tuple(1 - s for s in state)
+
+
+def finger_of(name) -> str | None:
+    """The finger a column name denotes (``"pinky"``, ``"Pinkie"``, ``"little_finger"`` -> ``"little"``), else ``None``."""
+    word = str(name).strip().lower()
+    word = _ALIASES.get(word, _FINGER_WORD.sub("", word))  # "forefinger" is an alias, "little_finger" a suffix
+    word = _ALIASES.get(word, word)
+    return word if word in FINGERS else None
 
 
 def bits(states: Iterable[int]) -> int:

@@ -16,11 +16,14 @@ The sidecar (YAML or JSON, beside the data file as ``<stem>.yaml``, ``.yml`` or
 
 Labels come from ``label_column`` or from the events file (CSV/TSV with a time
 column ``time`` / ``onset`` / ``timestamp`` and a ``label`` / ``prompt`` column,
-or five columns ``thumb, index, middle, ring, little`` of 0/1; an optional
-``duration`` ends the label early, else it holds until the next event). An EDF+
-file's annotations are its events when the sidecar names none. Event times use
-the recording's clock: the time column's values for CSV/TSV, seconds from the
-start for NPY/EDF. Labels naming finger states ("thumb, index and middle
+or five columns ``thumb, index, middle, ring, little`` of 0/1, under any of their
+common names: ``pinky`` / ``pinkie`` / ``small`` for little, ``pointer`` /
+``forefinger`` for index; an optional ``duration`` ends the label early, else it
+holds until the next event). An EDF+ file's annotations are its events when the
+sidecar names none. Event times use the recording's clock and the sidecar's
+``time_unit``: the time column's values for CSV/TSV (an OpenBCI export in
+milliseconds has its prompt file in milliseconds too), time from the start for
+NPY/EDF. Labels naming finger states ("thumb, index and middle
 closed", ``11100``) become shared ``fingers/<bits>`` classes
 (:mod:`.finger_states`); any other label is a class of its own whose
 description is the label text. ``rest`` (or all fingers open) is label 0.
@@ -132,13 +135,25 @@ def read_sidecar(path: str | Path) -> Sidecar:
                    subject=str(raw.get("subject", "P1")), device=str(raw.get("device", "")), path=path)
 
 
-def read_recording(path: str | Path, sidecar: str | Path | Sidecar | None = None) -> Recording:
+def read_recording(path: str | Path, sidecar: str | Path | Sidecar | None = None, board=None,
+                   events: str | Path | None = None) -> Recording:
     """A :class:`Recording` of a CSV/TSV, ``.npy`` or EDF/EDF+ file and its sidecar.
 
+    With ``board`` (a BrainFlow board id or name) the file is BrainFlow's own
+    (:func:`.brainflow_files.read_brainflow_file`): no sidecar, labelled by ``events`` or its markers.
     ``rec.meta`` holds ``descriptions`` (class key -> sentence), ``label_names``,
     ``t0`` (the first timestamp), ``units`` and the sidecar's path.
     """
     path = Path(path)
+    if board is not None:
+        if sidecar is not None:
+            raise DataError(path, "sidecar", "a BrainFlow file is described by its board id; expected a sidecar "
+                                             "or a board, not both")
+        from .brainflow_files import read_brainflow_file
+
+        return read_brainflow_file(path, board, events)
+    if events is not None:
+        raise DataError(path, "events", "name the events file in the sidecar (field 'events')")
     if not path.is_file():
         raise DataError(path, None, "recording file does not exist")
     sc = sidecar if isinstance(sidecar, Sidecar) else read_sidecar(sidecar or find_sidecar(path))
@@ -154,15 +169,15 @@ def read_recording(path: str | Path, sidecar: str | Path | Sidecar | None = None
         raise DataError(path, "format", f"expected a .csv, .tsv, .npy, .edf or .bdf file, got {suffix!r}")
     t0 = float(t[0])
     if sc.events is not None:
-        labels = labels_from_events(read_events(sc.events), t, sc.events)
+        labels = labels_from_events(read_events(sc.events, sc.time_unit), t, sc.events)
     elif labels is None and annotations is not None and len(annotations):
         labels = labels_from_events(annotations, t, path)
     if labels is None:  # unlabelled: every sample is "rest"; windows can still be slid over it
         label, prefix, names, descriptions = np.zeros(len(emg), np.int64), f"recording/{path.stem}", {}, {}
     else:
-        label, prefix, names, descriptions = _encode_labels(labels, path)
+        label, prefix, names, descriptions = encode_labels(labels, path)
     return Recording(
-        emg=emg, fs=sc.sampling_rate, label=label, repetition=_repetitions(label), subject=sc.subject,
+        emg=emg, fs=sc.sampling_rate, label=label, repetition=repetitions(label), subject=sc.subject,
         dataset="recording", exercise=path.stem, class_prefix=prefix, signal_kind=sc.signal,
         channel_names=sc.channels, source=str(path),
         meta={"descriptions": descriptions, "label_names": names, "t0": t0, "units": sc.units,
@@ -287,9 +302,15 @@ def check_timestamps(t: np.ndarray, rate: float, path, column: str) -> None:
                                                f"{100 * RATE_TOLERANCE:g} %")
 
 
-def read_events(path: str | Path) -> pd.DataFrame:
-    """Events as a frame ``time`` (s, recording clock), ``label`` and optional ``duration``."""
+def read_events(path: str | Path, time_unit: str = "s") -> pd.DataFrame:
+    """Events as a frame ``time`` (s, recording clock), ``label`` and optional ``duration``.
+
+    ``time_unit`` (s, ms or us) is the unit of the file's times and durations, the sidecar's ``time_unit``.
+    """
     path = Path(path)
+    if time_unit not in TIME_UNITS:
+        raise DataError(path, "time_unit", f"expected one of {sorted(TIME_UNITS)}, got {time_unit!r}")
+    scale = TIME_UNITS[time_unit]
     try:
         df = pd.read_csv(path, sep=_delimiter(path), skipinitialspace=True, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
@@ -298,25 +319,42 @@ def read_events(path: str | Path) -> pd.DataFrame:
     tcol = next((c for c in _EVENT_TIME if c in df.columns), None)
     if tcol is None:
         raise DataError(path, "time", f"expected a time column named one of {_EVENT_TIME}; header is {list(df.columns)}")
-    out = pd.DataFrame({"time": _numeric(df[tcol].replace("", np.nan), path, tcol)})
-    fingers = [f for f in fs_.FINGERS if f in df.columns]
+    out = pd.DataFrame({"time": _numeric(df[tcol].replace("", np.nan), path, tcol) * scale})
+    fingers = _finger_columns(df.columns, path)
     lcol = next((c for c in _EVENT_LABEL if c in df.columns), None)
     if len(fingers) == 5:
-        states = np.column_stack([_numeric(df[f].replace("", np.nan), path, f) for f in fs_.FINGERS])
+        states = np.column_stack([_numeric(df[fingers[f]].replace("", np.nan), path, fingers[f]) for f in fs_.FINGERS])
         if not np.isin(states, (0, 1)).all():
-            raise DataError(path, "thumb..little", "expected finger states of 0 (open) or 1 (closed)")
+            raise DataError(path, ", ".join(fingers.values()), "expected finger states of 0 (open) or 1 (closed)")
         out["label"] = ["".join(str(int(v)) for v in row) for row in states]
     elif lcol is not None:
         out["label"] = df[lcol].astype(str).str.strip().to_numpy()
     else:
+        found = f"; finger columns found: {fingers}, missing {[f for f in fs_.FINGERS if f not in fingers]}" \
+            if fingers else ""
         raise DataError(path, "label", f"expected a label column ({_EVENT_LABEL}) or five finger columns "
-                                       f"{fs_.FINGERS}; header is {list(df.columns)}")
+                                       f"{fs_.FINGERS} (pinky/pinkie/small = little, pointer/forefinger = index); "
+                                       f"header is {list(df.columns)}{found}")
     if "duration" in df.columns:
-        out["duration"] = _numeric(df["duration"].replace("", np.nan), path, "duration")
+        out["duration"] = _numeric(df["duration"].replace("", np.nan), path, "duration") * scale
     if len(out) and np.any(np.diff(out["time"].to_numpy()) < 0):
         raise DataError(path, tcol, "expected event times in increasing order")
     out.attrs["time_column"] = tcol
     return out
+
+
+def _finger_columns(columns, path: Path) -> dict[str, str]:
+    """Finger -> the column that holds it (``pinky`` for little, ...); two columns of one finger is an error."""
+    found: dict[str, str] = {}
+    for c in columns:
+        finger = fs_.finger_of(c)
+        if finger is None:
+            continue
+        if finger in found:
+            raise DataError(path, c, f"columns {found[finger]!r} and {c!r} both name the {finger} finger; "
+                                     "expected one column per finger")
+        found[finger] = c
+    return found
 
 
 def labels_from_events(events: pd.DataFrame, t: np.ndarray, path) -> np.ndarray:
@@ -325,8 +363,11 @@ def labels_from_events(events: pd.DataFrame, t: np.ndarray, path) -> np.ndarray:
     lo, hi = float(t[0]), float(t[-1])
     for i, ev in enumerate(events["time"].to_numpy()):
         if not (lo <= ev <= hi):
+            hint = next((f" (times {factor:g}x as large would fit: is the sidecar's time_unit right?)"
+                         for factor in (1e-3, 1e3, 1e-6, 1e6) if lo <= ev * factor <= hi), "")
             raise DataError(path, tcol, f"event {i + 1} at t={ev:.6g} s lies outside the recording "
-                                        f"({lo:.6g} .. {hi:.6g} s); expected event times on the recording's clock")
+                                        f"({lo:.6g} .. {hi:.6g} s); expected event times on the recording's clock"
+                                        + hint)
     labels = np.full(len(t), "rest", dtype=object)
     times = events["time"].to_numpy()
     dur = events["duration"].to_numpy() if "duration" in events.columns else np.full(len(events), np.nan)
@@ -338,7 +379,7 @@ def labels_from_events(events: pd.DataFrame, t: np.ndarray, path) -> np.ndarray:
     return labels
 
 
-def _encode_labels(labels, path: Path):
+def encode_labels(labels, path: Path):
     """Integer labels (0 = rest), the class prefix, label names and descriptions per class key."""
     text = np.array([("" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip()) for v in labels],
                     dtype=object)
@@ -359,7 +400,7 @@ def _encode_labels(labels, path: Path):
     return label, prefix, names, dict(names)
 
 
-def _repetitions(label: np.ndarray) -> np.ndarray:
+def repetitions(label: np.ndarray) -> np.ndarray:
     """Each run of a non-rest label is the next repetition of that label (1, 2, ...)."""
     rep = np.zeros(len(label), dtype=np.int64)
     starts = np.flatnonzero(np.r_[True, np.diff(label) != 0])
