@@ -6,6 +6,9 @@
     myosem query "bend the ring finger" --run RUN -k 5
     myosem query --window window.npy --run RUN
     myosem query --recording session1.csv --run RUN --json         # any device: per-window descriptions
+    myosem calibrate --recording prompts.csv --run RUN               # a person's device -> a calibration run
+    myosem live --board synthetic --run RUN --watch "close the index finger"   # a board's stream, described live
+    myosem live --board playback --file cyton.csv --master-board cyton --run CALIBRATION
     torchrun --nproc_per_node=4 -m myosem_experiments.cli train-stage2 ...           # data-parallel
 
 Every subcommand has ``--help``. Tests call :func:`main` with a list of
@@ -112,14 +115,74 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--recording", default=None, metavar="FILE",
                    help="a recording of any device (.csv/.tsv/.npy/.edf with a sidecar <stem>.yaml): slide over it "
                         "and print the top descriptions per window, or with a sentence its best-matching time spans")
-    p.add_argument("--sidecar", default=None, metavar="FILE", help="sidecar of --recording (default: <stem>.yaml beside it)")
+    _recording_options(p)
     p.add_argument("--hop", type=float, default=0.5, help="--recording: seconds between windows (default 0.5)")
-    p.add_argument("--run", required=True, help="Stage-3 run folder (or its name under --runs), or an index folder")
+    p.add_argument("--run", required=True, help="Stage-3 run folder (or its name under --runs), an index folder, "
+                                                "or a calibration run (myosem calibrate)")
     p.add_argument("-k", type=int, default=5, help="how many results (default 5)")
     p.add_argument("--split", default="test", help="which index of the run (default: test)")
     _common(p, data=False)
     p.set_defaults(func=c.cmd_query)
+
+    from . import cli_devices as d
+
+    p = sub.add_parser("calibrate", help="fit a person's device: normalizer + few-shot map from one labelled recording",
+                       description="Read one labelled recording of a device (prompts such as 'index closed' or five "
+                                   "0/1 finger states), fit the normalizer on all its windows and the few-shot map "
+                                   "from its labelled windows to their descriptions, check the map leaving one "
+                                   "repetition out, and save the result as a calibration run that `query --run` and "
+                                   "`live --run` take in place of the model run. Prints the run folder.")
+    p.add_argument("--recording", required=True, metavar="FILE", help="the labelled calibration recording")
+    _recording_options(p)
+    p.add_argument("--run", required=True, help="the model: an index folder or a Stage-3 run holding one "
+                                                "(myosem index)")
+    p.add_argument("--shots", type=int, default=None, help="labelled windows per prompt to fit on (default: all)")
+    p.add_argument("--lam", type=float, default=None,
+                   help="ridge strength of the few-shot map (default: the book's, chosen on development sessions)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the --shots draw")
+    p.add_argument("--split", default="test", help="which index of the run (default: test)")
+    _common(p, data=False)
+    p.set_defaults(func=d.cmd_calibrate)
+
+    p = sub.add_parser("live", help="describe a board's EMG stream window by window, as it arrives (BrainFlow)",
+                       description="Stream EMG from a BrainFlow board (a real board, `synthetic`, or `playback` "
+                                   "replaying a BrainFlow file), window it at the model's rate, embed every window "
+                                   "and show its top descriptions in a refreshing table (or --json: one line per "
+                                   "window). Ctrl-C stops it cleanly. With a calibration run the device's normalizer, "
+                                   "map and prompts are used; without, the first --warmup seconds set the normalizer.")
+    p.add_argument("--board", required=True, help="BrainFlow board id or name: synthetic, playback, cyton, 0, ...")
+    p.add_argument("--file", default=None, metavar="FILE", help="--board playback: the BrainFlow file to replay")
+    p.add_argument("--master-board", default=None,
+                   help="--board playback: the board that recorded --file (default: the calibration's board, "
+                        "else synthetic)")
+    p.add_argument("--serial-port", default=None, help="serial port of a real board (e.g. /dev/ttyUSB0)")
+    p.add_argument("--signal", default="raw", choices=("raw", "rms"), help="what the board's EMG rows hold")
+    p.add_argument("--run", required=True, help="an index folder / Stage-3 run holding one, or a calibration run")
+    p.add_argument("-k", type=int, default=3, help="descriptions shown per window (default 3)")
+    p.add_argument("--watch", default=None, metavar="SENTENCE", help='mark windows that match a sentence, e.g. '
+                                                                     '"close the index finger"')
+    p.add_argument("--hop", type=float, default=0.25, help="seconds between windows (default 0.25)")
+    p.add_argument("--warmup", type=float, default=5.0,
+                   help="uncalibrated: seconds of stream that set the normalizer before the first window (default 5)")
+    p.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    p.add_argument("--max-windows", type=int, default=None, help="stop after this many windows")
+    p.add_argument("--stall", type=float, default=3.0, help="seconds without a sample that count as a stalled "
+                                                            "stream (an error; default 3)")
+    p.add_argument("--record", default=None, metavar="FILE",
+                   help="also save the received samples as a BrainFlow file (written whole on exit, also on Ctrl-C)")
+    p.add_argument("--split", default="test", help="which index of the run (default: test)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads (default 1: the latency target is per core)")
+    _common(p, data=False)
+    p.set_defaults(func=d.cmd_live)
     return ap
+
+
+def _recording_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--sidecar", default=None, metavar="FILE", help="sidecar of --recording (default: <stem>.yaml beside it)")
+    p.add_argument("--board", default=None, help="--recording is a BrainFlow file of this board (id or name, e.g. "
+                                                 "cyton): no sidecar needed")
+    p.add_argument("--events", default=None, metavar="FILE",
+                   help="with --board: a prompt/events file on the file's clock (default: its markers, if any)")
 
 
 def _print_summary(args, summary: dict) -> None:

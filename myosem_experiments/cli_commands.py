@@ -176,9 +176,11 @@ def cmd_query(args) -> dict:
         raise ConfigError("query needs either a sentence or --window FILE (not both), or --recording FILE")
     if not ddp.is_main():
         return {}
-    index = load_index(resolve_index(args.run, args.runs, args.split))
     if args.recording is not None:
-        return _query_recording(args, index)
+        from .cli_devices import query_recording
+
+        return query_recording(args)
+    index = load_index(resolve_index(args.run, args.runs, args.split))
     if args.text is not None:
         from myosem_core.text.stage1 import load_stage1
 
@@ -226,37 +228,3 @@ def _query_window(args, index) -> dict:
                "class_name": class_name(run.class_keys[i]), "description": canon.get(run.class_keys[i], "")}
               for r, i in enumerate(order)]
     return {"window": str(path), "run": str(run_folder), "synthetic": index.info.get("synthetic"), "ranked": ranked}
-
-
-def _query_recording(args, index) -> dict:
-    """Slide over a recording of any device: per-window top descriptions, or a sentence's best time spans."""
-    from myosem_core.cross_device import CrossDevice, Layout
-    from myosem_core.data.own_recordings import read_recording
-    from myosem_core.text.stage1 import load_stage1
-    from myosem_core.training.stage3 import load_stage3
-
-    path = Path(args.recording).expanduser()
-    if not path.is_file():
-        raise MissingArtifact(f"{path}: recording file not found")
-    if args.hop <= 0:
-        raise ConfigError(f"--hop must be positive seconds, got {args.hop}")
-    rec = read_recording(path, args.sidecar)
-    folders = {k: Path(index.info[f"{k}_run"]) for k in ("stage3", "stage1")}
-    for name, folder in folders.items():
-        if not (folder / "results.json").is_file():
-            raise MissingArtifact(f"{folder}: the {name} run this index was built with is missing")
-    run = load_stage3(folders["stage3"])
-    enc = run.model.encoder.cfg
-    xd = CrossDevice(run, load_stage1(folders["stage1"]),
-                     Layout(n_channels=enc.n_channels, window_s=enc.window_len / Layout.fs, hop_s=args.hop))
-    head = {"recording": str(path), "run": str(folders["stage3"]), "device": {"fs": rec.fs, "channels": rec.n_channels,
-            "signal": rec.signal_kind}, "model_layout": xd.layout.__dict__.copy(), "synthetic": index.info.get("synthetic")}
-    if args.text is not None:
-        spans = xd.find(rec, args.text, args.k)
-        return {**head, "query": args.text, "spans": spans.round(4).to_dict(orient="records")}
-    sentences = None
-    if rec.meta.get("descriptions"):  # the recording's own labels are the candidates, else the model's classes
-        sentences = rec.meta["descriptions"]
-    table = xd.describe(rec, min(args.k, len(sentences) if sentences else args.k), sentences)
-    return {**head, "candidates": "recording labels" if sentences else "model classes",
-            "windows": table.round(4).to_dict(orient="records")}

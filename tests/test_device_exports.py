@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from myosem_core.data import finger_states as fs_
-from myosem_core.data.boards import board, board_id
+from myosem_core.data.boards import board, board_id, brainflow
 from myosem_core.data.brainflow_files import read_brainflow_file, write_brainflow_file
 from myosem_core.data.own_recordings import read_recording
 from myosem_core.data.session import Recording
@@ -108,7 +108,7 @@ def brainflow_recording(n: int = 2000, channels: int = 8, seed: int = 0) -> Reco
 
 
 def test_board_names_and_ids_resolve_through_brainflow():
-    from brainflow.board_shim import BoardIds, BoardShim
+    BoardIds, BoardShim = brainflow().BoardIds, brainflow().BoardShim
 
     assert board_id("cyton") == board_id("CYTON_BOARD") == board_id(0) == board_id("0") == BoardIds.CYTON_BOARD.value
     b = board("cyton")
@@ -125,8 +125,7 @@ def test_an_unknown_board_is_one_config_error(value, needle):
 
 
 def test_a_brainflow_file_reads_with_the_board_id_alone(tmp_path):
-    from brainflow.data_filter import DataFilter
-
+    DataFilter = brainflow().DataFilter
     rec = brainflow_recording()
     path = write_brainflow_file(tmp_path / "cyton.csv", rec, "cyton", t0=1_700_000_000.0)
     raw = DataFilter.read_file(str(path))  # BrainFlow's own reader: (rows, samples)

@@ -39,3 +39,37 @@ def test_few_shot_map_starts_at_zero_shot_and_fits_the_shots():
     T = np.roll(Z, 1, axis=1)
     fitted = FewShotMap(1e-6).fit(Z, T)(Z)
     assert (np.sum(fitted * T, axis=1) > 0.99).all()
+
+
+def test_the_layout_converter_is_a_causal_moving_rms_of_the_filtered_signal():
+    """Reference: the whole signal filtered at once (scipy), pandas' rolling mean of squares, read at floor(j fs / 100)."""
+    import pandas as pd
+    import scipy.signal
+
+    from myosem_core.cross_device import LayoutConverter, raw_filter
+
+    x = np.random.default_rng(3).normal(0, 10, size=(2000, 8))
+    conv = LayoutConverter(250.0, 8, "raw", Layout(n_channels=8))
+    out = conv.push(x)
+    sos = raw_filter(250.0)
+    y = scipy.signal.sosfilt(sos, x, axis=0, zi=scipy.signal.sosfilt_zi(sos)[:, :, None] * x[0][None, None, :])[0]
+    rms = np.sqrt(pd.DataFrame(y**2).rolling(25, min_periods=1).mean().to_numpy())
+    idx = (np.arange(len(out)) * 5) // 2  # 250 Hz -> 100 Hz: device sample floor(2.5 j)
+    assert len(out) == 800 and idx[-1] == 1997
+    np.testing.assert_allclose(out, rms[idx], rtol=1e-5)
+
+
+def test_a_stream_in_chunks_of_any_size_converts_like_the_whole_file():
+    from myosem_core.cross_device import LayoutConverter
+
+    rng = np.random.default_rng(4)
+    for fs, kind in ((250.0, "raw"), (2000.0, "raw"), (100.0, "rms"), (200.0, "rms")):
+        x = np.abs(rng.normal(size=(int(4 * fs), 6)))
+        whole = LayoutConverter(fs, 6, kind).push(x)
+        conv, parts, at = LayoutConverter(fs, 6, kind), [], 0
+        while at < len(x):
+            n = int(rng.integers(1, 40))
+            parts.append(conv.push(x[at:at + n]))
+            at += n
+        np.testing.assert_array_equal(np.concatenate(parts), whole)
+        assert len(whole) == 400  # one model sample per 10 ms

@@ -27,12 +27,14 @@ SYNTHETIC = -1
 
 
 def brainflow():
-    """The ``brainflow.board_shim`` module, imported quietly (its logger off)."""
+    """The ``brainflow`` package (``BoardShim``, ``BoardIds``, ``DataFilter``, ...), imported quietly, logger off."""
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # BrainFlow's import warns about pkg_resources
-        from brainflow import board_shim
-    board_shim.BoardShim.disable_board_logger()
-    return board_shim
+        warnings.simplefilter("ignore")  # BrainFlow loads its libraries through the deprecated pkg_resources
+        import brainflow as bf
+
+        bf.BoardShim.disable_board_logger()  # the first call of each part loads its library: do it here
+        bf.DataFilter.disable_data_logger()
+    return bf
 
 
 @dataclass(frozen=True)

@@ -115,10 +115,7 @@ def write_brainflow_file(path: str | Path, rec: Recording, board, t0: float = 1_
         data[b.timestamp_row] = t0 + np.arange(rec.n_samples) / rec.fs
     for i, v in (markers or {}).items():
         data[b.marker_row, i] = v
-    from brainflow.data_filter import DataFilter
-
-    brainflow()  # quiet import
     path = Path(path)
     with atomic_path(path, ".csv") as tmp:
-        DataFilter.write_file(data, str(tmp), "w")
+        brainflow().DataFilter.write_file(data, str(tmp), "w")
     return path

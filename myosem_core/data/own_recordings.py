@@ -181,7 +181,8 @@ def read_recording(path: str | Path, sidecar: str | Path | Sidecar | None = None
         dataset="recording", exercise=path.stem, class_prefix=prefix, signal_kind=sc.signal,
         channel_names=sc.channels, source=str(path),
         meta={"descriptions": descriptions, "label_names": names, "t0": t0, "units": sc.units,
-              "sidecar": str(sc.path) if sc.path else None, "device": sc.device, "labelled": labels is not None},
+              "sidecar": str(sc.path) if sc.path else None, "events": str(sc.events) if sc.events else None,
+              "device": sc.device, "labelled": labels is not None},
     )
 
 

@@ -9,9 +9,19 @@ test window overlaps a shot). Rows, all as EMG->text over the device's own
 prompt descriptions (``close the index finger``, ...; chance = 1 / classes):
 
 - ``MyoSem zero-shot``: the resampling / RMS path of :mod:`myosem_core.cross_device`;
-- ``MyoSem few-shot (k)``: plus a ridge map fitted on k windows per class;
+- ``MyoSem few-shot (k)``: plus a ridge map fitted on k windows per class
+  (:class:`~myosem_core.cross_device.FewShotMap`, ``lam`` below);
 - ``nearest class mean (k)``: no model at all, per-channel mean log envelope of
-  the same k windows per class (the floor any adaptation has to beat).
+  the same k windows per class (the floor any adaptation has to beat);
+- ``per-finger logistic (k)``: no model either, one logistic regression per
+  finger on envelope features of the same shots, each prompt scored by its five
+  finger states (:class:`~myosem_core.baselines.few_shot.PerFingerLogistic`).
+
+``lam`` = 0.01 was chosen on synthetic development sessions (subjects 11-13 of
+every device, never an evaluated one) from {0.001, 0.01, 0.1, 1}: R@1 with 5
+shots per prompt 0.70 at the former default 1, 0.89 at 0.1, 0.92 at 0.01, 0.93
+at 0.001 on the 8-channel board, flat below 0.01 for 1 and 5 shots on all three
+devices.
 
 ``db1_prototypes`` is the zero-shot R@1 of single-finger prompts against the
 model's 12 DB1 classes (index closed -> "index flexion"; chance 1/12).
@@ -25,9 +35,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from myosem_core.cross_device import CrossDevice, labelled_windows
+from myosem_core.baselines.few_shot import PerFingerLogistic, nearest_class_mean_scores
+from myosem_core.cross_device import FEW_SHOT_LAM, CrossDevice, FewShotMap, labelled_windows
 from myosem_core.data.device_files import DEVICES, Device, device_recording
-from myosem_core.data.windows import WindowSet
 from myosem_core.metrics import retrieval_summary, true_ranks
 from myosem_core.threads import set_threads
 
@@ -44,22 +54,13 @@ class CrossDeviceConfig:
     n_shot_reps: int = 2  # repetitions the labelled shots come from; the rest are test windows
     shots: tuple[int, ...] = (1, 5)  # labelled windows per class
     n_draws: int = 5  # random draws of the shots
-    lam: float = 1.0  # ridge strength of the few-shot map (pulls toward the zero-shot identity)
+    lam: float = FEW_SHOT_LAM  # ridge strength of the few-shot map (pulls toward the zero-shot identity); see above
     seed: int = 0
 
 
 def emg_to_text(scores: np.ndarray, y: np.ndarray) -> dict:
     """R@1/3/5 and MRR of each window ranking the candidates (no bootstrap: draws are averaged instead)."""
     return retrieval_summary(true_ranks(scores, y), tuple(k for k in (1, 3, 5) if k <= scores.shape[1]))
-
-
-def _scores_nearest_mean(train: WindowSet, test: WindowSet, classes: list[str]) -> np.ndarray:
-    def feat(X):
-        f = np.log(X.mean(axis=1) + 1e-6)
-        return f - f.mean(axis=1, keepdims=True)  # gain-free across channels
-    Ftr, Fte = feat(train.X), feat(test.X)
-    C = np.stack([Ftr[train.labels == k].mean(0) for k in classes])
-    return -((Fte[:, None, :] - C[None]) ** 2).sum(-1)
 
 
 def evaluate_device(xd: CrossDevice, device: Device, cfg: CrossDeviceConfig = CrossDeviceConfig()) -> dict:
@@ -76,7 +77,7 @@ def evaluate_device(xd: CrossDevice, device: Device, cfg: CrossDeviceConfig = Cr
         pool, test = ws.subset(ws.repetition <= cfg.n_shot_reps), ws.subset(ws.repetition > cfg.n_shot_reps)
         y = np.array([classes.index(k) for k in test.labels])
         keys, _, V = xd.candidates(sentences)
-        xd.map = xd.map.__class__(np.inf)
+        xd.map = FewShotMap(np.inf)
         Z0 = xd.embed(test.X, norm)
         rows.setdefault("MyoSem zero-shot", []).append(emg_to_text(Z0 @ V.T, y))
         # the model's own DB1 classes for the single-finger prompts
@@ -90,12 +91,15 @@ def evaluate_device(xd: CrossDevice, device: Device, cfg: CrossDeviceConfig = Cr
             for _ in range(cfg.n_draws):
                 pick = np.concatenate([rng.choice(np.flatnonzero(pool.labels == c), k, replace=False) for c in classes])
                 shots = pool.subset(pick)
+                ys = np.array([classes.index(c) for c in shots.labels])
                 xd.fit_few_shot(shots, norm, sentences, cfg.lam)
                 rows.setdefault(f"MyoSem few-shot ({k}/class)", []).append(
                     emg_to_text(xd.embed(test.X, norm) @ V.T, y))
                 rows.setdefault(f"nearest class mean ({k}/class)", []).append(
-                    emg_to_text(_scores_nearest_mean(shots, test, classes), y))
-        xd.map = xd.map.__class__(np.inf)
+                    emg_to_text(nearest_class_mean_scores(shots.X, ys, test.X, len(classes)), y))
+                rows.setdefault(f"per-finger logistic ({k}/class)", []).append(
+                    emg_to_text(PerFingerLogistic().fit(shots.X, ys, classes).scores(test.X), y))
+        xd.map = FewShotMap(np.inf)
     summary = {name: {m: float(np.mean([r[m] for r in rs])) for m in ("R@1", "R@3", "MRR")} | {"n": len(rs)}
                for name, rs in rows.items()}
     return {"device": asdict(device), "synthetic": True, "n_classes": len(classes), "chance_R@1": 1 / len(classes),
