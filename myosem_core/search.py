@@ -16,7 +16,13 @@ known about each row:
 
 - ``embeddings.npy``: (N, D) float32 unit vectors;
 - ``windows.csv``: one row per embedding (class key, class name, subject, ...);
-- ``index.json``: where the embeddings came from (runs, dataset, protocol, split).
+- ``index.json``: where the embeddings came from (runs, dataset, protocol, split);
+- ``prototypes.npy`` + ``posteriors.npy`` (when saved with the model's prototypes):
+  every window's class posterior (N, K), so a sentence's prototype-mediated search
+  reads K numbers a window instead of D and a softmax;
+- ``ann.faiss`` + ``ann.json`` past :data:`~myosem_core.ann.ANN_THRESHOLD` rows: an
+  approximate (faiss IVF) index of the embeddings for window-to-window search
+  (:mod:`myosem_core.ann`); ``exact=True`` searches without it.
 """
 
 from __future__ import annotations
@@ -128,18 +134,51 @@ def brute_force_topk(corpus: np.ndarray, queries: np.ndarray, k: int = 5) -> Top
 INDEX_FILES = ("embeddings.npy", "windows.csv", "index.json")
 
 
-def save_index(folder: str | Path, embeddings: np.ndarray, windows: pd.DataFrame, info: dict) -> Path:
-    """Write an index folder atomically file by file (``index.json`` last: it marks the index complete)."""
+def save_index(folder: str | Path, embeddings: np.ndarray, windows: pd.DataFrame, info: dict,
+               prototypes: np.ndarray | None = None, ann: str | None = "auto", progress: bool = False) -> Path:
+    """Write an index folder atomically file by file (``index.json`` last: it marks the index complete).
+
+    ``prototypes`` (K, D): also store every window's class posterior for sentence search. ``ann``: "auto"
+    builds an approximate index past :data:`~myosem_core.ann.ANN_THRESHOLD` rows, "ivf-flat" / "ivf-pq"
+    always, None never.
+    """
     folder = Path(folder)
     E = np.asarray(embeddings, dtype=np.float32)
     if E.ndim != 2 or len(E) != len(windows):
         raise DataError(folder, "embeddings", f"expected ({len(windows)}, D) embeddings, got shape {E.shape}")
+    (folder / "index.json").unlink(missing_ok=True)  # the folder is incomplete until index.json is back
     with atomic_path(folder / "embeddings.npy", suffix=".npy") as tmp:
         np.save(tmp, E)
     with atomic_path(folder / "windows.csv") as tmp:
         windows.to_csv(tmp, index=False)
-    write_json(folder / "index.json", {**info, "n": int(E.shape[0]), "dim": int(E.shape[1])})
+    for name in ("prototypes.npy", "posteriors.npy", "ann.json", "ann.faiss"):  # what an earlier index left
+        (folder / name).unlink(missing_ok=True)
+    extra = {}
+    if prototypes is not None:
+        from .retrieval import class_posterior
+
+        P = np.asarray(prototypes, np.float32)
+        with atomic_path(folder / "posteriors.npy", suffix=".npy") as tmp:
+            np.save(tmp, np.concatenate([class_posterior(E[a:a + DEFAULT_CHUNK_ROWS], P)
+                                         for a in range(0, len(E), DEFAULT_CHUNK_ROWS)]).astype(np.float32))
+        with atomic_path(folder / "prototypes.npy", suffix=".npy") as tmp:
+            np.save(tmp, P)
+        extra["posteriors"] = True
+    if ann is not None and (ann != "auto" or len(E) >= _ann().ANN_THRESHOLD):
+        m = _ann()
+        settings = m.ann_settings(len(E), E.shape[1], None if ann == "auto" else ann)
+        index = m.build_ann(np.load(folder / "embeddings.npy", mmap_mode="r"), settings, progress=progress,
+                            source=folder / "embeddings.npy")
+        index.save(folder)
+        extra["ann"] = settings.kind
+    write_json(folder / "index.json", {**info, "n": int(E.shape[0]), "dim": int(E.shape[1]), **extra})
     return folder
+
+
+def _ann():
+    from . import ann
+
+    return ann
 
 
 @dataclass
@@ -148,17 +187,23 @@ class StoredIndex:
     embeddings: np.ndarray  # (N, D) memory-mapped float32
     windows: pd.DataFrame
     info: dict
+    posteriors: np.ndarray | None = None  # (N, K) memory-mapped class posteriors, with the prototypes they used
+    prototypes: np.ndarray | None = None
+    ann: object = None  # myosem_core.ann.AnnIndex over the embeddings, past the size threshold
 
     def search(self, queries: np.ndarray, k: int = 5, chunk_rows: int = DEFAULT_CHUNK_ROWS,
-               prototypes: np.ndarray | None = None, class_scores: np.ndarray | None = None) -> pd.DataFrame:
+               prototypes: np.ndarray | None = None, class_scores: np.ndarray | None = None,
+               exact: bool = False) -> pd.DataFrame:
         """Top-k rows for one query vector, with their stored metadata (rank, score, then the windows.csv columns).
 
         With ``prototypes`` (K, D) the query is a sentence embedding ranked by the prototype-mediated score
-        of :func:`myosem_core.retrieval.text_to_window_scores`, chunk by chunk (``class_scores``: the
-        sentence's class cosines from a query encoder, used instead of ``queries @ prototypes.T``); without,
-        by inner product.
+        of :func:`myosem_core.retrieval.text_to_window_scores` (``class_scores``: the sentence's class cosines
+        from a query encoder, used instead of ``queries @ prototypes.T``), over the stored posteriors when
+        they were computed with these prototypes, else chunk by chunk from the embeddings; exact either way.
+        Without, by inner product with the embeddings: through the approximate index when there is one
+        (``exact=True``: never).
         """
-        transform = None
+        transform, corpus = None, self.embeddings
         if prototypes is not None:
             from .retrieval import TEXT_TEMPERATURE, class_posterior
             from .scoring import window_posteriors
@@ -167,9 +212,14 @@ class StoredIndex:
             S = (np.atleast_2d(np.asarray(queries, np.float32)) @ P.T if class_scores is None
                  else np.atleast_2d(np.asarray(class_scores, np.float32)))
             queries = window_posteriors(S, TEXT_TEMPERATURE)
-            transform = lambda block: class_posterior(block, P)  # noqa: E731
-        hits = topk(self.embeddings, queries, k, chunk_rows, source=self.folder / "embeddings.npy",
-                    transform=transform)
+            if self.posteriors is not None and self.prototypes is not None and np.array_equal(self.prototypes, P):
+                corpus = self.posteriors
+            else:
+                transform = lambda block: class_posterior(block, P)  # noqa: E731
+        if prototypes is None and self.ann is not None and not exact:
+            hits = self.ann.search(queries, k)
+        else:
+            hits = topk(corpus, queries, k, chunk_rows, source=self.folder / "embeddings.npy", transform=transform)
         rows = self.windows.iloc[hits.indices[0]].reset_index(drop=True)
         return pd.concat([pd.DataFrame({"rank": np.arange(1, len(rows) + 1), "score": hits.scores[0]}), rows], axis=1)
 
@@ -189,4 +239,12 @@ def load_index(folder: str | Path) -> StoredIndex:
     if E.ndim != 2 or len(E) != len(windows) or E.shape[1] != info.get("dim"):
         raise DataError(folder / "embeddings.npy", "shape", f"expected ({len(windows)}, {info.get('dim')}) "
                         f"to match windows.csv and index.json, got {E.shape}")
-    return StoredIndex(folder, E, windows, info)
+    posteriors = prototypes = None
+    if info.get("posteriors"):
+        posteriors = np.load(folder / "posteriors.npy", mmap_mode="r")
+        prototypes = np.load(folder / "prototypes.npy")
+        if len(posteriors) != len(E) or posteriors.shape[1] != len(prototypes):
+            raise DataError(folder / "posteriors.npy", "shape", f"expected ({len(E)}, {len(prototypes)}) posteriors, "
+                            f"got {posteriors.shape}; rebuild the index with `myosem index`")
+    ann = _ann().load_ann(folder, E) if info.get("ann") else None
+    return StoredIndex(folder, E, windows, info, posteriors, prototypes, ann)

@@ -4,7 +4,7 @@
     myosem train-stage3 --dataset ninapro-db1 --data-dir ... --protocol user --preset full
     myosem index --dataset ninapro-db1 --data-dir ... --protocol user          # prints the run folder
     myosem query "bend the ring finger" --run RUN -k 5
-    myosem query --window window.npy --run RUN
+    myosem query --window window.npy --run RUN                     # its descriptions, and the most similar stored windows
     myosem query --recording session1.csv --run RUN --json         # any device: per-window descriptions
     myosem calibrate --recording prompts.csv --run RUN               # a person's device -> a calibration run
     myosem live --board synthetic --run RUN --watch "close the index finger"   # a board's stream, described live
@@ -100,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--split", default="test", choices=("train", "val", "test", "all"),
                    help="which windows to index (default: test)")
+    p.add_argument("--ann", default="auto", choices=("auto", "none", "ivf-flat", "ivf-pq"),
+                   help="approximate index (faiss) of the embeddings: auto = past 100,000 windows, IVF-Flat while "
+                        "the vectors fit 2 GiB, else IVF-PQ (default auto)")
     p.set_defaults(func=c.cmd_index)
 
     p = sub.add_parser("query", help='"free text" -> top EMG windows, --window FILE -> ranked descriptions, '
@@ -121,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                 "or a calibration run (myosem calibrate)")
     p.add_argument("-k", type=int, default=5, help="how many results (default 5)")
     p.add_argument("--split", default="test", help="which index of the run (default: test)")
+    p.add_argument("--exact", action="store_true", help="--window: search the stored windows exactly, never through "
+                                                        "the approximate index")
     _common(p, data=False)
     p.set_defaults(func=c.cmd_query)
 

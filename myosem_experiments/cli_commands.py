@@ -117,7 +117,7 @@ def cmd_evaluate(args) -> dict:
 
 def cmd_index(args) -> dict:
     from myosem_core.data.catalog import class_name
-    from myosem_core.search import save_index
+    from myosem_core.search import load_index, save_index
 
     sc = configs(args)
     ws, split = load_data(sc, args.protocol, _progress(args))
@@ -136,9 +136,12 @@ def cmd_index(args) -> dict:
     info = {"stage3_run": str(s3.folder), "stage2_run": str(s2.folder), "stage1_run": str(text.run_dir),
             "dataset": sc.cfg.data.dataset, "synthetic": bool(ws.is_synthetic), "protocol": args.protocol,
             "split": args.split, "window_shape": list(ws.X.shape[1:])}
-    save_index(folder, E, windows, info)
+    ann = None if args.ann == "none" else args.ann
+    save_index(folder, E, windows, info, prototypes=s3.prototypes, ann=ann, progress=_progress(args))
+    saved = load_index(folder)
     return {"index": str(folder), "run": str(s3.folder), "n": int(len(E)), "dim": int(E.shape[1]),
-            "synthetic": bool(ws.is_synthetic)}
+            "synthetic": bool(ws.is_synthetic), "approximate": saved.info.get("ann"),
+            **({"approximate_bytes": saved.ann.memory_bytes} if saved.ann is not None else {})}
 
 
 def resolve_index(run: str, runs: str | None, split: str) -> Path:
@@ -227,4 +230,9 @@ def _query_window(args, index) -> dict:
     ranked = [{"rank": r + 1, "score": float(s[i]), "class_key": run.class_keys[i],
                "class_name": class_name(run.class_keys[i]), "description": canon.get(run.class_keys[i], "")}
               for r, i in enumerate(order)]
-    return {"window": str(path), "run": str(run_folder), "synthetic": index.info.get("synthetic"), "ranked": ranked}
+    similar = index.search(z, args.k, exact=args.exact)  # the stored windows most like it (approximate past a size)
+    cols = [c for c in ("rank", "score", "window", "class_key", "class_name", "subject", "repetition")
+            if c in similar.columns]
+    return {"window": str(path), "run": str(run_folder), "synthetic": index.info.get("synthetic"), "ranked": ranked,
+            "similar": similar[cols].to_dict(orient="records"),
+            "search": "exact" if args.exact or index.ann is None else index.ann.settings.kind}

@@ -29,3 +29,11 @@ def db1_recordings(db1_dir):
 def db1_windows(db1_recordings):
     """Default windows (1 s, hop 0.25 s, no rest) of the real DB1 recordings."""
     return make_windows(db1_recordings, WindowConfig())
+
+
+@pytest.fixture(scope="session")
+def flow(tmp_path_factory):
+    """The CLI flow on the tiny synthetic set (:func:`cli_flow.build_flow`), trained once per test session."""
+    from cli_flow import build_flow
+
+    return build_flow(tmp_path_factory.mktemp("cli"))

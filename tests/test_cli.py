@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from myosem_core.training.resume import INTERRUPT_ENV
 from myosem_experiments.cli import EXIT_DATA, EXIT_INTERRUPTED, EXIT_MISSING, EXIT_USAGE, main
+from cli_flow import run_cli as _run
 from tiny_myosem import CLI_TINY
 
 COMMANDS = ["prepare", "train-stage1", "train-stage2", "train-stage3", "train", "evaluate", "index", "query"]
@@ -74,44 +74,6 @@ def test_missing_run_exits_4(tmp_path, capsys):
     (tmp_path / "empty-run").mkdir()
     assert main(["query", "open the hand", "--run", str(tmp_path / "empty-run")]) == EXIT_MISSING
     assert "myosem index" in _error_line(capsys)
-
-
-@pytest.fixture(scope="module")
-def flow(tmp_path_factory):
-    """prepare -> train-stage2 (interrupted, then resumed) -> train-stage3 -> index on the tiny synthetic set."""
-    import os
-
-    root = tmp_path_factory.mktemp("cli")
-    old = {k: os.environ.get(k) for k in ("MYOSEM_CACHE", INTERRUPT_ENV)}
-    os.environ["MYOSEM_CACHE"] = str(root / "cache")
-    common = [*CLI_TINY, "--runs", str(root / "runs"), "--json"]
-    out = {"root": root, "common": common}
-    try:
-        out["prepare"] = _run(["prepare", *common])
-        os.environ[INTERRUPT_ENV] = "0"
-        out["interrupted"] = main(["train-stage2", *common])
-        del os.environ[INTERRUPT_ENV]
-        out["stage2"] = _run(["train-stage2", *common])
-        out["stage3"] = _run(["train-stage3", *common])
-        out["index"] = _run(["index", *common])
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-    return out
-
-
-def _run(argv) -> dict:
-    import contextlib
-    import io
-
-    buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
-        code = main(argv)
-    assert code == 0, (argv[0], code)
-    return json.loads(buf.getvalue())
 
 
 def test_prepare_writes_manifests(flow):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from myosem_core.cross_device import FewShotMap, Layout, remap_channels, sliding_windows, to_layout
 from myosem_core.data.device_files import Device, device_recording
@@ -73,3 +74,39 @@ def test_a_stream_in_chunks_of_any_size_converts_like_the_whole_file():
             at += n
         np.testing.assert_array_equal(np.concatenate(parts), whole)
         assert len(whole) == 400  # one model sample per 10 ms
+
+
+def test_per_finger_logistic_composes_fingers_it_saw_apart():
+    """Each finger drives its own channel; shots of single fingers and the fist only. A window of thumb + index
+    (never a shot) is scored highest as the thumb-and-index prompt: one model per finger composes, a class mean
+    of the shots could not (it has no such class)."""
+    from myosem_core.baselines.few_shot import PerFingerLogistic, finger_states_of
+
+    rng = np.random.default_rng(0)
+
+    def windows(states, n):
+        level = 1.0 + 4.0 * np.asarray(states, float)  # (5,) channel levels: a closed finger's channel is loud
+        return np.abs(level[None, None, :] * (1 + 0.2 * rng.standard_normal((n, 50, 5))))
+
+    shot_keys = ["fingers/16", "fingers/8", "fingers/4", "fingers/2", "fingers/1", "fingers/31"]
+    states = finger_states_of(shot_keys)
+    X = np.concatenate([windows(s, 5) for s in states])
+    y = np.repeat(np.arange(len(shot_keys)), 5)
+    candidates = shot_keys + ["fingers/24"]  # + thumb and index together
+    model = PerFingerLogistic().fit(X, y, shot_keys)
+    model.states = finger_states_of(candidates)  # score every candidate prompt by its five finger states
+    pinch = model.scores(windows((1, 1, 0, 0, 0), 20))
+    assert (pinch.argmax(axis=1) == candidates.index("fingers/24")).mean() >= 0.9
+    with pytest.raises(ValueError, match="not a finger-state prompt"):
+        finger_states_of(["ninapro/A/3"])
+
+
+def test_nearest_class_mean_is_gain_free():
+    from myosem_core.baselines.few_shot import nearest_class_mean_scores
+
+    rng = np.random.default_rng(1)
+    A, B = np.abs(rng.normal(1, 0.1, (4, 20, 6))), np.abs(rng.normal(1, 0.1, (4, 20, 6)))
+    B[:, :, 0] *= 5  # class 1: channel 0 loud
+    X, y = np.concatenate([A, B]), np.repeat([0, 1], 4)
+    test = np.concatenate([A[:2], B[:2]]) * 30.0  # the same windows at 30x the gain
+    assert nearest_class_mean_scores(X, y, test, 2).argmax(axis=1).tolist() == [0, 0, 1, 1]
