@@ -18,16 +18,20 @@ Corpora, all unit float32 vectors of the model's embedding size (384):
   anything; the worst case for any index.
 
 Queries are windows of other people (S17-S20, 1 s windows at a 0.25 s hop):
-S17-S18 are the development queries that pick ``nprobe`` (and ``rerank``),
-the smallest setting reaching recall@5 >= 0.95 on them; S19-S20 are the test
-queries every reported figure is measured on. Recall@5: the share of exact
+S17-S18 are the development queries that pick ``nprobe`` (and ``rerank``): the
+smallest setting whose recall@5 on them, less 1.96 standard errors over the
+queries, reaches 0.95; S19-S20 are the test queries every reported figure is
+measured on. (A first run picked the smallest setting whose mean development
+recall reached 0.95: nprobe 8 at 1 M, 0.938 on the test queries. The margin
+keeps a setting that only just clears the target on two people from being taken
+for one that clears it on two others.) Recall@5: the share of exact
 search's top 5 (:func:`~myosem_core.search.topk`, float32) that the index
 returns, ties counted as found (a returned row scoring at least the 5th exact
 score). Every timing is one query at a time on one thread (faiss and BLAS),
 the median over the test queries, exact search timed in the same run.
 Memory: the faiss index's own bytes (codes, ids, centroids), and the process's
-peak anonymous memory (``VmHWM`` less file-backed pages is not exposed, so
-``RssAnon`` is sampled after each phase); the 10 M vectors stay on disk.
+anonymous memory (``RssAnon``, sampled after each corpus); the 10 M vectors stay
+on disk and are read with plain reads, never mapped whole into the process.
 """
 
 from __future__ import annotations
@@ -50,12 +54,21 @@ DEV_SUBJECTS, TEST_SUBJECTS = ["S17", "S18"], ["S19", "S20"]
 TARGET_RECALL, TARGET_MS, TARGET_GIB = 0.95, 2.0, 4.0
 
 
-def rss_anon_mib() -> float:
-    """This process's anonymous resident memory (heap, arrays), MiB; file-backed pages excluded."""
+def _status_mib(field: str) -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("RssAnon:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def rss_anon_mib() -> float:
+    """This process's anonymous resident memory (heap, arrays), MiB; file-backed pages excluded."""
+    return _status_mib("RssAnon")
+
+
+def peak_rss_mib() -> float:
+    """The process's peak resident memory so far (``VmHWM``), MiB: file pages it mapped count too."""
+    return _status_mib("VmHWM")
 
 
 def model_run(data_dir: Path, runs: str | None):
@@ -109,43 +122,50 @@ def jitter_scale(E: np.ndarray, recordings, run, seed: int) -> float:
     return step / np.sqrt(E.shape[1])
 
 
+def _npy_file(path: Path, n: int, dim: int) -> int:
+    """Create ``path`` as an (n, dim) float32 ``.npy`` (header, then space); returns the data offset."""
+    mm = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n, dim))
+    offset = mm.offset
+    del mm  # nothing written through the map: the rows go in with plain writes
+    return offset
+
+
 def write_dense_corpus(path: Path, base: np.ndarray, copies: int, sigma: float, seed: int,
                        chunk: int = 100_000) -> np.ndarray:
     """``base`` and ``copies - 1`` jittered copies of it, unit rows, written chunk by chunk to a ``.npy``."""
-    n = len(base) * copies
-    mm = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n, base.shape[1]))
+    offset = _npy_file(path, len(base) * copies, base.shape[1])
     rng = np.random.default_rng(seed)
-    for c in range(copies):
-        for a in range(0, len(base), chunk):
-            block = np.array(base[a:a + chunk], np.float32)
-            if c:
-                block += sigma * rng.standard_normal(block.shape, dtype=np.float32)
-                block /= np.linalg.norm(block, axis=1, keepdims=True)
-            mm[c * len(base) + a:c * len(base) + a + len(block)] = block
-    mm.flush()
-    del mm
+    with open(path, "r+b") as f:
+        f.seek(offset)
+        for c in range(copies):
+            for a in range(0, len(base), chunk):
+                block = np.array(base[a:a + chunk], np.float32)
+                if c:
+                    block += sigma * rng.standard_normal(block.shape, dtype=np.float32)
+                    block /= np.linalg.norm(block, axis=1, keepdims=True)
+                block.tofile(f)
     return np.load(path, mmap_mode="r")
 
 
 def write_random_corpus(path: Path, n: int, dim: int, seed: int, chunk: int = 100_000) -> np.ndarray:
-    mm = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n, dim))
+    offset = _npy_file(path, n, dim)
     rng = np.random.default_rng(seed)
-    for a in range(0, n, chunk):
-        block = rng.standard_normal((min(chunk, n - a), dim), dtype=np.float32)
-        mm[a:a + len(block)] = block / np.linalg.norm(block, axis=1, keepdims=True)
-    mm.flush()
-    del mm
+    with open(path, "r+b") as f:
+        f.seek(offset)
+        for a in range(0, n, chunk):
+            block = rng.standard_normal((min(chunk, n - a), dim), dtype=np.float32)
+            (block / np.linalg.norm(block, axis=1, keepdims=True)).tofile(f)
     return np.load(path, mmap_mode="r")
 
 
 def exact_reference(E: np.ndarray, Q: np.ndarray, k: int, chunk: int = 200_000):
-    """Exact top-k of every query, the corpus read chunk by chunk (copies, so no file page stays mapped)."""
+    """Exact top-k of every query, the corpus read chunk by chunk (from the file, never mapped)."""
+    from myosem_core.ann import read_rows
     from myosem_core.search import TopK, topk
 
     parts_s, parts_i = [], []
     for a in range(0, len(E), chunk):
-        block = np.array(E[a:a + chunk], np.float32)
-        hits = topk(block, Q, k, threads=1)
+        hits = topk(read_rows(E, a, a + chunk), Q, k, threads=1)
         parts_s.append(hits.scores)
         parts_i.append(hits.indices + a)
     S, I = np.concatenate(parts_s, 1), np.concatenate(parts_i, 1)
@@ -155,6 +175,10 @@ def exact_reference(E: np.ndarray, Q: np.ndarray, k: int, chunk: int = 200_000):
 
 def recall(found, exact) -> float:
     """Share of exact top-k found, a returned row tying the k-th exact score counting as found."""
+    return float(np.mean(recall_per_query(found, exact)))
+
+
+def recall_per_query(found, exact) -> np.ndarray:
     hits = []
     for q in range(len(exact.indices)):
         kth = exact.scores[q, -1]
@@ -162,7 +186,12 @@ def recall(found, exact) -> float:
         same = sum(i in got for i in exact.indices[q])
         ties = sum(1 for i, s in zip(found.indices[q], found.scores[q]) if i not in set(exact.indices[q]) and s >= kth)
         hits.append(min(len(exact.indices[q]), same + ties) / len(exact.indices[q]))
-    return float(np.mean(hits))
+    return np.array(hits)
+
+
+def lower_bound(per_query: np.ndarray) -> float:
+    """Mean recall less 1.96 standard errors: the development queries' recall, with a margin for other people."""
+    return float(per_query.mean() - 1.96 * per_query.std(ddof=1) / np.sqrt(len(per_query)))
 
 
 def per_query_ms(fn, Q: np.ndarray, repeats: int = 1) -> dict:
@@ -191,17 +220,21 @@ def measure(name: str, E: np.ndarray, Qdev: np.ndarray, Qtest: np.ndarray, k: in
             for r in ((50, 100, 200, 400, 800) if s.kind == "ivf-pq" else (0,))]
     chosen, tried = None, []
     for p, r in grid:
-        rec = recall(ann.search(Qdev, k, nprobe=p, rerank=r or None, threads=1), ref_dev)
-        tried.append({"nprobe": p, "rerank": r, "dev_recall@5": rec})
-        if rec >= TARGET_RECALL and chosen is None:
+        per_query = recall_per_query(ann.search(Qdev, k, nprobe=p, rerank=r or None, threads=1), ref_dev)
+        tried.append({"nprobe": p, "rerank": r, "dev_recall@5": float(per_query.mean()),
+                      "dev_lower_bound": lower_bound(per_query)})
+        if lower_bound(per_query) >= TARGET_RECALL and chosen is None:
             chosen = (p, r)
+        if chosen is not None and (p, r) > chosen and p > 2 * chosen[0]:
+            break  # a few settings past the chosen one are enough to show the trade-off
     p, r = chosen or grid[-1]
     found = ann.search(Qtest, k, nprobe=p, rerank=r or None, threads=1)
     ann.search(Qtest[:5], k, nprobe=p, rerank=r or None, threads=1)  # warm the probed lists
     t_ann = per_query_ms(lambda q: ann.search(q, k, nprobe=p, rerank=r or None, threads=1), Qtest)
     if exact_in_memory:
-        M = np.asarray(E)
+        M = np.array(E, np.float32)  # in memory, as exact search reads a corpus in the page cache
         t_exact = per_query_ms(lambda q: topk(M, q, k, threads=1), Qtest[:10])
+        del M
     else:
         t_exact = per_query_ms(lambda q: exact_reference(E, q[None], k), Qtest[:2])
     return {"corpus": name, "n": int(len(E)), "dim": int(E.shape[1]), "index": s.kind, "nlist": s.nlist,
@@ -241,9 +274,7 @@ def run(args) -> dict:
     folder = Path(args.tmp or runs_root(args.runs) / "benchmarks")
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=folder, prefix="search-") as tmp:
-        base = embed_windows(stage3, base_recs, 0.01, base_n, args.seed,
-                             out=np.lib.format.open_memmap(Path(tmp) / "base.npy", mode="w+", dtype=np.float32,
-                                                           shape=(base_n, stage3.prototypes.shape[1])))
+        base = embed_windows(stage3, base_recs, 0.01, base_n, args.seed)  # 1 M x 384 floats: 1.5 GB in memory
         sigma = jitter_scale(base, base_recs, stage3, args.seed)
         out["jitter_sigma_per_dim"] = sigma
         for n in sizes:
@@ -266,7 +297,7 @@ def run(args) -> dict:
             out["rows"].append(row)
             print(_line(row), flush=True)
         del base
-    out["peak_rss_anon_mib"] = max(r["rss_anon_mib_after"] for r in out["rows"])
+    out["peak_rss_mib"] = peak_rss_mib()
     write_json(runs_root(args.runs) / "benchmarks" / ("search-smoke.json" if args.smoke else "search.json"), out)
     print(render_markdown(out))
     return out
@@ -294,7 +325,8 @@ def render_markdown(r: dict) -> str:
                      f"{x['test_recall@5']:.3f} | {x['ann_query']['median_ms']:.2f}, {x['ann_query']['p95_ms']:.2f} | "
                      f"{x['exact_query']['median_ms']:.1f} | {x['speedup']:.0f}x | {x['index_bytes'] / 2**30:.2f} | "
                      f"{x['vectors_bytes'] / 2**30:.2f} |")
-    lines.append(f"\nPeak anonymous memory of the benchmark process: {r['peak_rss_anon_mib'] / 1024:.2f} GiB.")
+    lines.append(f"\nPeak resident memory of the whole benchmark process (every corpus, exact search included): "
+                 f"{r['peak_rss_mib'] / 1024:.2f} GiB.")
     return "\n".join(lines)
 
 

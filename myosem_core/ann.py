@@ -140,6 +140,19 @@ def _ordered(scores: np.ndarray, idx: np.ndarray, k: int) -> TopK:
     return TopK(np.take_along_axis(scores, order, 1), np.take_along_axis(idx.astype(np.int64), order, 1))
 
 
+def read_rows(vectors: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """Rows ``start:stop`` as a float32 array in memory; from a memory-mapped ``.npy`` they are read from the
+    file, so that streaming through a corpus larger than memory never maps it into this process."""
+    if isinstance(vectors, np.memmap) and vectors.filename and vectors.dtype == np.float32 and \
+            vectors.flags.c_contiguous:
+        stop = min(stop, len(vectors))
+        dim = vectors.shape[1]
+        out = np.fromfile(vectors.filename, dtype=np.float32, count=max(0, stop - start) * dim,
+                          offset=vectors.offset + start * dim * 4)
+        return out.reshape(-1, dim)
+    return np.ascontiguousarray(np.asarray(vectors[start:stop], np.float32))
+
+
 def build_ann(vectors: np.ndarray, settings: AnnSettings | None = None, chunk_rows: int = 100_000,
               threads: int | None = None, progress: bool = False, source: object = "<corpus>") -> AnnIndex:
     """Train on a seeded sample of ``vectors`` (N, D) (memory-mapped is fine) and add them chunk by chunk."""
@@ -154,11 +167,15 @@ def build_ann(vectors: np.ndarray, settings: AnnSettings | None = None, chunk_ro
         index.pq.cp.seed = s.seed
         index.pq.cp.niter = 10
     rows = np.sort(np.random.default_rng(s.seed).choice(n, min(n, s.train_rows), replace=False))
-    index.train(np.ascontiguousarray(np.asarray(vectors[rows], np.float32)))
+    train = np.concatenate([read_rows(vectors, a, a + chunk_rows)[rows[(rows >= a) & (rows < a + chunk_rows)] - a]
+                            for a in range(0, n, chunk_rows)]) if isinstance(vectors, np.memmap) else \
+        np.ascontiguousarray(np.asarray(vectors[rows], np.float32))
+    index.train(train)
+    del train
     from tqdm.auto import tqdm
 
     for a in tqdm(range(0, n, chunk_rows), desc=f"building {factory}", disable=not progress, leave=False):
-        index.add(np.ascontiguousarray(np.asarray(vectors[a:a + chunk_rows], np.float32)))
+        index.add(read_rows(vectors, a, a + chunk_rows))
     return AnnIndex(index, s, vectors, source)
 
 

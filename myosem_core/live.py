@@ -94,6 +94,8 @@ class LiveRetriever:
         self._stamp0 = 0
         if watch is not None:  # encode the sentence now, not when the first window is waiting
             xd.sentence_scores(np.zeros((1, embedding_dim(xd))), watch)
+        if self.normalizer is not None:  # the model's first call allocates: do it before the stream, not in it
+            xd.embed(np.ones((1, self.L, layout.n_channels), np.float32), self.normalizer)
 
     @property
     def normalizer_source(self) -> str:

@@ -34,6 +34,16 @@ class LiveTable:
         if not w.backlog:
             self.latency.append(w.latency_ms)
 
+    def text(self, width: int = 140) -> str:
+        """The table as plain text, as the terminal shows it (for a page or a log)."""
+        import io
+
+        from rich.console import Console
+
+        console = Console(file=io.StringIO(), width=width, color_system=None, force_terminal=False)
+        console.print(self.render())
+        return console.file.getvalue()
+
     def render(self):
         from rich.table import Table
 

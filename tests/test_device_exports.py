@@ -174,3 +174,18 @@ def test_a_damaged_brainflow_line_is_named(tmp_path):
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(DataError, match=r"field 'row 1': expected a number; line 42 holds 'abc"):
         read_recording(path, board="cyton")
+
+
+@pytest.mark.parametrize("layout", ["openbci", "brainflow"])
+def test_simulated_sessions_written_as_boards_export_them_read_back(tmp_path, layout):
+    from myosem_core.data.device_files import Device, device_recording, write_recording_files
+
+    rec = device_recording(Device("cyton-like", 8, 250.0), n_repetitions=1).between(0.0, 16.0)
+    path = write_recording_files(tmp_path, rec, layout)
+    back = read_recording(path) if layout == "openbci" else \
+        read_recording(path, board="cyton", events=tmp_path / "session1_prompts.csv")
+    np.testing.assert_array_equal(back.label, rec.label)
+    np.testing.assert_allclose(back.emg, rec.emg, atol=1e-5)
+    if layout == "openbci":
+        assert pd.read_csv(tmp_path / "session1_prompt.csv").columns.tolist() == \
+            ["timestamp", "thumb", "index", "middle", "ring", "pinky"]

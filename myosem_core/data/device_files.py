@@ -5,8 +5,11 @@ and the user closes those fingers. :func:`device_recording` simulates one with
 the synthetic forward model (:mod:`.synthetic`) for any channel count and
 sampling rate, labelled with five-finger states; :func:`write_recording_files`
 writes it as CSV (``timestamp, exg_1 ...``) + sidecar + prompt file, as NPY +
-sidecar + prompt file, or as EDF+ with the prompts as annotations. Results on
-these files are synthetic.
+sidecar + prompt file, as EDF+ with the prompts as annotations, as an OpenBCI
+export (``exg.csv`` with millisecond timestamps, ``prompt.csv`` with five 0/1
+finger columns ``thumb, index, middle, ring, pinky``, a sidecar saying ``time_unit:
+ms``), or as BrainFlow's own file of a board (no sidecar; a prompt file on its
+Unix clock). Results on these files are synthetic.
 """
 
 from __future__ import annotations
@@ -79,11 +82,12 @@ def prompt_events(rec: Recording, t0: float = 0.0) -> pd.DataFrame:
 
 
 def write_recording_files(folder: str | Path, rec: Recording, layout: str = "csv", stem: str = "session1",
-                          t0: float = 1_700_000_000.0) -> Path:
+                          t0: float = 1_700_000_000.0, board: str = "cyton") -> Path:
     """Write ``rec`` as ``<stem>.csv|.npy|.edf`` with its sidecar (and prompt file); returns the data file.
 
-    CSV timestamps are Unix seconds from ``t0`` (as OpenBCI / BrainFlow write them), so the prompt
-    file uses the same clock; NPY and EDF carry no time column and their prompts count from 0 s.
+    CSV timestamps are Unix seconds from ``t0`` (as BrainFlow writes them; ``openbci``: milliseconds), so
+    the prompt file uses the same clock; NPY and EDF carry no time column and their prompts count from 0 s.
+    ``brainflow`` writes ``board``'s file (read it with ``read_recording(path, board=board, events=...)``).
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -107,8 +111,26 @@ def write_recording_files(folder: str | Path, rec: Recording, layout: str = "csv
     elif layout == "edf":
         data = folder / f"{stem}.edf"
         _write_edf(data, rec)
+    elif layout == "openbci":  # milliseconds, finger columns under OpenBCI's names
+        data = folder / f"{stem}.csv"
+        df = pd.DataFrame(rec.emg, columns=list(rec.channel_names))
+        df.insert(0, "timestamp", np.round(1e3 * t0 + np.arange(rec.n_samples) * 1e3 / rec.fs, 3))
+        with atomic_path(data, ".csv") as tmp:
+            df.to_csv(tmp, index=False, float_format="%.6f")
+        change = np.flatnonzero(np.r_[True, np.diff(rec.label) != 0])
+        states = np.array([fs_.from_bits(int(rec.label[i])) for i in change])
+        prompts = pd.DataFrame(states, columns=["thumb", "index", "middle", "ring", "pinky"])
+        prompts.insert(0, "timestamp", np.round(1e3 * t0 + change * 1e3 / rec.fs, 3))
+        prompts.to_csv(folder / f"{stem}_prompt.csv", index=False)
+        sidecar.update(time_column="timestamp", time_unit="ms", events=f"{stem}_prompt.csv")
+    elif layout == "brainflow":  # BrainFlow's own file of a board with this rate and channel count: no sidecar
+        from .brainflow_files import write_brainflow_file
+
+        data = write_brainflow_file(folder / f"{stem}.csv", rec, board, t0=t0)
+        prompt_events(rec, t0).to_csv(folder / f"{stem}_prompts.csv", index=False)
+        return data
     else:
-        raise ConfigError(f"unknown layout {layout!r}; expected csv, npy or edf")
+        raise ConfigError(f"unknown layout {layout!r}; expected csv, npy, edf, openbci or brainflow")
     write_text(folder / f"{stem}.yaml", yaml.safe_dump(sidecar, sort_keys=False))
     return data
 

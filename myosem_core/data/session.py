@@ -63,6 +63,17 @@ class Recording:
     def class_key(self, label: int) -> str:
         return f"{self.class_prefix}/{int(label)}"
 
+    def between(self, start_s: float, stop_s: float) -> "Recording":
+        """The part of the session from ``start_s`` to ``stop_s`` (seconds from its start), a new Recording."""
+        from dataclasses import replace
+
+        a, b = max(0, int(round(start_s * self.fs))), min(self.n_samples, int(round(stop_s * self.fs)))
+        if b <= a:
+            raise DataError(self.source, "emg", f"no samples between {start_s:g} s and {stop_s:g} s of a "
+                                                f"{self.duration_s:.3g} s recording")
+        return replace(self, emg=self.emg[a:b], label=self.label[a:b], repetition=self.repetition[a:b],
+                       pose=None if self.pose is None else self.pose[a:b], meta=dict(self.meta))
+
     def validate(self) -> None:
         """Raise :class:`DataError` naming the field if anything is inconsistent."""
         src = self.source
