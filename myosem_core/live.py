@@ -54,6 +54,7 @@ class LiveWindow:
     watch: float | None = None  # the watched sentence's score (0..1), if one is watched
     match: bool | None = None
     latency_ms: float = float("nan")  # arrival of the chunk completing the window -> descriptions ready
+    cpu_ms: float = float("nan")  # CPU time this process spent on that push (the cost on a core of its own)
     sample_time: float | None = None  # the board's timestamp of the window's last sample (Unix s)
     ready_time: float = float("nan")  # wall clock (Unix s) when the descriptions were ready
     backlog: bool = False  # its last sample came in an earlier chunk (e.g. held back by the warm-up)
@@ -64,7 +65,7 @@ class LiveWindow:
             out[f"top{r}"], out[f"score{r}"] = text, round(float(score), 4)
         if self.watch is not None:
             out["watch"], out["match"] = round(float(self.watch), 4), bool(self.match)
-        out["latency_ms"] = round(self.latency_ms, 3)
+        out["latency_ms"], out["cpu_ms"] = round(self.latency_ms, 3), round(self.cpu_ms, 3)
         if self.backlog:
             out["backlog"] = True
         if self.sample_time is not None:
@@ -106,6 +107,7 @@ class LiveRetriever:
     def push(self, x: np.ndarray, arrival: float | None = None, stamps: np.ndarray | None = None) -> list[LiveWindow]:
         """Feed the next device samples (n, C); returns the windows they complete, described."""
         arrival = time.perf_counter() if arrival is None else arrival
+        cpu0 = time.process_time()
         first_new = self.converter.n_in  # device index of this chunk's first sample
         if stamps is not None and len(stamps):
             self._stamps = np.concatenate([self._stamps, np.asarray(stamps, np.float64)])
@@ -123,7 +125,7 @@ class LiveRetriever:
         Z = self.xd.embed(X, self.normalizer)
         top, scores, texts = self.xd.top_descriptions(Z, self.k)
         watch = self.xd.sentence_scores(Z, self.watch) if self.watch is not None else None
-        done, wall = time.perf_counter(), time.time()
+        done, wall, cpu = time.perf_counter(), time.time(), 1e3 * (time.process_time() - cpu0)
         out = []
         for r, w in enumerate(ready):
             start = w * self.H / self.fs_model
@@ -135,7 +137,7 @@ class LiveRetriever:
                                   top=[(texts[i], float(s)) for i, s in zip(top[r], scores[r])],
                                   watch=None if watch is None else float(watch[r]),
                                   match=None if watch is None else bool(watch[r] >= WATCH_THRESHOLD),
-                                  latency_ms=1e3 * (done - arrival), sample_time=stamp, ready_time=wall,
+                                  latency_ms=1e3 * (done - arrival), cpu_ms=cpu, sample_time=stamp, ready_time=wall,
                                   backlog=last < first_new))
         self._next = int(ready[-1]) + 1
         self._trim()
