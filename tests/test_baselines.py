@@ -8,17 +8,22 @@ import numpy as np
 import pytest
 import torch
 
-from myosem_core.baselines.deep import ARCHITECTURES, DeepConfig, train_deep
+from myosem_core.baselines.deep import ARCHITECTURES, train_deep
 from myosem_core.baselines.forest import slope_sign_changes, zero_crossings
-from myosem_core.baselines.registry import CLASSICAL_BASELINES, DEEP_BASELINES
+from myosem_core.baselines.registry import (
+    CLASSICAL_BASELINES,
+    DEEP_BASELINES,
+    RETRIEVERS,
+    make_retriever,
+)
 from myosem_core.data.windows import WindowSet
 from myosem_core.errors import ConfigError, DataError
-from myosem_core.baselines.registry import RETRIEVERS, make_retriever
 from myosem_core.scoring import retriever_scores
+from myosem_core.presets import deep_config
 
 K, L, C, D = 4, 20, 3, 16
-TINY = replace(DeepConfig.preset_named("quick"), width=8, pretrain_epochs=2, batch_size=16,
-               align=replace(DeepConfig.preset_named("quick").align, phase1_epochs=2, phase2_epochs=1, batch_size=16))
+TINY = replace(deep_config("quick"), width=8, pretrain_epochs=2, batch_size=16,
+               align=replace(deep_config("quick").align, phase1_epochs=2, phase2_epochs=1, batch_size=16))
 
 
 def tiny_windows(n_per_class: int = 12, seed: int = 0, signal_kind: str = "rms") -> WindowSet:

@@ -6,8 +6,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from myosem_core.models.embridge import (best_query, cascle_targets, community_affinity, fit_communities, info_nce,
-                                         instance_soft_targets, soft_cross_entropy)
+from myosem_core.models.embridge import (
+    best_query,
+    cascle_targets,
+    community_affinity,
+    fit_communities,
+    info_nce,
+    instance_soft_targets,
+    soft_cross_entropy,
+)
 
 # Four unit poses in 2-D (6, 16, 74, 196 degrees; no cosine is exactly 0) and four unit centroids at 0, 45, 90, 180 degrees.
 POSES = F.normalize(torch.tensor([[1.0, 0.1], [0.96, 0.28], [0.28, 0.96], [-0.96, -0.28]]), dim=-1)

@@ -5,9 +5,17 @@ import torch
 import torch.nn.functional as F
 
 from myosem_core.losses import prototype_info_nce, restrict, stage2_loss
-from myosem_core.models.activation_encoder import (ActivationAwareEncoder, EncoderConfig, patch_descriptors,
-                                                   patchify)
-from myosem_core.models.semantic_queries import MyoSemModel, QueryHeadConfig, SemanticQueryHead
+from myosem_core.models.activation_encoder import (
+    ActivationAwareEncoder,
+    EncoderConfig,
+    patch_descriptors,
+    patchify,
+)
+from myosem_core.models.semantic_queries import (
+    MyoSemModel,
+    QueryHeadConfig,
+    SemanticQueryHead,
+)
 from myosem_core.models.vq import CosineVQ
 
 CFG = EncoderConfig(n_channels=4, window_len=20, patch_len=5, n_classes=3, d_model=16, n_layers=1, n_heads=2,

@@ -190,7 +190,11 @@ def test_subject_calibration_names_a_dead_channel(db1_windows):
 
 
 def test_calibration_from_some_repetitions_reads_only_their_windows(db1_windows):
-    from myosem_core.data.calibration import calibrate_subjects, calibration_repetitions, subject_gains
+    from myosem_core.data.calibration import (
+        calibrate_subjects,
+        calibration_repetitions,
+        subject_gains,
+    )
 
     ws = db1_windows.subset(np.isin(db1_windows.subject, ["S1", "S2"]))
     X = ws.X.copy()

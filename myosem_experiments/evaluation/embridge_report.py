@@ -96,7 +96,11 @@ def soft_target_examples(run, train_ws, batch_pose: "torch.Tensor", seed: int = 
     and the instance-level SoftCLIP targets; communities are fitted on ``train_ws``'s pose embeddings."""
     import torch
 
-    from myosem_core.models.embridge import cascle_targets, fit_communities, instance_soft_targets
+    from myosem_core.models.embridge import (
+        cascle_targets,
+        fit_communities,
+        instance_soft_targets,
+    )
 
     cfg = run.config
     C = torch.from_numpy(fit_communities(run.pose.embed(train_ws), cfg.n_clusters, seed))
