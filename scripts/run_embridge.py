@@ -15,7 +15,7 @@ from myosem_core.io import read_json
 from myosem_core.prepare import load_config_windows
 from myosem_core.presets import make_config, preset_names
 from myosem_core.threads import set_threads
-from myosem_experiments.evaluation import embridge_report as rep
+from myosem_experiments.report import embridge as rep
 from myosem_experiments.evaluation.embridge import run_embridge_experiments
 from myosem_core.presets import preset_section
 
@@ -44,7 +44,7 @@ def main(argv=None) -> None:
     s = rep.sensitivity_table(res)
     print("\nsensitivity\n", s.pivot_table(index=["param", "value"], columns=["set", "metric"],
                                            values="balanced_accuracy").round(3))
-    print("\ntiming\n", rep.timing_table(res).round(1))
+    print("\ntiming\n", rep.run_times(res).round(1))
     print(f"\ntotal {res['total_seconds'] / 60:.1f} min -> {out['path']}")
 
 

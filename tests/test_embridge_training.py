@@ -108,7 +108,7 @@ def test_experiment_grid_writes_every_table_to_json(tmp_path):
     """A tiny grid over both protocols: the results JSON holds each table and the report builds from it alone."""
     from myosem_core.io import read_json
     from myosem_core.presets import make_config
-    from myosem_experiments.evaluation import embridge_report as rep
+    from myosem_experiments.report import embridge as rep
     from myosem_experiments.evaluation.embridge import run_embridge_experiments
 
     ws = grid_windows()
@@ -130,7 +130,7 @@ def test_experiment_grid_writes_every_table_to_json(tmp_path):
     y_true, y_pred = rep.zero_shot_predictions(res, "EMBridge", "unseen")
     assert set(y_true) == {keys.index(k) for k in ("synthetic/S/2", "synthetic/S/5", "synthetic/S/8", "synthetic/S/11")}
     assert len(y_pred) == len(y_true)
-    assert (rep.timing_table(res)["train_cpu_seconds"] > 0).all()
+    assert (rep.run_times(res)["train_cpu_seconds"] > 0).all()
     paired = rep.paired_query_table(res)  # EMBridge has 16 queries, CPEP one: only EMBridge gets the diagnostic
     assert set(paired["model"]) == {"EMBridge"} and set(paired["protocol"]) == {"class"}
     assert set(paired["set"]) == {"Seen gestures", "Unseen gestures"}

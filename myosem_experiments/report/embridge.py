@@ -74,7 +74,7 @@ def sensitivity_table(res: dict) -> pd.DataFrame:
     return _rows(res, "sensitivity", ("param", "value"))
 
 
-def timing_table(res: dict) -> pd.DataFrame:
+def run_times(res: dict) -> pd.DataFrame:
     """Training time of every distinct run (wall clock on the shared machine and CPU seconds)."""
     df = pd.DataFrame(res["timing"])
     keys = [c for c in ("protocol", "model", "batch_size", "data_fraction", "param", "value") if c in df.columns]
