@@ -36,12 +36,12 @@ def load_data(cfg: Config, protocol: str, progress: bool = True, **split_options
     return ws, make_split(ws, protocol, **split_options)
 
 
-def prepare_data(cfg: Config, protocols=PROTOCOLS, run_dir: str | Path | None = None):
+def prepare_data(cfg: Config, protocols=PROTOCOLS, run_dir: str | Path | None = None, progress: bool = True):
     """Window the data, split it under each protocol, save manifests and ``data_summary.json``.
 
     Returns ``(windows, {protocol: Split}, run_folder)``.
     """
-    ws = load_config_windows(cfg)
+    ws = load_config_windows(cfg, progress)
     run = run_folder(runs_root(run_dir), "data", label=f"{cfg.data.dataset}-{cfg.preset}", data=data_identity(cfg.data),
                      sections={"protocols": list(protocols)}, code=("myosem_core.data.protocols",))
     splits: dict[str, Split] = {}

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from myosem_core import distributed as ddp
+from myosem_core.data.protocols import PROTOCOLS
 from myosem_core.errors import ConfigError, DataError
 from myosem_core.paths import runs_root
 
@@ -67,10 +68,10 @@ def cmd_prepare(args) -> dict:
     from myosem_core.prepare import prepare_data
 
     sc = configs(args)
-    protocols = args.protocols or ["rand", "user", "class"]
+    protocols = args.protocols or PROTOCOLS
     if not ddp.is_main():
         return {}
-    ws, splits, folder = prepare_data(sc.cfg, protocols, args.runs)
+    ws, splits, folder = prepare_data(sc.cfg, protocols, args.runs, _progress(args))
     return {"run": str(folder), "windows": len(ws), "synthetic": bool(ws.is_synthetic),
             "protocols": {name: {s: int((sp.manifest["split"] == s).sum()) for s in ("train", "val", "test")}
                           for name, sp in splits.items()}}

@@ -74,6 +74,13 @@ def test_bad_data_folder_exits_3(tmp_path, capsys):
     assert "S*_A1_E1.mat" in _error_line(capsys)
 
 
+def test_quiet_prints_no_progress_bar(tmp_path, capfd, monkeypatch):
+    monkeypatch.setenv("MYOSEM_CACHE", str(tmp_path / "cache"))  # nothing cached: the windows are made here
+    assert "--quiet" in CLI_TINY
+    assert main(["prepare", *CLI_TINY, "--runs", str(tmp_path), "--json"]) == 0
+    assert capfd.readouterr().err == ""
+
+
 def test_missing_run_exits_4(tmp_path, capsys):
     assert main(["query", "open the hand", "--run", "no-such-run", "--runs", str(tmp_path)]) == EXIT_MISSING
     assert "not found" in _error_line(capsys)
