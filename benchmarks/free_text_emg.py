@@ -15,7 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from myosem_core.config import make_config
+from myosem_core.presets import make_config
 from myosem_core.retrieval import RetrievalIndex, free_text_to_emg
 from myosem_core.text.benchmark import load_benchmark
 from myosem_core.threads import set_threads

@@ -45,11 +45,11 @@ import numpy as np
 import pandas as pd
 import scipy.signal
 
+from .data.ninapro import FilterConfig
 from .data.session import Recording
 from .data.windows import WindowConfig, WindowSet, make_windows
 from .errors import DataError
 from .scoring import unit_rows
-from .data.ninapro import FilterConfig
 from .training.normalization import InputNormalizer
 
 

@@ -15,8 +15,8 @@ through the resampling / RMS path of :mod:`myosem_core.cross_device`:
    repetition's windows against the prompts (R@1), beside the zero-shot R@1 of
    the same windows.
 
-The result is a run folder (``calibration-<device>-<key>/``, the key a hash of
-the recording's bytes, the model runs and the settings) holding
+The result is a run of the run store (``calibration-<device>-<key>/``, the key a
+hash of the recording's bytes, the model runs, the settings and the code) holding
 ``calibration.json`` and ``map.npy``; ``myosem query --run`` and
 ``myosem live --run`` take it in place of the model run.
 
@@ -28,7 +28,6 @@ the recording's bytes, the model runs and the settings) holding
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -42,8 +41,6 @@ from .metrics import retrieval_summary, true_ranks
 from .training.normalization import InputNormalizer
 
 CALIBRATION_FILE = "calibration.json"
-#: Bumped when what a calibration computes changes, so older calibration runs are not reused.
-CALIBRATION_VERSION = 1
 
 
 @dataclass
@@ -136,19 +133,21 @@ def recording_digest(*paths) -> str:
 
 
 def save_calibration(cal: DeviceCalibration, runs: str | Path, digest: str) -> Path:
-    """Write ``cal`` as the run folder ``<runs>/calibration-<device>-<key>/`` (``calibration.json`` last)."""
-    record = {"version": CALIBRATION_VERSION, "recording_sha256": digest, "stage3_run": Path(cal.stage3_run).name,
-              "stage1_run": Path(cal.stage1_run).name, "lam": cal.lam, "shots": cal.info.get("shots"),
-              "seed": cal.info.get("seed"), "layout": asdict(cal.layout)}
-    key = hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()[:10]
+    """Write ``cal`` as a run of the run store, ``<runs>/calibration-<device>-<key>/`` (``calibration.json``
+    last), keyed by the recording's bytes (``digest``), the model runs, the settings and this module's code."""
+    from .run_store import run_folder
+
     device = "".join(c if c.isalnum() or c in "-_" else "-" for c in str(cal.info.get("device") or "device"))
-    folder = Path(runs) / f"calibration-{device}-{key}"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = run_folder(runs, "calibration", label=device, data={"recording_sha256": digest},
+                        seed=cal.info.get("seed"), upstream=[cal.stage3_run, cal.stage1_run],
+                        sections={"lam": cal.lam, "shots": cal.info.get("shots"), "layout": asdict(cal.layout)},
+                        code=("myosem_core.device_calibration",))
+    (folder / CALIBRATION_FILE).unlink(missing_ok=True)  # incomplete until it is written again
     if cal.W is not None:
         with atomic_path(folder / "map.npy", ".npy") as tmp:
             np.save(tmp, cal.W.astype(np.float64))
     write_json(folder / CALIBRATION_FILE, {
-        "key": record, "stage3_run": cal.stage3_run, "stage1_run": cal.stage1_run, "layout": asdict(cal.layout),
+        "stage3_run": cal.stage3_run, "stage1_run": cal.stage1_run, "layout": asdict(cal.layout),
         "normalizer": cal.normalizer.to_dict(), "sentences": cal.sentences, "lam": cal.lam,
         "map": "map.npy" if cal.W is not None else None, "info": cal.info})
     return folder

@@ -16,7 +16,8 @@ import html
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from .retrieval import _name, plot_window
+from ..data.catalog import display_name
+from .retrieval import plot_window
 
 
 def _html_table(df: pd.DataFrame, css: str) -> str:
@@ -40,7 +41,7 @@ def explorer(index, title: str = "", sentence: str = "bend the ring finger", win
         with out_sig:
             out_sig.clear_output(wait=True)
             fig, ax = plt.subplots(figsize=(6, 2.6))
-            plot_window(test.X[i], test.fs, f"window {i}: true {_name(test.labels[i])}", ax, list(test.channel_names))
+            plot_window(test.X[i], test.fs, f"window {i}: true {display_name(test.labels[i])}", ax, list(test.channel_names))
             plt.show()
         out_w.value = _html_table(index.search_emg(i, k=top.value), "myosem-window-results")
 
@@ -69,7 +70,7 @@ def fixed_queries(index, sentences, k: int = 5) -> pd.DataFrame:
     rows = []
     for s, want in sentences:
         r = index.search_text(s, k=k)
-        rows.append({"sentence": s, "intended": _name(want), f"right in top {k}": int((r["class_key"] == want).sum()),
+        rows.append({"sentence": s, "intended": display_name(want), f"right in top {k}": int((r["class_key"] == want).sum()),
                      "top classes": ", ".join(r["class_name"].tolist())})
     return pd.DataFrame(rows)
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import os
 
-from myosem_core.config import make_config
 from myosem_core.errors import ConfigError
+from myosem_core.presets import make_config
 from myosem_core.threads import set_threads
 
 from .experiment import Context, run_experiment
-from .results import cached_result, resolve_data_dir
+from .results import cached_result
 from .rows import MODELS
 
 
@@ -86,7 +86,6 @@ def run_in_parallel(models, groups, preset, dataset, data_dir, runs, force, jobs
 
     from tqdm.auto import tqdm
 
-    data_dir = resolve_data_dir(data_dir)
     done: dict = {}
     if not force:  # rows already computed with today's recipe need no worker
         for p, s in groups:

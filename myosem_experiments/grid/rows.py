@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from myosem_core.errors import ConfigError
 
-PROTOCOLS = ("rand", "user", "class")
+from myosem_core.data.protocols import PROTOCOLS  # noqa: F401  (re-exported: the grid runs every protocol of one dataset)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from myosem_core.config import report_seeds
+from myosem_core.presets import report_seeds
 from myosem_core.threads import set_threads
 
 from .experiment import Context, run_experiment
