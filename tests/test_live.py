@@ -152,6 +152,13 @@ def test_bad_boards_are_one_error_each(flow, extra, code, needle, capsys):
     assert needle in capsys.readouterr().err
 
 
+def test_a_board_that_is_not_there_is_one_data_error(flow, capsys):
+    assert main(["live", "--board", "cyton", "--serial-port", "/dev/ttyNOPE", "--run", flow["stage3"]["run"],
+                 "--quiet"]) == EXIT_DATA
+    err = capsys.readouterr().err
+    assert "board Cyton: field 'session': BrainFlow could not start the stream" in err and "UNABLE_TO_OPEN_PORT" in err
+
+
 def test_a_playback_file_of_another_board_is_one_data_error(flow, tmp_path, capsys):
     rec = short(device_recording(Device("synthetic-like", 16, 250.0), n_repetitions=1), 2.0)
     data = write_brainflow_file(tmp_path / "synthetic.csv", rec, "synthetic")
