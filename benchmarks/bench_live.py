@@ -65,7 +65,7 @@ def _stats(values) -> dict:
 
 def setup(data_dir: Path, runs: str | None, seconds: float):
     """(calibrated CrossDevice, the stream's recording) as the module docstring says."""
-    from myosem_core.config import make_config
+    from myosem_core.presets import make_config
     from myosem_core.cross_device import CrossDevice, Layout
     from myosem_core.data.device_files import Device, device_recording
     from myosem_core.device_calibration import calibrate_device

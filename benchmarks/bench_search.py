@@ -73,7 +73,7 @@ def peak_rss_mib() -> float:
 
 def model_run(data_dir: Path, runs: str | None):
     """The book's quick MyoSem run on real DB1 (protocol rand), trained if missing."""
-    from myosem_core.config import make_config
+    from myosem_core.presets import make_config
     from myosem_experiments.pipeline import run_myosem
 
     return run_myosem(make_config("quick", "ninapro-db1", str(data_dir), 0), "rand", runs=runs, baselines=(),
