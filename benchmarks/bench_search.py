@@ -281,8 +281,16 @@ def run(args) -> dict:
             copies = max(1, n // base_n)
             E = base if copies == 1 else write_dense_corpus(Path(tmp) / f"dense-{n}.npy", base, copies, sigma,
                                                             args.seed)
+            settings = None
+            if args.pq_bytes:
+                from dataclasses import replace
+
+                from myosem_core.ann import ann_settings
+
+                settings = ann_settings(len(E), E.shape[1])
+                settings = replace(settings, pq_m=args.pq_bytes) if settings.kind == "ivf-pq" else settings
             row = measure("DB1 windows" + (f" (x{copies}, jittered)" if copies > 1 else ""), E, Q["dev"], Q["test"],
-                          args.k, exact_in_memory=E.nbytes <= 2 * 2**30)
+                          args.k, settings, exact_in_memory=E.nbytes <= 2 * 2**30)
             out["rows"].append(row)
             print(_line(row), flush=True)
             if copies > 1:
@@ -339,6 +347,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--random", action="store_true", help="also random unit vectors at the smallest size")
     ap.add_argument("--queries", type=int, default=200, help="development and test queries each")
     ap.add_argument("--k", type=int, default=5)
+    ap.add_argument("--pq-bytes", type=int, default=None, help="IVF-PQ: bytes a vector (default: dim / 8)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--smoke", action="store_true", help="20 k rows, 20 queries")
     args = ap.parse_args(argv)

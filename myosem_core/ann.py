@@ -16,7 +16,7 @@ rows an index folder also gets an inverted-file index (faiss):
 Both return exact inner products of the rows they return, best first, like
 :func:`~myosem_core.search.topk`; what they may miss is a row exact search would
 have ranked higher (recall@k against exact search, measured in
-``benchmarks/bench_live_search.py``). ``nprobe`` and ``rerank`` can be raised per
+``benchmarks/bench_search.py``). ``nprobe`` and ``rerank`` can be raised per
 search for more recall.
 
     ann = build_ann(np.load("embeddings.npy", mmap_mode="r"))
@@ -59,8 +59,10 @@ def ann_settings(n: int, dim: int, kind: str | None = None, nprobe: int | None =
     """Defaults for ``n`` rows of ``dim``: ~4 sqrt(n) cells (a power of two, at most 4096, >= 39 rows each),
     IVF-PQ with dim/8 bytes a vector when the float32 vectors exceed :data:`MEMORY_BUDGET`.
 
-    ``nprobe`` (32) and ``rerank`` (200) meet recall@5 >= 0.95 at 1 M and 10 M rows on the benchmark's
-    development queries (``benchmarks/bench_live_search.py``); they are not tuned on its test queries.
+    ``nprobe`` and ``rerank`` come from ``benchmarks/bench_search.py``'s development queries (windows of
+    S17-S18 against real DB1 window embeddings; never its test queries): IVF-Flat at 1 M rows reaches
+    recall@5 0.99 there with 16 cells (0.95 with 8); IVF-PQ at 10 M rows levels off at 0.89-0.90 from
+    32 cells with 800 candidates re-scored, the PQ codes' ranking being the limit.
     """
     if n < 1 or dim < 1:
         raise ConfigError(f"an approximate index needs rows and dimensions, got n={n}, dim={dim}")
@@ -73,8 +75,8 @@ def ann_settings(n: int, dim: int, kind: str | None = None, nprobe: int | None =
     pq_m = 0
     if kind == "ivf-pq":
         pq_m = next((m for m in (dim // 8, dim // 4, dim // 2, dim) if m and dim % m == 0), dim)
-    return AnnSettings(kind=kind, nlist=nlist, nprobe=min(nlist, nprobe or 32), pq_m=pq_m,
-                       rerank=(rerank or 200) if kind == "ivf-pq" else 0,
+    return AnnSettings(kind=kind, nlist=nlist, nprobe=min(nlist, nprobe or (16 if kind == "ivf-flat" else 32)),
+                       pq_m=pq_m, rerank=(rerank or 800) if kind == "ivf-pq" else 0,
                        train_rows=int(min(n, max(64 * nlist, 50_000), 200_000)))
 
 
@@ -117,10 +119,26 @@ class AnnIndex:
         for q in range(len(Q)):  # exact scores of the candidates, read from the stored vectors
             ok = cand[q] >= 0
             rows = np.sort(cand[q][ok])
-            scores[q, :ok.sum()] = np.asarray(self.vectors[rows], np.float32) @ Q[q]
+            scores[q, :ok.sum()] = self._rows(rows) @ Q[q]
             cand[q, :ok.sum()] = rows
             cand[q, ok.sum():] = -1
         return _ordered(scores, cand, k)
+
+    def _rows(self, rows: np.ndarray) -> np.ndarray:
+        """The stored vectors of ``rows`` (sorted): read from the ``.npy`` file when it is memory-mapped, so that
+        re-scoring never maps the corpus into this process, whose resident memory then stays the index's."""
+        v = self.vectors
+        if not (isinstance(v, np.memmap) and v.filename and v.dtype == np.float32 and v.flags.c_contiguous):
+            return np.asarray(v[rows], np.float32)
+        import os
+
+        size = v.shape[1] * 4
+        fd = os.open(v.filename, os.O_RDONLY)
+        try:
+            blob = b"".join(os.pread(fd, size, v.offset + int(r) * size) for r in rows)
+        finally:
+            os.close(fd)
+        return np.frombuffer(blob, np.float32).reshape(len(rows), v.shape[1])
 
     def save(self, folder: str | Path) -> Path:
         """``ann.faiss`` (atomically) and ``ann.json`` (its settings; written last) in ``folder``."""

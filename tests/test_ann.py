@@ -33,7 +33,7 @@ def test_default_settings_follow_size_and_memory():
     assert small.kind == "ivf-flat" and small.nlist == 256 and 12_000 / small.nlist >= 39  # ~4 sqrt(n), a power of 2
     assert ann_settings(1_000_000, 384).kind == "ivf-flat" and ann_settings(1_000_000, 384).nlist == 2048
     big = ann_settings(10_000_000, 384)
-    assert big.kind == "ivf-pq" and big.pq_m == 48 and big.nlist == 4096 and big.rerank == 200
+    assert big.kind == "ivf-pq" and big.pq_m == 48 and big.nlist == 4096 and big.rerank == 800
     with pytest.raises(Exception, match="unknown approximate index"):
         ann_settings(1000, 8, kind="hnsw-lsh")
 
@@ -72,10 +72,13 @@ def test_saved_and_loaded_it_answers_the_same(tmp_path):
     E, Q = clustered(), queries()
     ann = build_ann(E, ann_settings(len(E), E.shape[1], "ivf-pq"), threads=1)
     ann.save(tmp_path)
-    back = load_ann(tmp_path, E)
+    np.save(tmp_path / "embeddings.npy", E)
+    stored = np.load(tmp_path / "embeddings.npy", mmap_mode="r")  # re-scored from the file, as an index folder does
+    back = load_ann(tmp_path, stored)
     assert back.settings == ann.settings
     a, b = ann.search(Q, 5, threads=1), back.search(Q, 5, threads=1)
     np.testing.assert_array_equal(a.indices, b.indices)
+    np.testing.assert_array_equal(a.scores, b.scores)
     with pytest.raises(DataError, match="rebuild it with `myosem index`"):
         load_ann(tmp_path, E[:100])
     assert load_ann(tmp_path / "none", E) is None
