@@ -1,0 +1,15 @@
+"""Sentences the book's pages show, each built from a result file the code wrote (never typed numbers)."""
+
+from __future__ import annotations
+
+
+def data_summary(summary: dict, run_name: str) -> str:
+    """What chapter 00 loaded (``data_summary.json`` of :func:`myosem_core.prepare.prepare_data`), as Markdown."""
+    kind = ("SYNTHETIC data from the built-in forward model" if summary["synthetic"]
+            else f"real recordings, files' content `{summary['data_content']}`")
+    return (f"**Dataset:** `{summary['dataset']}` ({kind}) · **preset:** `{summary['preset']}`  \n"
+            f"{len(summary['subjects'])} subjects, {len(summary['classes'])} movement classes, "
+            f"{summary['n_channels']} EMG channels ({summary['signal_kind']}) at {summary['fs']:g} Hz, "
+            f"pose stream `{summary['pose_kind']}`  \n"
+            f"{summary['n_windows']} windows of {summary['window_s']:g} s every {summary['hop_s']:g} s; rest excluded.  \n"
+            f"Run folder: `{run_name}` (manifests in `manifests/`).")
