@@ -190,6 +190,11 @@ def report_seeds(preset: str) -> tuple[int, ...]:
     return preset_section(preset, "report").seeds
 
 
+def report_protocols(preset: str) -> tuple[str, ...]:
+    """The protocols the comparison tables of preset ``preset`` report (its ``report`` section)."""
+    return preset_section(preset, "report").protocols
+
+
 def deep_config(preset: str, protocol: str | None = None):
     """The deep baselines' config of a preset and protocol: its ``deep`` width on MyoSem's Stage-2/3 recipe."""
     return from_stages(preset_section(preset, "stage2").for_protocol(protocol),

@@ -17,3 +17,12 @@ def test_the_data_summary_names_what_was_loaded_and_no_machine_path():
     assert "/" not in text.replace("manifests/", "")  # no folder of this machine
     synthetic = prose.data_summary({**summary, "synthetic": True}, "r")
     assert "SYNTHETIC" in synthetic and "ab12" not in synthetic
+
+
+def test_the_grid_scope_says_what_the_tables_hold():
+    three = prose.grid_scope("ninapro-db1", "book", ["rand", "user", "class"], [0, 1, 2], "results-ninapro-db1-book-1a2b")
+    assert "**protocols:** rand, user, class" in three and "**seeds:** 0, 1, 2." in three
+    assert "mean ± std over the seeds" in three and "SYNTHETIC" not in three
+    assert "`results-ninapro-db1-book-1a2b` in the runs folder" in three
+    one = prose.grid_scope("synthetic", "quick", ["rand"], [0], "r")
+    assert "(SYNTHETIC)" in one and "one seed a cell has no spread" in one
