@@ -55,6 +55,9 @@ class TextSearch:
         return pd.DataFrame({"candidate": [(self.names or {}).get(k) or class_name(k) for k, _ in rows],
                              "class_key": [k for k, _ in rows], "probability": [p for _, p in rows]})
 
+    def __repr__(self) -> str:
+        return str(self)
+
     def __str__(self) -> str:
         body = self.hits.to_string(index=False, float_format=lambda v: f"{v:.3f}") if self.known else \
             self.candidates().to_string(index=False, float_format=lambda v: f"{v:.3f}")
@@ -120,7 +123,7 @@ class RetrievalIndex:
                 raise ConfigError("this index has no text encoder (pass text_space=...) so it cannot read sentences")
             from .text.query import query_reader
 
-            self._reader = query_reader(self.text_space, self.class_keys)
+            self._reader = query_reader(self.text_space, self.class_keys, self.prototypes)
         return self._reader
 
     def encode_text(self, sentences: list[str]) -> np.ndarray:
@@ -150,7 +153,7 @@ class RetrievalIndex:
         if not reading.known:
             empty = pd.DataFrame(columns=["rank", "window", "probability", "class_key", "class_name", "subject",
                                           "repetition"])
-            return TextSearch(reading, empty, varied, self.descriptions)
+            return TextSearch(reading, empty, varied)
         q = self.encode_text([reading.text])[0]
         cos = self.embeddings @ q
         s = self.text_scores([reading])[0] if mode == "prototype" else cos
@@ -161,7 +164,7 @@ class RetrievalIndex:
         hits = pd.DataFrame({"rank": np.arange(1, len(top) + 1), "window": top, col: shown,
                              "class_key": w.labels[top], "class_name": [class_name(c) for c in w.labels[top]],
                              "subject": w.subject[top], "repetition": w.repetition[top]})
-        return TextSearch(reading, hits, varied, self.descriptions)
+        return TextSearch(reading, hits, varied)
     def search_emg(self, window, k: int = 5, sentences: list[str] | None = None) -> pd.DataFrame:
         """Descriptions ranked for one window (an index into the indexed windows, or an (L, C) array).
 

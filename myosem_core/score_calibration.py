@@ -65,7 +65,7 @@ class ScoreMap:
         x, y = np.asarray(iso.X_thresholds_, np.float64), np.asarray(iso.y_thresholds_, np.float64)
         level = iso.predict(s)
         shrunk = {v: (r[level == v].sum() + 1.0) / ((level == v).sum() + 2.0) for v in np.unique(level)}
-        return cls(x, np.array([shrunk.get(v, v) for v in y]))
+        return cls(x, np.maximum.accumulate(np.array([shrunk.get(v, v) for v in y])))
 
     def __call__(self, scores: np.ndarray) -> np.ndarray:
         return np.interp(np.asarray(scores, np.float64), self.x, self.y)

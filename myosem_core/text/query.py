@@ -115,9 +115,10 @@ class QueryReader:
     """Reads free text for a text space and a list of classes (see the module docstring)."""
 
     def __init__(self, text_space, class_keys, detector: dict | None = None, text_temperature: float | None = None,
-                 encoder=None, fitted: dict | None = None):
+                 encoder=None, fitted: dict | None = None, prototypes: np.ndarray | None = None):
         self.text_space = text_space
         self.class_keys = tuple(class_keys)
+        self.prototypes = prototypes  # (K, D) class prototypes for a space without a query encoder (default: its own)
         self.detector = detector  # {"coef": (D,), "intercept": float, "threshold": float} or None
         self.text_temperature = float(text_temperature or DEFAULT_TEXT_TEMPERATURE)
         self.encoder = encoder  # the packaged sentence encoder the detector reads (None without a detector)
@@ -130,7 +131,7 @@ class QueryReader:
             return np.asarray(ts.class_scores(list(texts), self.class_keys), np.float64)
         Q = np.asarray(ts.encode_text(list(texts)), np.float64)
         Q /= np.maximum(np.linalg.norm(Q, axis=1, keepdims=True), 1e-12)
-        P = _prototypes(ts, self.class_keys)
+        P = np.asarray(self.prototypes if self.prototypes is not None else _prototypes(ts, self.class_keys), np.float64)
         return Q @ P.T
 
     def on_topic_scores(self, texts: list[str]) -> np.ndarray | None:
@@ -325,17 +326,18 @@ def reader_key(text_space, class_keys) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:10]
 
 
-def query_reader(text_space, class_keys=None) -> QueryReader:
+def query_reader(text_space, class_keys=None, prototypes: np.ndarray | None = None) -> QueryReader:
     """The text space's reader for ``class_keys`` (default: all its classes): read from
     ``<Stage-1 run>/query-reader-<key>.json`` when fitted before, else fitted (:func:`fit_reader`) and saved there.
 
     A text space without a run folder or without catalog views (a stand-in) gets a reader without a detector:
-    it checks input and refuses text without letters, and reads every other sentence as known.
+    it checks input and refuses text without letters, and reads every other sentence as known (its class
+    cosines against ``prototypes``, default the space's, when the space has no query encoder).
     """
     keys = tuple(class_keys if class_keys is not None else text_space.class_keys)
     run_dir = getattr(text_space, "run_dir", None)
     if run_dir is None or not getattr(text_space, "views", None):
-        return QueryReader(text_space, keys)
+        return QueryReader(text_space, keys, prototypes=prototypes)
     return _cached_reader(text_space, keys)
 
 
