@@ -35,15 +35,15 @@ import numpy as np
 import torch
 
 from myosem_core.baselines.deep import ARCHITECTURES, AlignedBaseline, DeepConfig
-from myosem_core.config import make_config
+from myosem_core.baselines.registry import make_retriever
 from myosem_core.io import write_json
 from myosem_core.losses import classification_loss, prototype_info_nce, stage2_loss
 from myosem_core.paths import runs_root
-from myosem_core.baselines.registry import make_retriever
+from myosem_core.presets import make_config
 from myosem_core.threads import set_threads
 from myosem_core.training.augment import augment
-from myosem_experiments.grid import resolve_data_dir
-from myosem_experiments.pipeline import load_data
+from myosem_core.prepare import load_data
+from myosem_core.presets import deep_config
 
 REFERENCE = "atzori-cnn"
 
@@ -144,7 +144,7 @@ def bench_preset(preset, dataset, data_dir, n_steps, rounds, models):
     cfg = make_config(preset, dataset, data_dir)
     ws, split = load_data(cfg, "rand")
     train, val = ws.subset(split.train), ws.subset(split.val)
-    deep_cfg = DeepConfig.preset_named(preset)
+    deep_cfg = deep_config(preset)
     log = deep_cfg.log_normalize if deep_cfg.log_normalize is not None else train.signal_kind == "rms"
     from myosem_core.training.normalization import InputNormalizer
 
@@ -199,7 +199,7 @@ def main(argv=None) -> dict:
                                                      "myosem", "lda", "rf"])
     args = ap.parse_args(argv)
     set_threads(args.threads)
-    data_dir = resolve_data_dir(args.data_dir) if args.dataset != "synthetic" else None
+    data_dir = args.data_dir if args.dataset != "synthetic" else None
     out = {"threads": args.threads, "steps": args.steps, "rounds": args.rounds, "dataset": args.dataset,
            "load_average_1min_at_start": os.getloadavg()[0],
            "presets": [bench_preset(p, args.dataset, data_dir, args.steps, args.rounds, args.models) for p in args.presets]}

@@ -19,12 +19,13 @@ import time
 import numpy as np
 import torch
 
-from myosem_core.config import make_config
 from myosem_core.io import write_json
 from myosem_core.paths import runs_root
+from myosem_core.presets import make_config
 from myosem_core.threads import set_threads
-from myosem_core.training import Stage2Config, Stage3Config, train_stage2, train_stage3
-from myosem_experiments.pipeline import load_data
+from myosem_core.training import train_stage2, train_stage3
+from myosem_core.prepare import load_data
+from myosem_core.presets import preset_section
 
 
 def main(argv=None) -> dict:
@@ -41,8 +42,8 @@ def main(argv=None) -> dict:
     tr, va = ws.subset(split.train), ws.subset(split.val)
     P = np.random.default_rng(0).normal(size=(ws.n_classes, args.embed_dim)).astype(np.float32)
     P /= np.linalg.norm(P, axis=1, keepdims=True)
-    s2cfg = Stage2Config.preset_named(args.preset)
-    s3cfg = Stage3Config.preset_named(args.preset)
+    s2cfg = preset_section(args.preset, "stage2")
+    s3cfg = preset_section(args.preset, "stage3")
     from dataclasses import replace
 
     s2cfg, s3cfg = replace(s2cfg, threads=args.threads), replace(s3cfg, threads=args.threads)

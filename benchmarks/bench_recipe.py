@@ -20,14 +20,14 @@ from dataclasses import replace
 
 import torch
 
-from myosem_core.config import make_config
 from myosem_core.io import write_json
 from myosem_core.paths import runs_root
+from myosem_core.presets import make_config
 from myosem_core.threads import set_threads
 from myosem_core.training import Stage2Config
 from myosem_core.training.augment import AugmentConfig
-from myosem_experiments.grid import resolve_data_dir
-from myosem_experiments.pipeline import load_data
+from myosem_core.prepare import load_data
+from myosem_core.presets import deep_config, preset_section
 
 #: what the presets trained with before the one fit loop (settings of the last release's presets)
 OLD = {"quick": dict(lr=2e-3, weight_decay=0.05, schedule="cosine", grad_clip=None, label_smoothing=0.0,
@@ -38,7 +38,7 @@ OLD_ENCODER = {"quick": dict(dropout=0.2), "full": dict(d_model=96, dropout=0.2,
 
 
 def recipes(preset: str) -> dict[str, Stage2Config]:
-    new = Stage2Config.preset_named(preset)
+    new = preset_section(preset, "stage2")
     old = replace(new, encoder=replace(new.encoder, **OLD_ENCODER[preset]), **OLD[preset])
     return {"old": old, "new": new}
 
@@ -53,9 +53,9 @@ def train_myosem(s2: Stage2Config, train, val) -> tuple[float, int, float]:
 
 def train_baseline(arch: str, s2: Stage2Config, train, val, preset: str) -> tuple[float, int, float]:
     """Step 1 (CE) of a deep baseline with the recipe of ``s2`` (as the presets derive it)."""
-    from myosem_core.baselines.deep import DeepConfig, train_deep
+    from myosem_core.baselines.deep import train_deep
 
-    cfg = replace(DeepConfig.preset_named(preset), pretrain_epochs=s2.max_epochs, pretrain_patience=s2.patience,
+    cfg = replace(deep_config(preset), pretrain_epochs=s2.max_epochs, pretrain_patience=s2.patience,
                   pretrain_lr=s2.lr, weight_decay=s2.weight_decay, label_smoothing=s2.label_smoothing,
                   schedule=s2.schedule, monitor="val_acc" if s2.monitor == "val_acc" else "val_loss",
                   augment=s2.augment)
@@ -75,7 +75,7 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
     set_threads(args.threads)
-    cfg = make_config(args.preset, "ninapro-db1", resolve_data_dir(args.data_dir), 0)
+    cfg = make_config(args.preset, "ninapro-db1", args.data_dir, 0)
     ws, split = load_data(cfg, "rand")
     train, val = ws.subset(split.train), ws.subset(split.val)
     rows = []

@@ -40,6 +40,7 @@ import numpy as np
 import torch
 
 from myosem_core.threads import limit_threads
+from myosem_core.presets import deep_config, preset_section
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -72,15 +73,14 @@ def _ms(times: dict[str, list[float]], prefix: str, per: int = 1) -> dict[str, f
 
 def _step_fns(ws, P: torch.Tensor, preset: str, batch: torch.Tensor, labels: torch.Tensor) -> dict:
     """name -> (callable running one training step, number of trained parameters)."""
-    from myosem_core.baselines.deep import ARCHITECTURES, AlignedBaseline, DeepConfig
+    from myosem_core.baselines.deep import ARCHITECTURES, AlignedBaseline
     from myosem_core.losses import classification_loss, prototype_info_nce, stage2_loss
     from myosem_core.models.activation_encoder import ActivationAwareEncoder
-    from myosem_core.training import Stage2Config, Stage3Config
     from myosem_core.training.stage2 import encoder_config_for
     from myosem_core.training.stage3 import build_model, set_trainable
 
-    s2cfg, s3cfg, dcfg = (Stage2Config.preset_named(preset), Stage3Config.preset_named(preset),
-                          DeepConfig.preset_named(preset))
+    s2cfg, s3cfg, dcfg = (preset_section(preset, "stage2"), preset_section(preset, "stage3"),
+                          deep_config(preset))
     allowed = torch.unique(labels)
     K = ws.n_classes
     fns = {}
@@ -157,12 +157,11 @@ def training_throughput(ws, prototypes: np.ndarray, preset: str = "quick", batch
                         n_threads: int = 1, steps: int = 10, repeats: int = 3, seed: int = 0) -> dict:
     """Windows per second of one training step of each model on the same normalised batch."""
     from myosem_core.training.stage2 import fit_normalizer
-    from myosem_core.training import Stage2Config
 
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     rows = rng.choice(len(ws), size=min(batch_size, len(ws)), replace=False)
-    norm = fit_normalizer(ws, Stage2Config.preset_named(preset))
+    norm = fit_normalizer(ws, preset_section(preset, "stage2"))
     batch = torch.from_numpy(norm.transform(ws.X[rows]))
     labels = torch.from_numpy(ws.y[rows])
     P = torch.from_numpy(np.asarray(prototypes, np.float32))
@@ -191,19 +190,18 @@ def training_throughput(ws, prototypes: np.ndarray, preset: str = "quick", batch
 def inference_latency(ws, prototypes: np.ndarray, preset: str = "quick", n_single: int = 200,
                       big_batch: int = 256, seed: int = 0) -> dict:
     """Per-window latency at batch 1 on one thread, and throughput at ``big_batch`` on 1 and 2 threads."""
-    from myosem_core.baselines.deep import ARCHITECTURES, AlignedBaseline, DeepConfig
+    from myosem_core.baselines.deep import ARCHITECTURES, AlignedBaseline
     from myosem_core.models.activation_encoder import ActivationAwareEncoder
-    from myosem_core.training import Stage2Config, Stage3Config
     from myosem_core.training.stage2 import encoder_config_for, fit_normalizer
     from myosem_core.training.stage3 import Stage3Run, build_model
 
     torch.manual_seed(seed)
-    s2cfg, s3cfg = Stage2Config.preset_named(preset), Stage3Config.preset_named(preset)
+    s2cfg, s3cfg = preset_section(preset, "stage2"), preset_section(preset, "stage3")
     P = np.asarray(prototypes, np.float32)
     model = build_model(ActivationAwareEncoder(encoder_config_for(ws, s2cfg)), s3cfg, P.shape[1]).eval()
     run = Stage3Run(model, fit_normalizer(ws, s2cfg), P, tuple(ws.class_keys), s3cfg)
     base = AlignedBaseline(ARCHITECTURES["atzori-cnn"](ws.X.shape[2], ws.X.shape[1],
-                                                       width=DeepConfig.preset_named(preset).width),
+                                                       width=deep_config(preset).width),
                            ws.n_classes, P.shape[1]).eval()
     norm = run.normalizer
     one_raw = ws.X[:1]
@@ -317,7 +315,7 @@ def grid_parallel(data_dir: str | None, models=("lda", "rf", "attn-cnn-rnn", "se
     grid = dict(models=list(models), protocols=tuple(protocols), seeds=list(seeds), preset=preset, dataset=dataset,
                 data_dir=str(data_dir) if data_dir else None, progress=False)
     with tempfile.TemporaryDirectory(dir=folder) as tmp:
-        from myosem_core.config import make_config
+        from myosem_core.presets import make_config
 
         # the window cache is built before either timing, so both read it
         ex.Context(Path(tmp) / "warm", False).data(make_config(preset, dataset, grid["data_dir"], seeds[0]), protocols[0])

@@ -23,11 +23,13 @@ from pathlib import Path
 
 import torch
 
-from myosem_core.config import make_config
 from myosem_core.data import make_split
 from myosem_core.prepare import load_config_windows
-from myosem_core.text.stage1 import Stage1Config, load_or_train_stage1
+from myosem_core.presets import make_config
+from myosem_core.text.stage1 import load_or_train_stage1
 from myosem_core.threads import set_threads
+from myosem_core.presets import preset_section
+from dataclasses import replace
 
 
 def table(res: dict, name: str) -> str:
@@ -58,10 +60,10 @@ def main(argv=None) -> int:
     overrides = {k: json.loads(v) for k, v in (s.split("=", 1) for s in args.set)}
     if "prototype_views" in overrides:
         overrides["prototype_views"] = tuple(overrides["prototype_views"])
-    s1 = Stage1Config.preset(args.preset, seed=cfg.seed, **overrides)
+    s1 = replace(preset_section(args.preset, "stage1"), seed=cfg.seed, **overrides)
     runs = Path(args.runs) if args.runs else Path(tempfile.mkdtemp(prefix="free-text-"))
     t0 = time.perf_counter()
-    space = load_or_train_stage1(cfg, ws, make_split(ws, args.protocol), runs, s1, progress=False)
+    space = load_or_train_stage1(ws, make_split(ws, args.protocol), s1, runs, progress=False)
     res = space.results
     name = "benchmark" if args.benchmark else "dev"
     print(f"# free text ({name}), DB1 exercise 1, {len(ws.class_keys)} candidates, preset {args.preset}, "

@@ -19,11 +19,11 @@ import sys
 import time
 from pathlib import Path
 
-from myosem_core.config import make_config
+from myosem_core.presets import make_config
 from myosem_core.threads import set_threads
 from myosem_experiments.evaluation.free_text import free_text_evaluation
 from myosem_experiments.pipeline import run_myosem
-from myosem_experiments.tables import free_text_reading
+from myosem_experiments.report.free_text import free_text_reading
 
 
 def main(argv=None) -> int:

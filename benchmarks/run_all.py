@@ -33,9 +33,9 @@ BOOK_TABLE = REPO / "book" / "executed" / "scale_results.md"
 
 def load_bench_windows(data_dir: Path | None, preset: str, seed: int):
     """The training windows of the protocol ``rand`` of the real DB1 (or the synthetic set), as the book uses them."""
-    from myosem_core.config import make_config
     from myosem_core.data import make_split
     from myosem_core.prepare import load_config_windows
+    from myosem_core.presets import make_config
 
     dataset = "ninapro-db1" if data_dir else "synthetic"
     cfg = make_config(preset, dataset, str(data_dir) if data_dir else None, seed)

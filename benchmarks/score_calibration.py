@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from myosem_core.config import make_config
+from myosem_core.presets import make_config
 from myosem_core.retrieval import spread_over_repetitions
 from myosem_core.score_calibration import ScoreMap, expected_calibration_error, fit_temperature
 from myosem_core.scoring import unit_rows, window_posteriors

@@ -22,12 +22,14 @@ from pathlib import Path
 
 import torch
 
-from myosem_core.config import make_config
 from myosem_core.data import make_split
 from myosem_core.prepare import load_config_windows
-from myosem_core.text.stage1 import Stage1Config, load_or_train_stage1, train_stage1
+from myosem_core.presets import make_config
+from myosem_core.text.stage1 import load_or_train_stage1, train_stage1
 from myosem_core.text.views import build_views, validation_views
 from myosem_core.threads import set_threads
+from myosem_core.presets import preset_section
+from dataclasses import replace
 
 
 def main(argv=None) -> int:
@@ -46,7 +48,7 @@ def main(argv=None) -> int:
     cfg = make_config(args.preset, args.dataset, args.data_dir if args.dataset != "synthetic" else None)
     ws = load_config_windows(cfg)
     overrides = {k: json.loads(v) for k, v in (s.split("=", 1) for s in args.set)}
-    s1 = Stage1Config.preset(args.preset, seed=cfg.seed, **overrides)
+    s1 = replace(preset_section(args.preset, "stage1"), seed=cfg.seed, **overrides)
     runs = Path(args.runs) if args.runs else Path(tempfile.mkdtemp(prefix="stage1-bench-"))
     print(f"# Stage 1, {args.dataset}, preset {args.preset}, torch threads {torch.get_num_threads()}, "
           f"{'validation paraphrases' if args.validation else 'held-out test paraphrases'}; overrides {overrides}")
@@ -58,7 +60,7 @@ def main(argv=None) -> int:
             views = validation_views(build_views(ws, split, s1.process), 2)
             space = train_stage1(s1, ws, split, views, Path(tempfile.mkdtemp(dir=runs)), progress=False)
         else:
-            space = load_or_train_stage1(cfg, ws, split, runs, s1, progress=False)
+            space = load_or_train_stage1(ws, split, s1, runs, progress=False)
         wall = time.perf_counter() - t0
         res = space.results
         for group, r in res["after"]["retrieval"].items():

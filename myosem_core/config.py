@@ -1,16 +1,11 @@
-"""Experiment configuration: the data config of a named preset and a hash-keyed run folder.
+"""What an experiment is run on: the preset's name, the seed, and the data (which dataset, windows, options).
 
-The presets are files, ``myosem_core/presets/<name>.yaml`` (read by
-:mod:`myosem_core.presets`): ``quick`` is what CI and the tests run (minutes on
-2 CPU cores), ``full`` is what the book is built with.
+:func:`myosem_core.presets.make_config` fills one in from a preset file, ``myosem_core/presets/<name>.yaml``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import asdict, dataclass, replace
-from pathlib import Path
+from dataclasses import asdict, dataclass
 
 from .data.synthetic import SyntheticConfig
 from .data.windows import WindowConfig
@@ -46,13 +41,6 @@ class ReportConfig:
     seeds: tuple[int, ...] = (0,)
 
 
-def report_seeds(preset: str) -> tuple[int, ...]:
-    """The seeds of preset ``preset`` (its ``report`` section)."""
-    from .presets import preset_section
-
-    return preset_section(preset, "report").seeds
-
-
 @dataclass(frozen=True)
 class Config:
     preset: str = "quick"
@@ -61,44 +49,3 @@ class Config:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-    def hash(self) -> str:
-        """Short stable hash of everything in the config."""
-        return run_key(self)
-
-
-def run_record(cfg: Config, **parts) -> dict:
-    """What names a run: the whole config, and what else it depends on under ``key`` (``parts``: its stage,
-    stage settings, split, upstream runs ...). A run folder's ``config.json``."""
-    return cfg.to_dict() if not parts else {**cfg.to_dict(), "key": parts}
-
-
-def run_key(cfg: Config, **parts) -> str:
-    """The one run key: a short stable hash of :func:`run_record`."""
-    return hashlib.sha256(json.dumps(run_record(cfg, **parts), sort_keys=True, default=str).encode()).hexdigest()[:10]
-
-
-
-
-def make_config(preset: str = "quick", dataset: str = "synthetic", data_dir: str | None = None,
-                seed: int = 0, **data_overrides) -> Config:
-    """A preset with the dataset, data folder and seed filled in."""
-    from .presets import preset_section
-
-    base = Config(preset=preset, data=preset_section(preset, "data"))
-    data = replace(base.data, dataset=dataset, data_dir=str(data_dir) if data_dir else None, **data_overrides)
-    if dataset == "synthetic":
-        data = replace(data, synthetic=replace(data.synthetic, seed=seed))
-    return replace(base, seed=seed, data=data)
-
-
-def run_directory(base: str | Path, cfg: Config, name: str | None = None, **parts) -> Path:
-    """``<base>/<name or dataset>-<preset>-<run_key(cfg, **parts)>``: created, with the config (and the
-    key's ``parts`` under ``key``) saved inside as ``config.json``."""
-    from .io import write_json
-
-    folder = Path(base) / f"{name or cfg.data.dataset}-{cfg.preset}-{run_key(cfg, **parts)}"
-    folder.mkdir(parents=True, exist_ok=True)
-    if not (folder / "config.json").exists():
-        write_json(folder / "config.json", run_record(cfg, **parts))
-    return folder

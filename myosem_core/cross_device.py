@@ -37,8 +37,8 @@ import pandas as pd
 from .data.session import Recording
 from .data.windows import WindowConfig, WindowSet, make_windows
 from .errors import DataError
-from .scoring import unit_rows
 from .models.aemg.tokenizer import TokenizerConfig, common_envelope
+from .scoring import unit_rows
 from .training.normalization import InputNormalizer
 
 

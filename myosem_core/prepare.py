@@ -1,16 +1,17 @@
-"""Data preparation: windows, every protocol's manifest, and a summary JSON in the run folder."""
+"""From a config to data: its windows (:func:`load_config_windows`), a protocol's split of them
+(:func:`load_data`), and every protocol's manifest with a summary in a run folder (:func:`prepare_data`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from .config import Config, run_directory
+from .config import Config
 from .data import Split, WindowSet, load_windows, make_split
 from .data.catalog import class_name
+from .data.protocols import PROTOCOLS
 from .io import write_json
 from .paths import cache_root, runs_root
-
-DEFAULT_PROTOCOLS = ("rand", "user", "class")
+from .run_store import data_identity, run_folder
 
 
 def load_config_windows(cfg: Config, progress: bool = True) -> WindowSet:
@@ -28,18 +29,25 @@ def load_config_windows(cfg: Config, progress: bool = True) -> WindowSet:
     return ws
 
 
-def prepare_data(cfg: Config, protocols=DEFAULT_PROTOCOLS, run_dir: str | Path | None = None):
+def load_data(cfg: Config, protocol: str, progress: bool = True, **split_options) -> tuple[WindowSet, Split]:
+    """The config's windows (:func:`load_config_windows`) and their split under ``protocol``
+    (``ProtocolConfig`` fields in ``split_options`` override the protocol's defaults)."""
+    ws = load_config_windows(cfg, progress)
+    return ws, make_split(ws, protocol, **split_options)
+
+
+def prepare_data(cfg: Config, protocols=PROTOCOLS, run_dir: str | Path | None = None, progress: bool = True):
     """Window the data, split it under each protocol, save manifests and ``data_summary.json``.
 
     Returns ``(windows, {protocol: Split}, run_folder)``.
     """
-    ws = load_config_windows(cfg)
-    run = run_directory(runs_root(run_dir), cfg, name=f"data-{cfg.data.dataset}")
+    ws = load_config_windows(cfg, progress)
+    run = run_folder(runs_root(run_dir), "data", label=f"{cfg.data.dataset}-{cfg.preset}", data=data_identity(cfg.data),
+                     sections={"protocols": list(protocols)}, code=("myosem_core.data.protocols",))
     splits: dict[str, Split] = {}
     summary = {
         "dataset": cfg.data.dataset,
         "synthetic": ws.is_synthetic,
-        "data_dir": cfg.data.data_dir,
         "preset": cfg.preset,
         "n_windows": len(ws),
         "window_s": cfg.data.window.length_s,

@@ -34,39 +34,34 @@ import functools
 import os
 import types
 import typing
-from dataclasses import dataclass, fields, is_dataclass, replace
+from dataclasses import fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from .errors import ConfigError
+from .typed import build_config, convert_value
 
 PRESET_DIR = Path(__file__).resolve().parent / "presets"
 OVERRIDES_ENV = "MYOSEM_SET"
 
 
-@dataclass(frozen=True)
-class DeepWidth:
-    """The deep baselines' own setting: backbone channels (budgets and recipe come from Stage 2/3)."""
+from .baselines.deep import DeepWidth, from_stages
+from .baselines.forest import ForestConfig
+from .config import Config, DataConfig, ReportConfig
+from .evaluation.aemg_config import AEMGEvalConfig
+from .text.stage1 import Stage1Config
+from .training.aemg import AEMGConfig
+from .training.embridge.config import EMBridgeConfig
+from .training.stage2 import Stage2Config
+from .training.stage3 import Stage3Config
 
-    width: int = 32
-
-
-def section_types() -> dict[str, type]:
-    """Section name -> dataclass (imported here: the stage modules read their presets from this module)."""
-    from .baselines.forest import ForestConfig
-    from .config import DataConfig, ReportConfig
-    from .evaluation.aemg_config import AEMGEvalConfig
-    from .text.stage1 import Stage1Config
-    from .training.aemg import AEMGConfig
-    from .training.embridge.config import EMBridgeConfig
-    from .training.stage2 import Stage2Config
-    from .training.stage3 import Stage3Config
-
-    return {"data": DataConfig, "stage1": Stage1Config, "stage2": Stage2Config, "stage3": Stage3Config,
-            "deep": DeepWidth, "forest": ForestConfig, "embridge": EMBridgeConfig, "aemg": AEMGConfig,
-            "aemg_eval": AEMGEvalConfig, "report": ReportConfig}
+#: section name -> its dataclass: the configuration tree of a preset file
+SECTION_TYPES: dict[str, type] = {
+    "data": DataConfig, "stage1": Stage1Config, "stage2": Stage2Config, "stage3": Stage3Config, "deep": DeepWidth,
+    "forest": ForestConfig, "embridge": EMBridgeConfig, "aemg": AEMGConfig, "aemg_eval": AEMGEvalConfig,
+    "report": ReportConfig}
 
 
 def preset_names() -> list[str]:
@@ -81,15 +76,15 @@ def _read(name: str) -> dict:
     data = yaml.safe_load(path.read_text()) or {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of sections, got {type(data).__name__}")
-    unknown = sorted(set(data) - set(section_types()))
+    unknown = sorted(set(data) - set(SECTION_TYPES))
     if unknown:
-        raise ConfigError(f"{path}: unknown section(s) {unknown}; expected some of {list(section_types())}")
+        raise ConfigError(f"{path}: unknown section(s) {unknown}; expected some of {list(SECTION_TYPES)}")
     return data
 
 
 def preset_section(name: str, section: str) -> Any:
     """The typed config of ``section`` in preset ``name`` (``presets/<name>.yaml``)."""
-    cls = section_types()[section]
+    cls = SECTION_TYPES[section]
     data = _read(name)
     if section not in data:
         raise ConfigError(f"preset {name!r} ({PRESET_DIR / f'{name}.yaml'}) has no {section!r} section; "
@@ -97,7 +92,7 @@ def preset_section(name: str, section: str) -> Any:
     values = dict(data[section] or {})
     if any(f.name == "preset" for f in fields(cls)):
         values.setdefault("preset", name)
-    config = _build(cls, values, f"{PRESET_DIR / f'{name}.yaml'}: {section}")
+    config = build_config(cls, values, f"{PRESET_DIR / f'{name}.yaml'}: {section}")
     mine = [rest for sec, rest in active_overrides() if sec == section]
     return with_overrides(config, mine, where=f"${OVERRIDES_ENV}") if mine else config
 
@@ -116,73 +111,7 @@ def active_overrides(text: str | None = None) -> list[tuple[str, str]]:
     ``section.field=value``."""
     text = os.environ.get(OVERRIDES_ENV, "") if text is None else text
     items = filter(None, (i.strip() for i in text.split(";")))
-    return [split_assignment(item, list(section_types()), f"${OVERRIDES_ENV}") for item in items]
-
-
-def _build(cls: type, values: Any, where: str) -> Any:
-    if not isinstance(values, dict):
-        raise ConfigError(f"{where}: expected a mapping of {cls.__name__} fields, got {values!r}")
-    hints = typing.get_type_hints(cls)
-    known = {f.name for f in fields(cls) if f.init}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise ConfigError(f"{where}: unknown field(s) {unknown} of {cls.__name__}; expected some of {sorted(known)}")
-    return cls(**{key: _convert(hints[key], value, f"{where}.{key}") for key, value in values.items()})
-
-
-def _convert(tp: Any, value: Any, where: str) -> Any:
-    """``value`` (parsed YAML) as type ``tp``, or one error naming the field and the expected type."""
-    origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        for option in (a for a in args if a is not type(None)):
-            try:
-                return _convert(option, value, where)
-            except ConfigError:
-                pass
-        raise ConfigError(f"{where}: expected {' or '.join(_name(a) for a in args)}, got {value!r}")
-    if is_dataclass(tp):
-        return _build(tp, value, where)
-    if origin is tuple:
-        if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{where}: expected a list, got {value!r}")
-        item = args[0] if args else Any
-        return tuple(_convert(item, v, f"{where}[{i}]") for i, v in enumerate(value))
-    if origin is dict or tp is dict:
-        if not isinstance(value, dict):
-            raise ConfigError(f"{where}: expected a mapping, got {value!r}")
-        return dict(value)
-    if tp is Any:
-        return value
-    if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-            raise ConfigError(f"{where}: expected a number, got {value!r}")
-        try:
-            return float(value)  # YAML reads 1e-4 (no dot) as a string
-        except ValueError:
-            raise ConfigError(f"{where}: expected a number, got {value!r}") from None
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{where}: expected an integer, got {value!r}")
-        return value
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(f"{where}: expected true or false, got {value!r}")
-        return value
-    if tp is str:
-        if not isinstance(value, str):
-            raise ConfigError(f"{where}: expected a string, got {value!r}")
-        return value
-    if origin is typing.Literal:
-        if value not in args:
-            raise ConfigError(f"{where}: expected one of {list(args)}, got {value!r}")
-        return value
-    raise ConfigError(f"{where}: cannot read a value of type {_name(tp)} from a preset file")
-
-
-def _name(tp: Any) -> str:
-    return "null" if tp is type(None) else getattr(tp, "__name__", str(tp))
+    return [split_assignment(item, list(SECTION_TYPES), f"${OVERRIDES_ENV}") for item in items]
 
 
 def with_overrides(config: Any, assignments: list[str], where: str = "--set") -> Any:
@@ -226,7 +155,7 @@ def _set(obj: Any, path: list[str], value: Any, where: str) -> Any:
     if is_dataclass(getattr(obj, path[0])) and is_dataclass(tp):
         raise ConfigError(f"{where}: {path[0]!r} is a section; set one of its fields ({path[0]}.<field>=...)")
     value = _parse_text(tp, value) if isinstance(value, str) else value
-    return replace(obj, **{path[0]: _convert(tp, value, f"{where}: {type(obj).__name__}.{path[0]}")})
+    return replace(obj, **{path[0]: convert_value(tp, value, f"{where}: {type(obj).__name__}.{path[0]}")})
 
 
 def as_yaml_dict(config: Any) -> dict:
@@ -244,3 +173,25 @@ def as_yaml_dict(config: Any) -> dict:
         else:
             out[f.name] = list(value) if isinstance(value, tuple) else value
     return out
+
+
+def make_config(preset: str = "quick", dataset: str = "synthetic", data_dir: str | None = None,
+                seed: int = 0, **data_overrides) -> Config:
+    """A preset's data config with the dataset, data folder and seed filled in."""
+    data = replace(preset_section(preset, "data"), dataset=dataset, data_dir=str(data_dir) if data_dir else None,
+                   **data_overrides)
+    if dataset == "synthetic":
+        data = replace(data, synthetic=replace(data.synthetic, seed=seed))
+    return Config(preset=preset, seed=seed, data=data)
+
+
+def report_seeds(preset: str) -> tuple[int, ...]:
+    """The seeds every table of preset ``preset`` is averaged over (its ``report`` section)."""
+    return preset_section(preset, "report").seeds
+
+
+def deep_config(preset: str, protocol: str | None = None):
+    """The deep baselines' config of a preset and protocol: its ``deep`` width on MyoSem's Stage-2/3 recipe."""
+    return from_stages(preset_section(preset, "stage2").for_protocol(protocol),
+                       preset_section(preset, "stage3").for_protocol(protocol),
+                       preset_section(preset, "deep").width, preset)

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from myosem_core import distributed as ddp
+from myosem_core.data.protocols import PROTOCOLS
 from myosem_core.errors import ConfigError, DataError
 from myosem_core.paths import runs_root
 
@@ -29,8 +30,8 @@ def configs(args) -> StageConfigs:
 
 def load_data(sc: StageConfigs, protocol: str, progress: bool = False):
     """The windows the config describes and their split, as the book loads them
-    (:func:`myosem_experiments.pipeline.load_data`)."""
-    from .pipeline import load_data as config_data
+    (:func:`myosem_core.prepare.load_data`)."""
+    from myosem_core.prepare import load_data as config_data
 
     with ddp.main_first():  # rank 0 fills the window cache, the others read it
         return config_data(sc.cfg, protocol, progress=progress)
@@ -39,8 +40,7 @@ def load_data(sc: StageConfigs, protocol: str, progress: bool = False):
 def text_space(sc: StageConfigs, ws, split, args):
     from .pipeline import load_stage1_text_space
 
-    with ddp.main_first():  # Stage 1 is not data-parallel: rank 0 trains it, the others load the run
-        return load_stage1_text_space(sc.cfg, ws, split, args.runs, _progress(args), sc.stage1)
+    return load_stage1_text_space(sc.cfg, ws, split, args.runs, _progress(args), sc.stage1)
 
 
 def _progress(args) -> bool:
@@ -50,7 +50,8 @@ def _progress(args) -> bool:
 def _stage2(sc, ws, split, args):
     from myosem_core.training import load_or_train_stage2
 
-    return load_or_train_stage2(sc.cfg, ws, split, sc.stage2, args.runs, progress=_progress(args))
+    return load_or_train_stage2(ws.subset(split.train), ws.subset(split.val), sc.stage2.for_protocol(split.config.name),
+                                sc.cfg.seed, args.runs, progress=_progress(args))
 
 
 def _stage3(sc, ws, split, args):
@@ -67,10 +68,10 @@ def cmd_prepare(args) -> dict:
     from myosem_core.prepare import prepare_data
 
     sc = configs(args)
-    protocols = args.protocols or ["rand", "user", "class"]
+    protocols = args.protocols or PROTOCOLS
     if not ddp.is_main():
         return {}
-    ws, splits, folder = prepare_data(sc.cfg, protocols, args.runs)
+    ws, splits, folder = prepare_data(sc.cfg, protocols, args.runs, _progress(args))
     return {"run": str(folder), "windows": len(ws), "synthetic": bool(ws.is_synthetic),
             "protocols": {name: {s: int((sp.manifest["split"] == s).sum()) for s in ("train", "val", "test")}
                           for name, sp in splits.items()}}
@@ -108,11 +109,13 @@ def cmd_evaluate(args) -> dict:
     ddp.shutdown()  # training is over: the other ranks leave, rank 0 evaluates (and fits baselines) on its own
     if me != 0:
         return {}
-    # a model trained on N processes is not the one-process model: its results get their own folder
-    folder, results = evaluate_myosem(sc.cfg, ws, split, P, s3, args.runs, args.baselines, key_extra=trained_on)
+    # the command's own results folder, named by its stage configs (``--set`` included) and, for a model trained
+    # on N processes (not the one-process model), the world size
+    variant = {"command": "evaluate", "stage1": sc.stage1, "stage2": sc.stage2, "stage3": sc.stage3, **trained_on}
+    folder, results = evaluate_myosem(sc.cfg, ws, split, P, s3, args.runs, args.baselines, variant)
     table = results_table(list(results.values()))
     return {"results": str(folder), "table": table.to_dict(orient="records"),
-            "files": [r.get("path") for r in results.values()]}
+            "files": [str(folder / r["path"]) for r in results.values()]}
 
 
 def cmd_index(args) -> dict:

@@ -14,8 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from myosem_core.config import Config, make_config
+from myosem_core.config import Config
+from myosem_core.presets import make_config
 from myosem_core.presets import split_assignment, with_overrides
+from myosem_core.presets import preset_section
 
 SECTIONS = ("data", "stage1", "stage2", "stage3")
 
@@ -33,15 +35,13 @@ class StageConfigs:
 def stage_configs(preset: str, dataset: str, data_dir: str | None, seed: int, assignments: list[str] | None = None,
                   threads: int | None = None) -> StageConfigs:
     """The experiment config and the presets of Stages 1-3, with ``--set`` assignments and ``--threads`` applied."""
-    from myosem_core.text.stage1 import Stage1Config
-    from myosem_core.training import Stage2Config, Stage3Config
 
     if data_dir is not None:
         folder = Path(data_dir).expanduser()
         data_dir = str(folder.resolve()) if folder.exists() else str(folder)  # absolute, as the book passes it
     cfg = make_config(preset, dataset, data_dir, seed)
-    parts = {"data": cfg.data, "stage1": Stage1Config.preset(preset, seed=seed),
-             "stage2": Stage2Config.preset_named(preset), "stage3": Stage3Config.preset_named(preset)}
+    parts = {"data": cfg.data, "stage1": replace(preset_section(preset, "stage1"), seed=seed),
+             "stage2": preset_section(preset, "stage2"), "stage3": preset_section(preset, "stage3")}
     if threads:
         parts["stage2"] = replace(parts["stage2"], threads=threads)
         parts["stage3"] = replace(parts["stage3"], threads=threads)

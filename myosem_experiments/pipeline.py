@@ -1,27 +1,32 @@
-"""MyoSem end to end on one protocol: windows -> split -> Stages 1-3 -> retrieval results (+ baselines).
+"""MyoSem end to end on one protocol: windows -> split -> Stage 1 -> Stages 2-3 -> retrieval results.
 
-    out = run_myosem(make_config("quick", "ninapro-db1", data_dir), "user", text_space)
+    out = run_myosem(make_config("quick", "ninapro-db1", data_dir), "user")
     out.results["myosem"]["emg_to_text"]["R@1"], out.results["lda"]["emg_to_text"]["R@1"]
 
-``text_space`` is Stage 1's TextSpace (``class_keys``, ``prototypes``,
-``encode_text``) or anything with those attributes; its prototypes are frozen.
-``None`` loads (or trains) Stage 1 for the same data and split.
-Every stage reuses its cached run when the config hash matches.
+Every stage comes from the run store (:mod:`myosem_core.run_store`) when its key matches, so the
+notebooks, the comparison grid and the command line share trained runs. The default split's results are
+the comparison grid's (:func:`myosem_experiments.grid.run_experiment`); a changed split or a
+data-parallel run writes its own results folder (:func:`~myosem_experiments.grid.results_folder`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from myosem_core import distributed as ddp
 from myosem_core.baselines.myosem import MyoSemRetriever
-from myosem_core.config import Config, run_directory
-from myosem_core.data.protocols import Split, make_split
+from myosem_core.config import Config
+from myosem_core.data.protocols import Split
 from myosem_core.data.windows import WindowSet
-from myosem_core.paths import runs_root
-from myosem_core.prepare import load_config_windows
 from myosem_core.evaluation.retrieval_results import evaluate_retriever
+from myosem_core.prepare import load_data
+from myosem_core.presets import preset_section
 from myosem_core.scoring import prototypes_for
+from myosem_core.text.stage1 import load_or_train_stage1
+from myosem_core.training import train_myosem_stages
+
+from .grid.results import results_folder
 
 
 @dataclass
@@ -36,72 +41,73 @@ class MyoSemOutput:
     text_space: object = None
 
 
-def results_folder(cfg: Config, runs: str | Path | None = None, **parts) -> Path:
-    """Where retrieval results of every model on this data config go (one JSON per dataset/protocol/model/seed);
-    ``parts`` (a changed split, a data-parallel run) key a folder of their own."""
-    return run_directory(runs_root(runs), cfg, name=f"retrieval-{cfg.data.dataset}", **parts)
+def stage_configs(cfg: Config, protocol: str, stage1=None, stage2=None, stage3=None):
+    """Stages 1-3's configs: the given ones, else the preset's (Stage 1 with the config's seed; Stages 2-3 for
+    ``protocol``, whose new users get the cross-user augmentation)."""
+    s1 = stage1 or replace(preset_section(cfg.preset, "stage1"), seed=cfg.seed)
+    s2 = (stage2 or preset_section(cfg.preset, "stage2")).for_protocol(protocol)
+    s3 = (stage3 or preset_section(cfg.preset, "stage3")).for_protocol(protocol)
+    return s1, s2, s3
 
 
-def load_data(cfg: Config, protocol: str, *, progress: bool = True, **split_options) -> tuple[WindowSet, Split]:
-    """Windows of the config (:func:`myosem_core.prepare.load_config_windows`, per-subject calibration included)
-    and their split under ``protocol`` (``ProtocolConfig`` fields override)."""
-    ws = load_config_windows(cfg, progress)
-    return ws, make_split(ws, protocol, **split_options)
+def load_stage1_text_space(cfg: Config, ws: WindowSet, split: Split, runs=None, progress: bool = True, stage1=None):
+    """Stage 1's frozen text space for this data and split, from the run store or trained there.
+
+    Safe under torchrun: rank 0 trains it, the others then read the run."""
+    s1, _, _ = stage_configs(cfg, split.config.name, stage1)
+    with ddp.main_first():
+        return load_or_train_stage1(ws, split, s1, runs, progress)
 
 
 def train_myosem(cfg: Config, ws: WindowSet, split: Split, text_space=None, runs: str | Path | None = None,
                  stage1=None, stage2=None, stage3=None, progress: bool = True):
-    """Stage 1 (unless ``text_space`` is given), then Stages 2-3, each reused when its run exists.
+    """Stage 1 (unless ``text_space`` is given), then Stages 2-3 (:func:`myosem_core.training.train_myosem_stages`),
+    each from the run store when its run exists. Stages 2-3 train data-parallel under torchrun.
 
-    Safe under torchrun: Stage 1 runs on rank 0 first, Stages 2-3 train data-parallel on every rank.
     Returns ``(text_space, prototypes, stage2_run, stage3_run)``.
     """
-    from myosem_core import distributed as ddp
-    from myosem_core.training import load_or_train_stage2, load_or_train_stage3
-
+    _, s2, s3 = stage_configs(cfg, split.config.name, stage1, stage2, stage3)
     if text_space is None:
-        with ddp.main_first():  # Stage 1 is not data-parallel: rank 0 trains it, the others load the run
-            text_space = load_stage1_text_space(cfg, ws, split, runs, progress, stage1)
+        text_space = load_stage1_text_space(cfg, ws, split, runs, progress, stage1)
     P = prototypes_for(text_space, ws.class_keys)
-    s2 = load_or_train_stage2(cfg, ws, split, stage2, runs, progress)
-    s3 = load_or_train_stage3(cfg, ws, split, P, s2, stage3, runs=runs, progress=progress)
-    return text_space, P, s2, s3
+    run2, run3 = train_myosem_stages(ws.subset(split.train), ws.subset(split.val), P, s2, s3, cfg.seed, runs, progress)
+    return text_space, P, run2, run3
 
 
 def evaluate_myosem(cfg: Config, ws: WindowSet, split: Split, prototypes, stage3, runs: str | Path | None = None,
-                    baselines=("lda",), model_name: str = "myosem", key_extra: dict | None = None
-                    ) -> tuple[Path, dict]:
-    """MyoSem (a trained Stage-3 run) and ``baselines`` on the test split: ``(results_folder, {model: result})``.
-
-    ``key_extra`` joins the folder's key (a changed split, a data-parallel run), so such results never
-    overwrite the default ones.
-    """
-    folder = results_folder(cfg, runs, **(key_extra or {}))
-    split.save(folder / "manifests")
-    results = {model_name: evaluate_retriever(model_name, ws, split, prototypes, cfg.seed, folder,
-                                              retriever=MyoSemRetriever.from_run(stage3))}
+                    baselines=("lda",), variant: dict | None = None) -> tuple[Path, dict]:
+    """MyoSem (a trained Stage-3 run) and ``baselines`` on the test split, written to the results folder of
+    ``variant`` (a changed split, a data-parallel run: never the comparison grid's own folder)."""
+    if not variant:
+        raise ValueError("the default split's results are the comparison grid's: use run_myosem or grid.run_experiment")
+    folder = results_folder(cfg, runs, **variant)
+    results = {"myosem": evaluate_retriever("myosem", ws, split, prototypes, cfg.seed, folder,
+                                            retriever=MyoSemRetriever.from_run(stage3))}
     for name in baselines:
-        results[name] = evaluate_retriever(name, ws, split, prototypes, cfg.seed, folder)
+        results[name] = evaluate_retriever(name, ws, split, prototypes, cfg.seed, folder, preset=cfg.preset,
+                                           protocol=split.config.name)
     return folder, results
 
 
 def run_myosem(cfg: Config, protocol: str, text_space=None, runs: str | Path | None = None, baselines=("lda",),
-               model_name: str = "myosem", stage2=None, stage3=None, progress: bool = True,
-               split_options: dict | None = None) -> MyoSemOutput:
-    """Train (or reuse) Stages 2-3 on ``protocol`` and evaluate MyoSem and ``baselines`` on its test split.
+               progress: bool = True, split_options: dict | None = None, stage2=None, stage3=None) -> MyoSemOutput:
+    """Train (or reuse) Stages 1-3 on ``protocol`` and evaluate MyoSem and ``baselines`` on its test split.
 
-    ``split_options`` override fields of the protocol (e.g. ``{"val_subjects": ["S15", "S16"]}``).
+    With the protocol's own split and the preset's stages the results are the comparison grid's rows;
+    ``split_options`` (fields of the protocol, e.g. ``{"val_subjects": ["S15", "S16"]}``) or changed Stage-2/3
+    configs give a results folder of their own.
     """
-    ws, split = load_data(cfg, protocol, **(split_options or {}))
+    ws, split = load_data(cfg, protocol, progress, **(split_options or {}))
     text_space, P, s2, s3 = train_myosem(cfg, ws, split, text_space, runs, stage2=stage2, stage3=stage3,
                                          progress=progress)
-    key_extra = {"split_options": split_options} if split_options else None  # never overwrites the default split's
-    folder, results = evaluate_myosem(cfg, ws, split, P, s3, runs, baselines, model_name, key_extra)
+    variant = {k: v for k, v in (("split_options", split_options), ("stage2", stage2), ("stage3", stage3)) if v}
+    if variant:
+        folder, results = evaluate_myosem(cfg, ws, split, P, s3, runs, baselines, variant)
+    else:
+        from .grid import run_experiment
+
+        results = {m: run_experiment(m, protocol, cfg.seed, cfg.preset, cfg.data.dataset, cfg.data.data_dir, runs,
+                                     progress=progress, data=cfg.data)
+                   for m in ("myosem", *baselines)}
+        folder = results_folder(cfg, runs)
     return MyoSemOutput(ws, split, P, s2, s3, folder, results, text_space)
-
-
-def load_stage1_text_space(cfg: Config, ws: WindowSet, split: Split, runs=None, progress: bool = True, stage1=None):
-    """Stage 1's frozen text space for this data and split (trained and cached by its own module)."""
-    from myosem_core.text.stage1 import load_or_train_stage1
-
-    return load_or_train_stage1(cfg, ws, split, run_dir=runs, stage1=stage1, progress=progress)

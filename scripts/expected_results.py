@@ -16,7 +16,12 @@ from pathlib import Path
 
 from myosem_core.errors import DataError
 from myosem_core.paths import runs_root
-from myosem_experiments.evaluation.expected import collect, compare, load_expected, write_expected
+from myosem_experiments.evaluation.expected import (
+    collect,
+    compare,
+    load_expected,
+    write_expected,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 EXPECTED = REPO / "tests" / "expected_results.json"

@@ -42,7 +42,7 @@ def main(argv=None) -> int:
     params = make_parameters(args.preset, args.seed, args.data_dir, args.dataset, args.run_dir)
     params["protocol"] = args.protocol
     if not args.no_train:
-        from myosem_core.config import make_config
+        from myosem_core.presets import make_config
         from myosem_core.threads import set_threads
         from myosem_experiments.pipeline import run_myosem
 

@@ -30,6 +30,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from myosem_core.presets import preset_section
 
 DEV_TRAIN = [f"S{i}" for i in (1, 2, 3, 4, *range(7, 13))]
 DEV_TEST = [f"S{i}" for i in range(13, 17)]
@@ -83,9 +84,8 @@ CANDIDATES: dict[str, dict] = {
 
 def stage2_config(preset: str, overrides: dict):
     """The preset's Stage-2 config with a candidate's overrides."""
-    from myosem_core.training import Stage2Config
 
-    base = Stage2Config.preset_named(preset)
+    base = preset_section(preset, "stage2")
     over = dict(overrides)
     enc, aug = over.pop("encoder", {}), over.pop("augment", {})
     return replace(base, encoder=replace(base.encoder, **enc), augment=replace(base.augment, **aug), **over)
@@ -108,10 +108,10 @@ def run_one(data_dir: str, preset: str, name: str, split: str, seed: int) -> dic
     """Train one candidate on one selection split; its scored accuracy and cost."""
     import torch
 
-    from myosem_core.config import make_config
+    from myosem_core.presets import make_config
     from myosem_core.threads import set_threads
     from myosem_core.training import train_stage2
-    from myosem_experiments.pipeline import load_data
+    from myosem_core.prepare import load_data
 
     set_threads(1)
     cfg = make_config(preset, "ninapro-db1", data_dir, seed)

@@ -11,14 +11,13 @@ import argparse
 
 import pandas as pd
 
-from myosem_core.config import make_config
 from myosem_core.io import read_json
 from myosem_core.prepare import load_config_windows
-from myosem_core.presets import preset_names
+from myosem_core.presets import make_config, preset_names
 from myosem_core.threads import set_threads
-from myosem_core.training.embridge import EMBridgeConfig
-from myosem_experiments.evaluation import embridge_report as rep
+from myosem_experiments.report import embridge as rep
 from myosem_experiments.evaluation.embridge import run_embridge_experiments
+from myosem_core.presets import preset_section
 
 
 def main(argv=None) -> None:
@@ -33,7 +32,7 @@ def main(argv=None) -> None:
     data_preset = "full" if args.preset == "paper" else args.preset
     cfg = make_config(data_preset, args.dataset, args.data_dir, args.seed)
     ws = load_config_windows(cfg)
-    out = run_embridge_experiments(cfg, ws, EMBridgeConfig.preset_named(args.preset), runs=args.runs)
+    out = run_embridge_experiments(cfg, ws, preset_section(args.preset, "embridge"), runs=args.runs)
     res = read_json(out["path"])
     pd.set_option("display.width", 200, "display.max_columns", 20)
     print("\nMain table (balanced accuracy)\n", rep.main_table(res).round(3))
@@ -45,7 +44,7 @@ def main(argv=None) -> None:
     s = rep.sensitivity_table(res)
     print("\nsensitivity\n", s.pivot_table(index=["param", "value"], columns=["set", "metric"],
                                            values="balanced_accuracy").round(3))
-    print("\ntiming\n", rep.timing_table(res).round(1))
+    print("\ntiming\n", rep.run_times(res).round(1))
     print(f"\ntotal {res['total_seconds'] / 60:.1f} min -> {out['path']}")
 
 

@@ -7,7 +7,7 @@ this script never reads those subjects: it trains on S1-S4, S7-S12 (validation
 = their repetition 10) and tests on S13-S16, which are training subjects of the
 real protocol. Each candidate is scored with MyoSem and with the LDA baseline on
 the same windows, so a setting that helps every model shows as such. The chosen
-setting is then run once on the real protocol (``scripts/myosem_retrieval.py``).
+setting is then run once on the real protocol (``myosem evaluate --protocol user``, or notebook 03).
 
 Candidates: ``default``; ``calibrated`` (per-subject gain calibration of the
 inputs, :mod:`myosem_core.data.calibration`, applied to every model's windows);
@@ -28,13 +28,13 @@ from dataclasses import replace
 
 import numpy as np
 
-from myosem_core.config import make_config
 from myosem_core.io import read_json, write_json
 from myosem_core.paths import runs_root
+from myosem_core.presets import make_config
 from myosem_core.threads import set_threads
-from myosem_core.training import Stage2Config, Stage3Config
 from myosem_core.training.augment import AugmentConfig
 from myosem_experiments.pipeline import run_myosem
+from myosem_core.presets import preset_section
 
 DEV_SPLIT = {"train_subjects": [f"S{i}" for i in (1, 2, 3, 4, *range(7, 13))],
              "test_subjects": [f"S{i}" for i in range(13, 17)]}
@@ -43,7 +43,7 @@ DEV_VAL_SUBJECTS = ("S11", "S12")  # the dev split's counterpart of validating o
 
 def candidates(preset: str) -> dict:
     """name -> (data-config changes, Stage-2 config, Stage-3 config[, split options]); None = the preset's."""
-    s2, s3 = Stage2Config.preset_named(preset), Stage3Config.preset_named(preset)
+    s2, s3 = preset_section(preset, "stage2"), preset_section(preset, "stage3")
     cal = {"subject_calibration": True}
     strong = AugmentConfig(0.6, 0.3, 0.05)  # twice the per-channel gain offset
     return {"default": ({}, None, None),
@@ -82,7 +82,8 @@ def main(argv=None):
         for seed in args.seeds:
             cfg = make_config(args.preset, args.dataset, args.data_dir, seed)
             cfg = replace(cfg, data=replace(cfg.data, **data_changes))
-            out = run_myosem(cfg, "user", runs=args.runs, stage2=stage2, stage3=stage3, split_options={**DEV_SPLIT, **(split_extra[0] if split_extra else {})}, progress=False)
+            out = run_myosem(cfg, "user", runs=args.runs, stage2=stage2, stage3=stage3, progress=False,
+                             split_options={**DEV_SPLIT, **(split_extra[0] if split_extra else {})})
             for model, r in out.results.items():
                 rows.append({"candidate": name, "seed": seed, "model": model,
                              **{f"e2t_{k}": r["emg_to_text"][k] for k in ("R@1", "R@3", "MRR")}})

@@ -6,9 +6,23 @@ import numpy as np
 import pytest
 import torch
 
-from myosem_core.models.aemg import AEMGModelConfig, AEMGTransformer, TokenizerConfig, masked_token_loss, random_mask
-from myosem_core.training.aemg import (AEMGConfig, DeviceSpec, Source, device_windows, load_aemg, pretrain_aemg,
-                                       pretraining_sources)
+from myosem_core.models.aemg import (
+    AEMGModelConfig,
+    AEMGTransformer,
+    TokenizerConfig,
+    masked_token_loss,
+    random_mask,
+)
+from myosem_core.training.aemg import (
+    AEMGConfig,
+    DeviceSpec,
+    Source,
+    device_windows,
+    load_aemg,
+    pretrain_aemg,
+    pretraining_sources,
+)
+from myosem_core.presets import preset_section
 
 TINY = AEMGConfig(preset="test", tokenizer=TokenizerConfig(vocab_size=12, fit_segments_per_source=1500),
                   model=AEMGModelConfig(d_model=16, n_layers=1, n_heads=2),
@@ -18,7 +32,7 @@ TINY = AEMGConfig(preset="test", tokenizer=TokenizerConfig(vocab_size=12, fit_se
 
 def test_default_mask_ratio_is_half():
     assert AEMGConfig().mask_ratio == 0.5
-    assert all(AEMGConfig.preset_named(p).mask_ratio == 0.5 for p in ("quick", "full"))
+    assert all(preset_section(p, "aemg").mask_ratio == 0.5 for p in ("quick", "full"))
 
 
 @pytest.mark.parametrize("shape", [(4, 10, 10), (3, 16, 5), (2, 8, 10)])

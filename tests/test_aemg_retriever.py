@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from myosem_core.baselines.aemg import AEMGRetriever
+from myosem_core.baselines.registry import make_retriever
 from myosem_core.data import WindowConfig, make_windows
 from myosem_core.data.synthetic import SyntheticConfig, generate
 from myosem_core.models.aemg import AEMGModelConfig, TokenizerConfig
-from myosem_core.baselines.registry import make_retriever
 from myosem_core.training.aemg import AEMGConfig
 
 TINY = AEMGConfig(preset="test", tokenizer=TokenizerConfig(vocab_size=8, segment_s=0.2, fit_segments_per_source=800),

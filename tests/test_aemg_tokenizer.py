@@ -7,7 +7,11 @@ import pytest
 
 from myosem_core.data.ninapro import FilterConfig
 from myosem_core.errors import DataError
-from myosem_core.models.aemg import ContractionTokenizer, TokenizerConfig, common_envelope
+from myosem_core.models.aemg import (
+    ContractionTokenizer,
+    TokenizerConfig,
+    common_envelope,
+)
 
 RATES = (100.0, 250.0, 1000.0, 2000.0)
 CHANNELS = (8, 10, 12, 16)

@@ -16,13 +16,12 @@ from myosem_core.calibrated_stacking import (
     penalised_posteriors,
     pseudo_heldout_classes,
 )
-from myosem_core.config import make_config
 from myosem_core.data.protocols import make_split
 from myosem_core.data.synthetic import SyntheticConfig
 from myosem_core.errors import ConfigError
 from myosem_core.evaluation.retrieval_results import evaluate_retriever
+from myosem_core.presets import make_config
 from myosem_core.scoring import retriever_scores, window_posteriors
-from myosem_core.text.stage1 import Stage1Config
 from myosem_core.training import load_or_train_stage2, load_or_train_stage3
 from myosem_experiments.evaluation.calibrated_stacking import (
     calibrated_stacking_result,
@@ -32,6 +31,7 @@ from myosem_experiments.evaluation.calibrated_stacking import (
 )
 from myosem_experiments.grid import ModelSpec
 from myosem_experiments.grid import recipes as grid_recipes
+from myosem_core.presets import preset_section
 
 
 def test_pseudo_heldout_classes_take_the_protocols_share_evenly_spread():
@@ -102,8 +102,9 @@ def test_the_choice_reads_no_test_window_and_no_held_out_class(tiny_class):
 
 def test_the_penalty_moves_held_out_windows_up_and_seen_windows_down(tiny_class):
     cfg, ws, split, P, runs = tiny_class
-    s2 = load_or_train_stage2(cfg, ws, split, STAGE2, runs, progress=False)
-    s3 = load_or_train_stage3(cfg, ws, split, P, s2, STAGE3, runs=runs, progress=False)
+    tr, va = ws.subset(split.train), ws.subset(split.val)
+    s2 = load_or_train_stage2(tr, va, STAGE2, 0, runs, progress=False)
+    s3 = load_or_train_stage3(tr, va, s2, P, STAGE3, 0, runs, progress=False)
 
     class Run:  # the registry interface of a fitted embedding retriever
         run = s3
@@ -112,7 +113,7 @@ def test_the_penalty_moves_held_out_windows_up_and_seen_windows_down(tiny_class)
             return s3.embed(w.X)
 
     raw = evaluate_retriever("myosem", ws, split, P, 0, retriever=Run())
-    stage1 = replace(Stage1Config.preset("quick", seed=0), epochs=0)  # the packaged encoder: seconds
+    stage1 = replace(replace(preset_section("quick", "stage1"), seed=0), epochs=0)  # the packaged encoder: seconds
     out = calibrated_stacking_result(cfg, ws, split, P, Run(), stage1, STAGE2, STAGE3, runs, progress=False)
     gamma = out["choice"]["gamma"]
     assert out["choice"]["pseudo_heldout"] == pseudo_split(ws, split)[1] and len(out["choice"]["curve"]) > 1

@@ -10,10 +10,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from tiny_myosem import CLI_TINY
 
 from myosem_core.training.resume import INTERRUPT_ENV
-from myosem_experiments.cli import EXIT_DATA, EXIT_INTERRUPTED, EXIT_MISSING, EXIT_USAGE, main
-from tiny_myosem import CLI_TINY
+from myosem_experiments.cli import (
+    EXIT_DATA,
+    EXIT_INTERRUPTED,
+    EXIT_MISSING,
+    EXIT_USAGE,
+    main,
+)
 
 COMMANDS = ["prepare", "train-stage1", "train-stage2", "train-stage3", "train", "evaluate", "index", "query"]
 
@@ -66,6 +72,13 @@ def test_usage_and_config_errors_exit_2(argv, needle, capsys, tmp_path):
 def test_bad_data_folder_exits_3(tmp_path, capsys):
     assert main(["prepare", "--dataset", "ninapro-db1", "--data-dir", str(tmp_path), "--runs", str(tmp_path)]) == EXIT_DATA
     assert "S*_A1_E1.mat" in _error_line(capsys)
+
+
+def test_quiet_prints_no_progress_bar(tmp_path, capfd, monkeypatch):
+    monkeypatch.setenv("MYOSEM_CACHE", str(tmp_path / "cache"))  # nothing cached: the windows are made here
+    assert "--quiet" in CLI_TINY
+    assert main(["prepare", *CLI_TINY, "--runs", str(tmp_path), "--json"]) == 0
+    assert capfd.readouterr().err == ""
 
 
 def test_missing_run_exits_4(tmp_path, capsys):
@@ -213,7 +226,11 @@ def test_evaluate_of_a_data_parallel_run_never_overwrites_the_one_process_result
 
 def test_recording_query_describes_every_window_of_another_device(flow, tmp_path, capsys):
     """An 8-channel 250 Hz CSV (not the run's layout) -> per-window top descriptions, and a sentence's time spans."""
-    from myosem_core.data.device_files import Device, device_recording, write_recording_files
+    from myosem_core.data.device_files import (
+        Device,
+        device_recording,
+        write_recording_files,
+    )
 
     rec = device_recording(Device("board8-250Hz", 8, 250.0), n_repetitions=1)
     data = write_recording_files(tmp_path, rec, "csv")

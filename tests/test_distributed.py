@@ -6,12 +6,12 @@ import json
 
 import pytest
 import torch
+from tiny_myosem import STAGE2, STAGE3, tiny_prototypes, tiny_windows
 
 from myosem_core import distributed as ddp
 from myosem_core.threads import set_threads
 from myosem_core.training import train_stage2, train_stage3
 from myosem_core.training.common import batches
-from tiny_myosem import STAGE2, STAGE3, tiny_prototypes, tiny_windows
 
 
 def _shards(n, batch_size, world, seed=0):

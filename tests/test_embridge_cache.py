@@ -12,16 +12,20 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-
-from myosem_core.baselines.embridge import PoseAnchoredRetriever
-from myosem_core.config import make_config
-from myosem_core.data.protocols import make_split
-from myosem_core.training.embridge import EMBridgeConfig, load_or_train_aligner, load_or_train_mae, store
-from myosem_experiments.evaluation.embridge import run_embridge_experiments
-
 from test_embridge_training import TINY_ALIGN, TINY_MAE, grid_windows, tiny_windows
 
-TINY = replace(EMBridgeConfig.preset_named("quick"), emg=TINY_MAE, pose=TINY_MAE, align=TINY_ALIGN)
+from myosem_core.baselines.embridge import PoseAnchoredRetriever
+from myosem_core.data.protocols import make_split
+from myosem_core.presets import make_config
+from myosem_core.training.embridge import (
+    load_or_train_aligner,
+    load_or_train_mae,
+    store,
+)
+from myosem_experiments.evaluation.embridge import run_embridge_experiments
+from myosem_core.presets import preset_section
+
+TINY = replace(preset_section("quick", "embridge"), emg=TINY_MAE, pose=TINY_MAE, align=TINY_ALIGN)
 
 
 @pytest.fixture
@@ -59,7 +63,7 @@ def test_the_grid_row_and_notebook_07_train_each_model_once(tmp_path, trained, m
         return r.fit(ws.subset(split.train), ws.subset(split.val), _prototypes(ws)).run
 
     def notebook_07():
-        return load_or_train_aligner(cfg, ws, split, TINY, model, runs=tmp_path, progress=False)
+        return load_or_train_aligner(ws.subset(split.train), TINY, model, seed=cfg.seed, runs=tmp_path, progress=False)
 
     first, second = (grid_row(), notebook_07()) if grid_row_first else (notebook_07(), grid_row())
     assert sorted(trained["mae"]) == ["emg", "pose"] and trained["aligner"] == [model]
@@ -67,7 +71,7 @@ def test_the_grid_row_and_notebook_07_train_each_model_once(tmp_path, trained, m
     assert (second.emg.folder, second.pose.folder) == (first.emg.folder, first.pose.folder)
     assert np.array_equal(second.queries(ws), first.queries(ws))
     for stream in ("emg", "pose"):
-        mae = load_or_train_mae(cfg, ws, split, stream, TINY, runs=tmp_path, progress=False)
+        mae = load_or_train_mae(ws.subset(split.train), stream, TINY, cfg.seed, runs=tmp_path, progress=False)
         assert mae.folder == getattr(first, stream).folder
     assert len(trained["mae"]) == 2
     assert len(list(tmp_path.glob("*/mae-emg-*"))) == 1 and len(list(tmp_path.glob("*/align-*"))) == 1

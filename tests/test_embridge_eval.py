@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from myosem_core.data.protocols import make_split
-from myosem_core.evaluation import balanced_accuracy, knn_vote, linear_probe, max_query_similarity, zero_shot_knn
+from myosem_core.evaluation import (
+    balanced_accuracy,
+    knn_vote,
+    linear_probe,
+    max_query_similarity,
+    zero_shot_knn,
+)
 from myosem_core.training.embridge import evaluation_sets, subsample_training
 
 

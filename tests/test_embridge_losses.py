@@ -6,8 +6,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from myosem_core.models.embridge import (best_query, cascle_targets, community_affinity, fit_communities, info_nce,
-                                         instance_soft_targets, soft_cross_entropy)
+from myosem_core.models.embridge import (
+    best_query,
+    cascle_targets,
+    community_affinity,
+    fit_communities,
+    info_nce,
+    instance_soft_targets,
+    soft_cross_entropy,
+)
 
 # Four unit poses in 2-D (6, 16, 74, 196 degrees; no cosine is exactly 0) and four unit centroids at 0, 45, 90, 180 degrees.
 POSES = F.normalize(torch.tensor([[1.0, 0.1], [0.96, 0.28], [0.28, 0.96], [-0.96, -0.28]]), dim=-1)
@@ -33,16 +40,17 @@ def test_cascle_targets_rows_sum_to_one_with_zero_diagonal():
     assert torch.all(T >= 0)
 
 
-def test_cascle_targets_follow_the_hand_computed_formula():
-    k_c, tau_s = 2, 0.5
-    S = community_affinity(POSES, CENTROIDS, k_c)
-    sim = (S @ S.T).numpy()
-    expected = np.zeros((4, 4))
-    for i in range(4):
-        others = [j for j in range(4) if j != i]
-        e = np.exp(sim[i, others] / tau_s)
-        expected[i, others] = e / e.sum()
-    assert np.allclose(cascle_targets(POSES, CENTROIDS, k_c, tau_s).numpy(), expected, atol=1e-6)
+def test_cascle_targets_by_hand_from_the_geometry():
+    """k_c = 1: each pose keeps only its nearest centroid's cosine. Poses at 6 and 16 degrees both pick the 0-degree
+    centroid (cosines cos 6, cos 16), the 74-degree pose the 90-degree one, the 196-degree pose the 180-degree one.
+    Only poses 0 and 1 share a community, with similarity cos 6 x cos 16; every other pair has 0. Row 0's target is
+    the softmax over the other poses of (s, 0, 0) / tau."""
+    tau = 0.5
+    s = np.cos(np.arctan2(0.1, 1.0)) * np.cos(np.arctan2(0.28, 0.96))
+    T = cascle_targets(POSES, CENTROIDS, k_c=1, tau_s=tau).numpy()
+    a = np.exp(s / tau)
+    np.testing.assert_allclose(T[0, 1:], [a / (a + 2), 1 / (a + 2), 1 / (a + 2)], atol=1e-5)
+    np.testing.assert_allclose(T[2, [0, 1, 3]], [1 / 3, 1 / 3, 1 / 3], atol=1e-6)  # no shared community: uniform  # no shared community: uniform
 
 
 def test_cascle_puts_most_mass_on_the_same_community():
@@ -78,14 +86,12 @@ def test_fit_communities_returns_unit_centroids_near_the_clusters():
     assert np.array_equal(C, fit_communities(Z, 3, seed=0))
 
 
-def test_info_nce_and_label_smoothing_match_hand_computation():
+def test_info_nce_and_label_smoothing_match_torch_cross_entropy():
     logits = torch.tensor([[2.0, 0.0, -1.0], [0.5, 1.5, 0.0], [0.0, 0.0, 3.0]])
-    logq = F.log_softmax(logits, dim=1)
-    assert torch.isclose(info_nce(logits), -logq.diagonal().mean())
-    eps = 0.1
-    targets = torch.full((3, 3), eps / 3) + torch.eye(3) * (1 - eps)
-    assert torch.isclose(info_nce(logits, eps), -(targets * logq).sum(1).mean())
-    assert torch.isclose(soft_cross_entropy(logits, torch.eye(3)), info_nce(logits))
+    pairs = torch.arange(3)  # the diagonal is the positive pair
+    assert torch.isclose(info_nce(logits), F.cross_entropy(logits, pairs))
+    assert torch.isclose(info_nce(logits, 0.1), F.cross_entropy(logits, pairs, label_smoothing=0.1))
+    assert torch.isclose(soft_cross_entropy(logits, torch.eye(3)), F.cross_entropy(logits, pairs))
 
 
 def test_best_query_picks_the_query_closest_to_the_paired_pose():

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from myosem_core.models.embridge import EMGPoseAligner, MAEConfig, PatchMAE, QFormer, mprl_attention_mask, random_masking
+from myosem_core.models.embridge import (
+    EMGPoseAligner,
+    MAEConfig,
+    PatchMAE,
+    QFormer,
+    mprl_attention_mask,
+    random_masking,
+)
 from myosem_core.models.embridge.mae import patchify
 from myosem_core.models.embridge.mprl import MaskedPoseReconstruction, query_rows
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-
-from myosem_core.baselines.embridge import PoseAnchoredRetriever
-from myosem_core.training.embridge import EMBridgeConfig
-
 from test_embridge_training import TINY_ALIGN, TINY_MAE, tiny_windows
 
-TINY = replace(EMBridgeConfig.preset_named("quick"), emg=TINY_MAE, pose=TINY_MAE, align=TINY_ALIGN)
+from myosem_core.baselines.embridge import PoseAnchoredRetriever
+from myosem_core.presets import preset_section
+
+TINY = replace(preset_section("quick", "embridge"), emg=TINY_MAE, pose=TINY_MAE, align=TINY_ALIGN)
 
 
 def _prototypes(K=4, D=6, seed=0):
@@ -55,4 +54,4 @@ def test_registry_names_cpep_and_embridge():
     assert "cpep" in RETRIEVERS and "embridge" in RETRIEVERS
     r = make_retriever("embridge", seed=3, preset="quick")
     assert isinstance(r, PoseAnchoredRetriever) and r.model == "EMBridge" and r.seed == 3
-    assert make_retriever("cpep").model == "CPEP"
+    assert make_retriever("cpep", preset="quick").model == "CPEP"

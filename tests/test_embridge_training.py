@@ -11,8 +11,16 @@ import torch
 from myosem_core.data.protocols import make_split
 from myosem_core.data.windows import WindowSet
 from myosem_core.errors import DataError
-from myosem_core.training.embridge import (AlignConfig, EMBridgeConfig, MAETrainConfig, fit_normalizers,
-                                           load_or_train_aligner, train_aligner, train_mae, variant)
+from myosem_core.training.embridge import (
+    AlignConfig,
+    MAETrainConfig,
+    fit_normalizers,
+    load_or_train_aligner,
+    train_aligner,
+    train_mae,
+    variant,
+)
+from myosem_core.presets import preset_section
 
 TINY_MAE = MAETrainConfig(patch_s=0.1, d_model=8, n_layers=2, n_heads=2, decoder_dim=8, epochs=2, batch_size=16)
 TINY_ALIGN = AlignConfig(n_queries=4, n_clusters=4, k_c=2, epochs=2, batch_size=16)
@@ -75,19 +83,16 @@ def test_embridge_loss_has_all_three_parts_and_the_pose_anchor_stays_frozen():
     assert np.allclose(np.linalg.norm(Q, axis=-1), 1.0, atol=1e-5)
 
 
-def test_load_or_train_reuses_the_run_with_the_same_config_hash(tmp_path):
-    from myosem_core.config import make_config
-
+def test_load_or_train_reuses_the_run_with_the_same_key(tmp_path):
     ws = tiny_windows(n=200)
-    cfg = make_config("quick", "synthetic", seed=0)
-    split = make_split(ws, "rand")
-    ecfg = replace(EMBridgeConfig.preset_named("quick"), emg=TINY_MAE, pose=TINY_MAE, align=TINY_ALIGN)
-    first = load_or_train_aligner(cfg, ws, split, ecfg, "CPEP", runs=tmp_path, progress=False)
+    train = ws.subset(make_split(ws, "rand").train)
+    ecfg = replace(preset_section("quick", "embridge"), emg=TINY_MAE, pose=TINY_MAE, align=TINY_ALIGN)
+    first = load_or_train_aligner(train, ecfg, "CPEP", runs=tmp_path, progress=False)
     assert (first.folder / "results.json").is_file() and (first.folder / "model.pt").is_file()
-    again = load_or_train_aligner(cfg, ws, split, ecfg, "CPEP", runs=tmp_path, progress=False)
+    again = load_or_train_aligner(train, ecfg, "CPEP", runs=tmp_path, progress=False)
     assert again.folder == first.folder
     assert np.array_equal(first.queries(ws), again.queries(ws))
-    other = load_or_train_aligner(cfg, ws, split, ecfg, "CPEP", replace(variant(TINY_ALIGN, "CPEP"), epochs=1),
+    other = load_or_train_aligner(train, ecfg, "CPEP", replace(variant(TINY_ALIGN, "CPEP"), epochs=1),
                                   runs=tmp_path, progress=False)
     assert other.folder != first.folder
 
@@ -101,14 +106,14 @@ def test_windows_without_pose_raise_a_clear_error():
 
 def test_experiment_grid_writes_every_table_to_json(tmp_path):
     """A tiny grid over both protocols: the results JSON holds each table and the report builds from it alone."""
-    from myosem_core.config import make_config
     from myosem_core.io import read_json
-    from myosem_experiments.evaluation import embridge_report as rep
+    from myosem_core.presets import make_config
+    from myosem_experiments.report import embridge as rep
     from myosem_experiments.evaluation.embridge import run_embridge_experiments
 
     ws = grid_windows()
     keys = ws.class_keys
-    ecfg = replace(EMBridgeConfig.preset_named("quick"), emg=TINY_MAE, pose=TINY_MAE, align=replace(TINY_ALIGN, epochs=1),
+    ecfg = replace(preset_section("quick", "embridge"), emg=TINY_MAE, pose=TINY_MAE, align=replace(TINY_ALIGN, epochs=1),
                    main_models=("CPEP", "EMBridge"), user_models=("CPEP",), ablations=("w/o MPRL",),
                    batch_sizes=(16,), batch_models=("CPEP",), fractions=(0.5,), tau_s_grid=(0.5,), k_c_grid=(1,))
     out = run_embridge_experiments(make_config("quick", "synthetic", seed=0), ws, ecfg, runs=tmp_path, progress=False)
@@ -125,7 +130,7 @@ def test_experiment_grid_writes_every_table_to_json(tmp_path):
     y_true, y_pred = rep.zero_shot_predictions(res, "EMBridge", "unseen")
     assert set(y_true) == {keys.index(k) for k in ("synthetic/S/2", "synthetic/S/5", "synthetic/S/8", "synthetic/S/11")}
     assert len(y_pred) == len(y_true)
-    assert (rep.timing_table(res)["train_cpu_seconds"] > 0).all()
+    assert (rep.run_times(res)["train_cpu_seconds"] > 0).all()
     paired = rep.paired_query_table(res)  # EMBridge has 16 queries, CPEP one: only EMBridge gets the diagnostic
     assert set(paired["model"]) == {"EMBridge"} and set(paired["protocol"]) == {"class"}
     assert set(paired["set"]) == {"Seen gestures", "Unseen gestures"}

@@ -7,8 +7,20 @@ import pytest
 import yaml
 from fixtures import emg2pose_timeseries, write_emg2pose_dir, write_emg2pose_session
 
-from myosem_core.data import FilterConfig, WindowConfig, class_name, load_recordings, make_split, make_windows
-from myosem_core.data.emg2pose import _STAGES_FILE, pseudo_repetitions, read_emg2pose, stage_names
+from myosem_core.data import (
+    FilterConfig,
+    WindowConfig,
+    class_name,
+    load_recordings,
+    make_split,
+    make_windows,
+)
+from myosem_core.data.emg2pose import (
+    _STAGES_FILE,
+    pseudo_repetitions,
+    read_emg2pose,
+    stage_names,
+)
 from myosem_core.data.ninapro import filter_raw_emg
 from myosem_core.data.sensors import sensor_map
 from myosem_core.errors import DataError

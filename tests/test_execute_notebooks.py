@@ -164,8 +164,8 @@ def test_nbval_mode_runs_each_copy_under_nbval(tmp_path, capsys):
 
 def test_set_reaches_every_notebook_and_the_build_note(tmp_path, monkeypatch):
     monkeypatch.delenv("MYOSEM_SET", raising=False)
-    src = write_myst(tmp_path / "00_s.md", "from myosem_core.training import Stage2Config\n"
-                                           "print(Stage2Config.preset_named('quick').max_epochs)")
+    src = write_myst(tmp_path / "00_s.md", "from myosem_core.presets import preset_section\n"
+                                           "print(preset_section('quick', 'stage2').max_epochs)")
     assert ex.main([str(src), "--out", str(tmp_path / "out"), "--set", "stage2.max_epochs=3"]) == 0
     nb = nbformat.read(tmp_path / "out/00_s.ipynb", as_version=4)
     assert nb.cells[-1].outputs[0]["text"] == "3\n"

@@ -11,7 +11,12 @@ from torch import nn
 from myosem_core.errors import ConfigError
 from myosem_core.training.augment import AugmentConfig, augment
 from myosem_core.training.fit import FitConfig, fit, lr_lambda
-from myosem_core.training.resume import INTERRUPT_ENV, EpochCheckpoint, SimulatedInterrupt
+from myosem_core.training.resume import (
+    INTERRUPT_ENV,
+    EpochCheckpoint,
+    SimulatedInterrupt,
+)
+from myosem_core.presets import deep_config
 
 
 def toy_problem(n=256, seed=0):
@@ -159,8 +164,7 @@ def test_no_augmentation_returns_the_input_itself():
 
 
 def test_new_users_train_with_the_cross_user_augmentation():
-    from myosem_core.baselines.deep import DeepConfig
-    from myosem_core.config import make_config
+    from myosem_core.presets import make_config
     from myosem_experiments.grid import MODELS, recipe, stage_presets
 
     for preset in ("quick", "full"):
@@ -168,8 +172,8 @@ def test_new_users_train_with_the_cross_user_augmentation():
         user2, user3 = stage_presets(preset, "user")
         assert user2.augment.channel_offset > rand2.augment.channel_offset
         assert user3.augment == user2.augment and rand3.augment == rand2.augment
-        assert DeepConfig.preset_named(preset, "user").augment == user2.augment
-        assert DeepConfig.preset_named(preset, "class").augment == rand2.augment
+        assert deep_config(preset, "user").augment == user2.augment
+        assert deep_config(preset, "class").augment == rand2.augment
         assert user2.for_protocol("user") == user2  # applying it twice changes nothing
     cfg = make_config("quick", "synthetic")
     assert recipe(MODELS["myosem"], cfg, "user")["hash"] != recipe(MODELS["myosem"], cfg, "rand")["hash"]

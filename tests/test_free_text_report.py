@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 
 from myosem_experiments.evaluation.free_text import TARGETS, targets_met
-from myosem_experiments.tables import free_text_reading
+from myosem_experiments.report.free_text import free_text_reading
 
 REPORT = {
     "k": 5, "targets": TARGETS,

@@ -8,7 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from myosem_core.retrieval import EMG_TEMPERATURE, TEXT_TEMPERATURE, RetrievalIndex, free_text_to_emg, text_to_window_scores
+from myosem_core.retrieval import (
+    EMG_TEMPERATURE,
+    TEXT_TEMPERATURE,
+    RetrievalIndex,
+    free_text_to_emg,
+    text_to_window_scores,
+)
 from myosem_core.search import load_index, save_index
 from myosem_core.text.benchmark import FreeText
 

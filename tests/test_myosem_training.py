@@ -7,15 +7,20 @@ import pytest
 import torch
 
 from myosem_core.baselines.myosem import MyoSemRetriever
-from myosem_core.config import make_config
 from myosem_core.data.protocols import make_split
 from myosem_core.data.windows import WindowSet
+from myosem_core.evaluation.retrieval_results import evaluate_retriever
 from myosem_core.models.activation_encoder import EncoderConfig
 from myosem_core.models.semantic_queries import QueryHeadConfig
 from myosem_core.retrieval import RetrievalIndex
-from myosem_core.evaluation.retrieval_results import evaluate_retriever
-from myosem_core.training import (Stage2Config, Stage3Config, load_or_train_stage2, load_or_train_stage3,
-                                  train_stage2, train_stage3)
+from myosem_core.training import (
+    Stage2Config,
+    Stage3Config,
+    load_or_train_stage2,
+    load_or_train_stage3,
+    train_stage2,
+    train_stage3,
+)
 
 K, C, L = 4, 4, 20
 NAMES = ["alpha", "bravo", "charlie", "delta"]
@@ -95,17 +100,17 @@ def test_training_reduces_loss_and_is_deterministic(data):
 
 def test_cached_runs_and_results(tmp_path, data):
     ws, split = data
-    cfg = make_config("quick", "synthetic")
     P = prototypes()
-    s2 = load_or_train_stage2(cfg, ws, split, S2, runs=tmp_path, progress=False)
-    s3 = load_or_train_stage3(cfg, ws, split, P, s2, S3, runs=tmp_path, progress=False)
-    for name in ("stage2.pt", "curves.json", "normalizer.json", "results.json", "manifests/rand.csv"):
+    tr, va = ws.subset(split.train), ws.subset(split.val)
+    s2 = load_or_train_stage2(tr, va, S2, 0, tmp_path, progress=False)
+    s3 = load_or_train_stage3(tr, va, s2, P, S3, 0, tmp_path, progress=False)
+    for name in ("stage2.pt", "curves.json", "normalizer.json", "results.json", "config.json"):
         assert (s2.folder / name).is_file()
-    again = load_or_train_stage3(cfg, ws, split, P, load_or_train_stage2(cfg, ws, split, S2, runs=tmp_path),
-                                 S3, runs=tmp_path, progress=False)
-    assert again.folder == s3.folder
+    again = load_or_train_stage3(tr, va, load_or_train_stage2(tr, va, S2, 0, tmp_path), P, S3, 0, tmp_path,
+                                 progress=False)
+    assert again.folder == s3.folder and again.config == S3
     assert np.array_equal(again.embed(ws.X[:5]), s3.embed(ws.X[:5]))
-    other = load_or_train_stage3(cfg, ws, split, prototypes(seed=1), s2, S3, runs=tmp_path, progress=False)
+    other = load_or_train_stage3(tr, va, s2, prototypes(seed=1), S3, 0, tmp_path, progress=False)
     assert other.folder != s3.folder  # new prototypes, new run
     res = evaluate_retriever("myosem", ws, split, P, seed=0, folder=tmp_path / "res",
                              retriever=MyoSemRetriever.from_run(s3))

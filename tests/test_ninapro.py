@@ -7,13 +7,18 @@ import warnings
 import numpy as np
 import pytest
 import scipy.io
+from conftest import DB1_SUBJECTS
 from fixtures import write_ninapro_db2
 
-from myosem_core.data import WindowConfig, load_recordings, make_split, make_windows, read_ninapro
+from myosem_core.data import (
+    WindowConfig,
+    load_recordings,
+    make_split,
+    make_windows,
+    read_ninapro,
+)
 from myosem_core.data.ninapro import FilterConfig, filter_raw_emg
 from myosem_core.errors import ConfigError, DataError
-
-from conftest import DB1_SUBJECTS
 
 DB2_C_LABELS = tuple(range(18, 41))  # DB2 exercise 2 (NinaPro exercise C) in DB2's global numbering
 

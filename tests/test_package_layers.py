@@ -36,7 +36,7 @@ def experiment_imports(source: str, filename: str = "<source>") -> list[str]:
 def test_the_scan_finds_every_kind_of_import():
     src = ("import myosem_experiments\nfrom myosem_experiments.grid import MODELS\n"
            "def f():\n    import myosem_experiments.pipeline as p\n"
-           "    importlib.import_module('myosem_experiments.tables')\n    __import__('myosem_experiments')\n"
+           "    importlib.import_module('myosem_experiments.report')\n    __import__('myosem_experiments')\n"
            "import myosem_experiments_other\nfrom .grid import x\nfrom myosem_core import experiments\n")
     assert [line.split(":")[0] for line in experiment_imports(src)] == ["1", "2", "4", "5", "6"]
 

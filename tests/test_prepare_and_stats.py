@@ -7,11 +7,16 @@ import json
 import numpy as np
 import pytest
 
-from myosem_core.config import make_config, run_directory
 from myosem_core.data import load_split
-from myosem_core.data.stats import activation_topology, pose_trajectories, split_counts, window_rms
+from myosem_core.data.stats import (
+    activation_topology,
+    pose_trajectories,
+    split_counts,
+    window_rms,
+)
 from myosem_core.errors import ConfigError
 from myosem_core.prepare import prepare_data
+from myosem_core.presets import make_config
 
 
 def test_activation_topology_peaks_at_one_per_channel(db1_windows):
@@ -48,9 +53,9 @@ def test_prepare_data_writes_manifests_and_summary(tmp_path, monkeypatch):
     held = summary["protocols"]["class"]["heldout_classes"]
     assert set(counts.columns) >= {"train", "test"}
     assert all(counts.loc[summary["classes"][k], "train"] == 0 for k in held)
-    # same seed, same run folder; another seed, another folder
-    assert run == run_directory(tmp_path / "runs", cfg, name="data-synthetic")
-    assert run_directory(tmp_path / "runs", make_config("quick", "synthetic", seed=4), name="data-synthetic") != run
+    # same data, same run folder; other synthetic subjects (another seed), another folder
+    assert prepare_data(cfg, run_dir=tmp_path / "runs")[2] == run
+    assert prepare_data(make_config("quick", "synthetic", seed=4), run_dir=tmp_path / "runs")[2] != run
 
 
 def test_unknown_preset_is_a_clear_error():

@@ -6,16 +6,11 @@ import pytest
 import yaml
 
 from myosem_core import presets
-from myosem_core.baselines.deep import DeepConfig
 from myosem_core.baselines.forest import RandomForestRetriever
-from myosem_core.config import make_config, report_seeds
 from myosem_core.errors import ConfigError
-from myosem_core.evaluation.aemg_config import AEMGEvalConfig
-from myosem_core.text.stage1 import Stage1Config
-from myosem_core.training import Stage2Config, Stage3Config
+from myosem_core.presets import make_config, report_seeds
 from myosem_core.training.aemg import AEMGConfig
-from myosem_core.training.augment import AugmentConfig
-from myosem_core.training.embridge import EMBridgeConfig
+from myosem_core.presets import deep_config, preset_section
 
 
 @pytest.fixture
@@ -35,36 +30,43 @@ def test_every_packaged_preset_builds_every_section_it_names():
     assert {"quick", "full", "paper"} <= set(presets.preset_names())
     for name in presets.preset_names():
         doc = yaml.safe_load((presets.PRESET_DIR / f"{name}.yaml").read_text())
-        for section, cls in presets.section_types().items():
+        for section, cls in presets.SECTION_TYPES.items():
             if section in doc:
                 assert isinstance(presets.preset_section(name, section), cls)
 
 
-def quick_or_full(name: str) -> dict:
-    return yaml.safe_load((presets.PRESET_DIR / f"{name}.yaml").read_text())
-
-
-def test_each_config_class_reads_its_section():
-    quick = yaml.safe_load((presets.PRESET_DIR / "quick.yaml").read_text())
-    s2 = Stage2Config.preset_named("quick")
-    assert (s2.preset, s2.max_epochs, s2.patience) == ("quick", quick["stage2"]["max_epochs"], quick["stage2"]["patience"])
-    assert s2.augment == AugmentConfig(**quick["stage2"]["augment"])
-    assert Stage3Config.preset_named("quick").augment == s2.augment  # the YAML anchor shares it
-    assert Stage1Config.preset("quick").query_synonyms == quick["stage1"]["query_synonyms"]
-    assert DeepConfig.preset_named("quick").width == quick["deep"]["width"]
-    assert DeepConfig.preset_named("full").width != DeepConfig.preset_named("quick").width
-    assert RandomForestRetriever(preset="full").n_estimators == quick_or_full("full")["forest"]["n_estimators"]
-    assert EMBridgeConfig.preset_named("quick").fractions == tuple(quick["embridge"]["fractions"])
-    assert AEMGEvalConfig.preset_named("full").max_targets is None  # YAML null
-    assert isinstance(AEMGConfig.preset_named("quick"), AEMGConfig)
-    assert report_seeds("full") == tuple(quick_or_full("full")["report"]["seeds"]) and len(report_seeds("full")) == 3
-    assert make_config("full").data.window.hop_s == 0.25 and make_config("quick").data.window.hop_s == 0.5
+def test_each_section_reaches_the_config_that_reads_it(preset_dir):
+    """A preset written here with hand-chosen values: every reader sees them, the rest stays at the defaults."""
+    (preset_dir / "hand.yaml").write_text(
+        "data: {window: {length_s: 2.0, hop_s: 0.75}}\n"
+        "stage1: {query_synonyms: 7}\n"
+        "stage2: &s2 {max_epochs: 9, patience: 4, augment: &aug {noise: 0.3}}\n"
+        "stage3: {phase1_epochs: 5, augment: *aug}\n"
+        "deep: {width: 12}\n"
+        "forest: {n_estimators: 11}\n"
+        "embridge: {fractions: [0.25, 1]}\n"
+        "aemg: {epochs: 2}\n"
+        "aemg_eval: {max_targets: null}\n"
+        "report: {seeds: [4, 5]}\n")
+    s2 = preset_section("hand", "stage2")
+    assert (s2.preset, s2.max_epochs, s2.patience, s2.augment.noise) == ("hand", 9, 4, 0.3)
+    assert s2.lr == preset_section("hand", "stage2").__class__().lr  # not named: the dataclass default
+    assert preset_section("hand", "stage3").augment == s2.augment  # the YAML anchor shares it
+    assert preset_section("hand", "stage1").query_synonyms == 7
+    d = deep_config("hand")  # the deep rows: their width on MyoSem's Stage-2/3 budgets
+    assert (d.width, d.pretrain_epochs, d.pretrain_patience, d.align.phase1_epochs) == (12, 9, 4, 5)
+    assert RandomForestRetriever(config=preset_section("hand", "forest")).n_estimators == 11
+    assert preset_section("hand", "embridge").fractions == (0.25, 1.0)
+    assert preset_section("hand", "aemg_eval").max_targets is None  # YAML null
+    assert isinstance(preset_section("hand", "aemg"), AEMGConfig) and preset_section("hand", "aemg").epochs == 2
+    assert report_seeds("hand") == (4, 5)
+    assert (make_config("hand").data.window.length_s, make_config("hand").data.window.hop_s) == (2.0, 0.75)
 
 
 def test_a_preset_without_a_section_says_which_presets_have_it():
-    assert EMBridgeConfig.preset_named("paper").emg.d_model == 256
+    assert preset_section("paper", "embridge").emg.d_model == 256
     with pytest.raises(ConfigError, match=r"preset 'paper' .*paper.yaml.* has no 'stage2' section.*'full'"):
-        Stage2Config.preset_named("paper")
+        preset_section("paper", "stage2")
 
 
 def test_an_unknown_preset_names_the_files_there_are():
@@ -89,13 +91,13 @@ def test_a_bad_preset_file_is_one_error_naming_file_and_field(preset_dir, doc, m
 
 def test_yaml_numbers_without_a_dot_and_lists_become_the_field_types(preset_dir):
     (preset_dir / "mine.yaml").write_text("stage2: {lr: 1e-3}\nembridge: {fractions: [0.5, 1]}\n")
-    assert Stage2Config.preset_named("mine").lr == pytest.approx(1e-3)
-    assert EMBridgeConfig.preset_named("mine").fractions == (0.5, 1.0)
-    assert Stage2Config.preset_named("mine").preset == "mine"
+    assert preset_section("mine", "stage2").lr == pytest.approx(1e-3)
+    assert preset_section("mine", "embridge").fractions == (0.5, 1.0)
+    assert preset_section("mine", "stage2").preset == "mine"
 
 
 def test_overrides_are_checked_like_the_files():
-    s2 = Stage2Config.preset_named("quick")
+    s2 = preset_section("quick", "stage2")
     changed = presets.with_overrides(s2, ["max_epochs=3", "augment.noise=0.2", "grad_clip=null"])
     assert (changed.max_epochs, changed.augment.noise, changed.grad_clip) == (3, 0.2, None)
     assert changed.augment.time_shift == s2.augment.time_shift
@@ -108,7 +110,7 @@ def test_overrides_are_checked_like_the_files():
 def test_a_new_preset_file_is_a_new_preset(preset_dir):
     write(preset_dir, "tiny", {"stage2": {"max_epochs": 2, "patience": 1}})
     assert "tiny" in presets.preset_names()
-    assert Stage2Config.preset_named("tiny").max_epochs == 2
+    assert preset_section("tiny", "stage2").max_epochs == 2
 
 
 def test_command_line_values_read_like_the_files():
@@ -116,39 +118,25 @@ def test_command_line_values_read_like_the_files():
     assert presets.with_overrides(data, ["subject_calibration={repetitions: [1]}"]).subject_calibration == \
         {"repetitions": [1]}
     assert presets.with_overrides(data, ["subject_calibration=true"]).subject_calibration is True
-    e = EMBridgeConfig.preset_named("quick")
+    e = preset_section("quick", "embridge")
     assert presets.with_overrides(e, ["fractions=0.2,1"]).fractions == (0.2, 1.0)
     assert presets.with_overrides(e, ["fractions=[0.5]"]).fractions == (0.5,)
-    s3 = Stage3Config.preset_named("quick")
+    s3 = preset_section("quick", "stage3")
     assert presets.with_overrides(s3, ["grad_clip=none"]).grad_clip is None
     with pytest.raises(ConfigError, match="'augment' is a section; set one of its fields"):
         presets.with_overrides(s3, ["augment=0.1"])
 
 
-def test_one_run_key_names_every_run_folder(tmp_path):
-    from myosem_core.config import run_directory, run_key
-    from myosem_core.io import read_json
-
-    cfg = make_config("quick")
-    plain, staged = run_directory(tmp_path, cfg, name="x"), run_directory(tmp_path, cfg, name="x", stage="s2", k=1)
-    assert plain != staged and staged.name == f"x-quick-{run_key(cfg, stage='s2', k=1)}"
-    assert read_json(staged / "config.json")["key"] == {"stage": "s2", "k": 1}
-    assert "key" not in read_json(plain / "config.json") and plain.name.endswith(cfg.hash())
-    calibrated = presets.with_overrides(cfg.data, ["subject_calibration=true"])
-    from dataclasses import replace
-    assert run_key(replace(cfg, data=calibrated), stage="s2", k=1) != run_key(cfg, stage="s2", k=1)
-
-
 def test_overrides_in_the_environment_reach_every_read_of_a_section(monkeypatch):
-    base = Stage2Config.preset_named("quick")
+    base = preset_section("quick", "stage2")
     monkeypatch.setenv("MYOSEM_SET", "stage2.max_epochs=7; stage2.augment.noise=0.2 ;deep.width=8")
-    s2 = Stage2Config.preset_named("quick")
+    s2 = preset_section("quick", "stage2")
     assert (s2.max_epochs, s2.augment.noise, s2.patience) == (7, 0.2, base.patience)
-    assert DeepConfig.preset_named("quick").width == 8 and DeepConfig.preset_named("quick").pretrain_epochs == 7
-    assert Stage3Config.preset_named("quick") == Stage3Config.preset_named("quick")  # untouched sections as before
+    assert deep_config("quick").width == 8 and deep_config("quick").pretrain_epochs == 7
+    assert preset_section("quick", "stage3") == preset_section("quick", "stage3")  # untouched sections as before
     monkeypatch.setenv("MYOSEM_SET", "stage9.x=1")
     with pytest.raises(ConfigError, match=r"\$MYOSEM_SET 'stage9.x=1': expected SECTION.FIELD=VALUE"):
-        Stage2Config.preset_named("quick")
+        preset_section("quick", "stage2")
     monkeypatch.setenv("MYOSEM_SET", "stage2.max_epochs=soon")
     with pytest.raises(ConfigError, match=r"\$MYOSEM_SET 'max_epochs=soon'.*expected an integer"):
-        Stage2Config.preset_named("quick")
+        preset_section("quick", "stage2")

@@ -7,7 +7,13 @@ import pandas as pd
 import pytest
 from fixtures import write_emg2pose_dir
 
-from myosem_core.data import WindowConfig, load_recordings, load_split, make_split, make_windows
+from myosem_core.data import (
+    WindowConfig,
+    load_recordings,
+    load_split,
+    make_split,
+    make_windows,
+)
 from myosem_core.data.protocols import DEFAULTS
 from myosem_core.data.synthetic import SyntheticConfig, generate
 from myosem_core.errors import ConfigError, DataError

@@ -9,7 +9,7 @@ import pytest
 
 from myosem_core.errors import DataError
 from myosem_core.paths import repo_root
-from myosem_core.viz import recipe
+from myosem_experiments.report import recipe
 
 matplotlib.use("Agg")
 

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from myosem_core.cross_device import FewShotMap, Layout, remap_channels, sliding_windows, to_layout
+from myosem_core.cross_device import (
+    FewShotMap,
+    Layout,
+    remap_channels,
+    sliding_windows,
+    to_layout,
+)
 from myosem_core.data.device_files import Device, device_recording
 
 

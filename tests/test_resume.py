@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from tiny_myosem import STAGE2, STAGE3, same_weights, tiny_prototypes, tiny_windows
 
 from myosem_core.io import read_json
 from myosem_core.training import train_stage2, train_stage3
 from myosem_core.training.resume import INTERRUPT_ENV, SimulatedInterrupt
-from tiny_myosem import STAGE2, STAGE3, same_weights, tiny_prototypes, tiny_windows
 
 VAL_KEYS2 = ("val_ce", "val_acc", "val_rec", "val_vq")
 

@@ -3,9 +3,16 @@
 import numpy as np
 import pytest
 
-from myosem_core.metrics import (bootstrap_std, emg_to_text, mrr, recall_at_k, sample_episodes, text_to_emg,
-                                 true_ranks)
 from myosem_core.evaluation.retrieval_results import evaluate_scores
+from myosem_core.metrics import (
+    bootstrap_std,
+    emg_to_text,
+    mrr,
+    recall_at_k,
+    sample_episodes,
+    text_to_emg,
+    true_ranks,
+)
 
 SCORES = np.array([[0.9, 0.1, 0.5],
                    [0.2, 0.8, 0.3],

@@ -5,12 +5,15 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
+from tiny_myosem import STAGE2, tiny_windows
 
 from myosem_core.training import Stage2Config, train_stage2
-from myosem_core.training.common import config_hash
-from myosem_core.training.subject_adversary import (SubjectAdversary, reversal_ramp, reverse_gradient,
-                                                    subject_codes)
-from tiny_myosem import STAGE2, tiny_windows
+from myosem_core.training.subject_adversary import (
+    SubjectAdversary,
+    reversal_ramp,
+    reverse_gradient,
+    subject_codes,
+)
 
 
 def test_reverse_gradient_is_identity_forward_and_flips_scaled_gradient_backward():
@@ -55,8 +58,10 @@ def test_adversary_gradient_pushes_encoder_features_against_the_head():
 
 
 def test_the_option_is_part_of_the_run_key():
+    from myosem_core.run_store import run_key
+
     cfg = Stage2Config()
-    assert config_hash(cfg.key()) != config_hash(replace(cfg, w_subject=0.3).key())
+    assert run_key("s2", sections={"stage2": cfg}) != run_key("s2", sections={"stage2": replace(cfg, w_subject=0.3)})
 
 
 def test_training_with_the_adversary_logs_it_and_saves_a_plain_encoder():

@@ -7,7 +7,13 @@ import time
 import numpy as np
 import pytest
 
-from myosem_core.data.synthetic import GESTURES, SyntheticConfig, generate, generate_subject, gesture_names
+from myosem_core.data.synthetic import (
+    GESTURES,
+    SyntheticConfig,
+    generate,
+    generate_subject,
+    gesture_names,
+)
 
 SMALL = SyntheticConfig(n_subjects=2, n_repetitions=3)
 

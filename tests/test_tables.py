@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from myosem_experiments.grid import TABLES, experiment_tables, load_experiment_results
-from myosem_experiments.tables import MISSING, comparison_table, reading
+from myosem_experiments.report import MISSING, comparison_table, reading
 
 
 def result(model, protocol, seed, r1, r3=None, mrr=None, t_r1=None, dataset="ninapro-db1"):

@@ -10,12 +10,24 @@ import pytest
 
 from myosem_core.errors import DataError
 from myosem_core.text import stage1 as s1
-from myosem_core.text.benchmark import (KINDS, OFF_TOPIC_KINDS, _load, _load_off_topic, content_words,
-                                        evaluate_free_text, family_of, guarded_texts, is_near_copy, load_benchmark,
-                                        load_off_topic, near_copy_filter)
+from myosem_core.text.benchmark import (
+    KINDS,
+    OFF_TOPIC_KINDS,
+    _load,
+    _load_off_topic,
+    content_words,
+    evaluate_free_text,
+    family_of,
+    guarded_texts,
+    is_near_copy,
+    load_benchmark,
+    load_off_topic,
+    near_copy_filter,
+)
 from myosem_core.text.catalog import load_catalog, normalize_text
 from myosem_core.text.lexicon import all_synonym_sentences, synonym_sentences
 from myosem_core.text.views import TextCorpus, build_views, training_corpus
+from myosem_core.presets import preset_section
 
 DB1 = tuple(f"ninapro/A/{i}" for i in range(1, 13))
 
@@ -63,7 +75,7 @@ def test_near_copy_rule():
 
 @pytest.mark.parametrize("preset", ["quick", "full"])
 def test_no_benchmark_sentence_nor_near_copy_reaches_stage1_training(preset):
-    cfg = s1.Stage1Config.preset(preset)
+    cfg = preset_section(preset, "stage1")
     keys = list(load_catalog("ninapro"))  # every NinaPro class, DB1 exercise 1 included
     for synonyms in sorted({cfg.synonyms, cfg.query_synonyms, 400}):  # aligned space, query encoder, more
         views = build_views(_fake_ws(keys), None, cfg.process, synonyms)

@@ -10,7 +10,12 @@ from myosem_core.data.sensors import SENSOR_MAPS, Sensor
 from myosem_core.data.synthetic import Gesture, dof_trajectory, glove_from_dofs
 from myosem_core.data.windows import WindowConfig
 from myosem_core.errors import DataError
-from myosem_core.text.process import ProcessConfig, class_motions, moving_sensors, process_descriptions
+from myosem_core.text.process import (
+    ProcessConfig,
+    class_motions,
+    moving_sensors,
+    process_descriptions,
+)
 
 FS = 100.0
 

@@ -6,16 +6,28 @@ import numpy as np
 import pytest
 import torch
 
-from myosem_core.config import make_config
 from myosem_core.data import load_windows, make_split
 from myosem_core.data.synthetic import SyntheticConfig
 from myosem_core.errors import DataError
 from myosem_core.io import read_json
+from myosem_core.presets import make_config
 from myosem_core.text import stage1 as s1
 from myosem_core.text.catalog import descriptions_for, normalize_text
-from myosem_core.text.evaluate import class_prototypes, paraphrase_retrieval, view_consistency, view_embeddings
+from myosem_core.text.evaluate import (
+    class_prototypes,
+    paraphrase_retrieval,
+    view_consistency,
+    view_embeddings,
+)
 from myosem_core.text.loss import multi_positive_nce, stage1_loss
-from myosem_core.text.views import ClassViews, all_texts, build_views, training_corpus, validation_views
+from myosem_core.text.views import (
+    ClassViews,
+    all_texts,
+    build_views,
+    training_corpus,
+    validation_views,
+)
+from myosem_core.presets import preset_section
 
 
 def _unit(x):
@@ -119,23 +131,29 @@ def test_training_corpus_never_holds_heldout_text(tiny):
     assert all(v.heldout_paraphrases == [w.paraphrases[-1]] for v, w in zip(val, views))
 
 
-def test_stage1_folder_ignores_emg_calibration_but_not_the_seed(tiny, tmp_path):
-    """Stage 1 never reads the EMG: the user bar's calibrated settings share one text space, a seed does not."""
+def test_stage1_folder_ignores_the_emg_but_not_the_texts_or_settings(tiny, tmp_path):
+    """Stage 1 never reads the EMG: windows with rescaled EMG (per-subject calibration) share one text space;
+    another seed, another setting or another text does not."""
     from dataclasses import replace
+
+    from myosem_core.data.calibration import calibrate_subjects
 
     cfg, ws = tiny
     split = make_split(ws, "rand")
-    settings = s1.Stage1Config.preset("quick", seed=cfg.seed)
+    settings = replace(preset_section("quick", "stage1"), seed=cfg.seed)
+
+    def folder(w, st=settings, views=None):
+        return s1.stage1_folder(w, split, st, views or build_views(w, split, st.process), tmp_path)
+
+    plain = folder(ws)
+    calibrated = calibrate_subjects(ws, None)
+    assert not np.allclose(calibrated.X, ws.X)  # the EMG did change
+    assert folder(calibrated) == plain
+    assert folder(ws, replace(settings, seed=settings.seed + 1)) != plain
+    assert folder(ws, replace(settings, epochs=settings.epochs + 1)) != plain
     views = build_views(ws, split, settings.process)
-
-    def folder(c, st=settings):
-        return s1.stage1_folder(c, split, st, views, tmp_path)
-
-    plain = folder(cfg)
-    for calibration in (True, {"repetitions": [1]}):
-        assert folder(replace(cfg, data=replace(cfg.data, subject_calibration=calibration))) == plain
-    assert folder(replace(cfg, seed=cfg.seed + 1), replace(settings, seed=settings.seed + 1)) != plain
-    assert folder(cfg, replace(settings, epochs=settings.epochs + 1)) != plain
+    views[0] = replace(views[0], canonical=views[0].canonical + " slowly")
+    assert folder(ws, views=views) != plain
 
 
 def test_stage1_trains_without_heldout_text_then_loads_frozen(tiny, tmp_path, monkeypatch):
@@ -156,7 +174,7 @@ def test_stage1_trains_without_heldout_text_then_loads_frozen(tiny, tmp_path, mo
 
     monkeypatch.setattr(s1, "fine_tune", spy_fit)
     small = s1.Stage1Config(train_layers=1, epochs=2)
-    space = s1.load_or_train_stage1(cfg, ws, split, tmp_path, stage1=small, progress=False)
+    space = s1.load_or_train_stage1(ws, split, small, tmp_path, progress=False)
 
     held = set(split.heldout_classes)
     forbidden = {normalize_text(t) for v in space.views for t in v.heldout_paraphrases}
@@ -183,7 +201,7 @@ def test_stage1_trains_without_heldout_text_then_loads_frozen(tiny, tmp_path, mo
 
     # second call: read from the run folder, not retrained; same numbers; frozen
     monkeypatch.setattr(s1, "fine_tune", lambda *a, **k: pytest.fail("Stage 1 retrained although its run folder exists"))
-    again = s1.load_or_train_stage1(cfg, ws, split, tmp_path, stage1=small, progress=False)
+    again = s1.load_or_train_stage1(ws, split, small, tmp_path, progress=False)
     assert again.run_dir == space.run_dir
     np.testing.assert_array_equal(again.prototypes, space.prototypes)
     np.testing.assert_allclose(again.encode_text(["curl the index finger"]), a[:1], atol=1e-6)
@@ -207,7 +225,7 @@ def test_query_encoder_scores_free_text_apart_from_the_aligned_space(tiny, tmp_p
 
     monkeypatch.setattr(s1, "fine_tune", spy_fit)
     small = s1.Stage1Config(train_layers=1, epochs=2, lr=1e-4, query_epochs=3, query_lr=1e-3, query_synonyms=5)
-    space = s1.load_or_train_stage1(cfg, ws, split, tmp_path, stage1=small, progress=False)
+    space = s1.load_or_train_stage1(ws, split, small, tmp_path, progress=False)
     assert [c[:2] for c in calls] == [(2, 1e-4), (3, 1e-3)]  # aligned encoder, then the query encoder
     assert "synonym" not in calls[0][2]  # the aligned space never trains on lexicon sentences
     assert space.query_encoder is not None and (space.run_dir / s1.QUERY_TOP).is_file()
@@ -225,7 +243,7 @@ def test_query_encoder_scores_free_text_apart_from_the_aligned_space(tiny, tmp_p
         space.class_scores(texts, ["ninapro/A/99"])
 
     monkeypatch.setattr(s1, "fine_tune", lambda *a, **k: pytest.fail("Stage 1 retrained although its run folder exists"))
-    again = s1.load_or_train_stage1(cfg, ws, split, tmp_path, stage1=small, progress=False)
+    again = s1.load_or_train_stage1(ws, split, small, tmp_path, progress=False)
     np.testing.assert_allclose(again.scores(texts), S, atol=1e-5)
     np.testing.assert_allclose(again.encode_text(texts), space.encode_text(texts), atol=1e-6)
     (space.run_dir / s1.QUERY_TOP).unlink()

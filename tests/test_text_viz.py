@@ -9,7 +9,8 @@ matplotlib.use("Agg")
 import numpy as np
 
 from myosem_core.text.views import ClassViews
-from myosem_core.viz import text as vtext
+from myosem_core.viz import tag
+from myosem_experiments.report import text as vtext
 
 
 def _res(r1_before, r1_after, heldout=()):
@@ -43,4 +44,4 @@ def test_views_table_and_figures_render():
     assert 0.25 in heights and 0.75 in heights
     ax = vtext.plot_loss([{"step": 0, "loss": 2.0, "label": 1.0}, {"step": 1, "loss": 1.0, "label": 0.5}])
     assert len(ax.get_lines()) == 2
-    assert vtext.tag("x", True).endswith("(synthetic data)")
+    assert tag("x", True).endswith("(synthetic data)")

@@ -1,7 +1,11 @@
 """The user quality bar's verdicts: seed means, both metrics, both LDA anchors, seeds counted one by one."""
 
 from myosem_core.io import read_json
-from myosem_experiments.evaluation.user_bar import BAR_SETTINGS, bar_verdicts, save_user_bar
+from myosem_experiments.evaluation.user_bar import (
+    BAR_SETTINGS,
+    bar_verdicts,
+    save_user_bar,
+)
 
 SAME, EVERY = "LDA, same training windows", "LDA, every training subject"
 

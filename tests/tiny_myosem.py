@@ -9,10 +9,10 @@ from dataclasses import replace
 
 import numpy as np
 
-from myosem_core.config import make_config
 from myosem_core.data import load_windows, make_split
 from myosem_core.data.synthetic import SyntheticConfig
 from myosem_core.models.activation_encoder import EncoderConfig
+from myosem_core.presets import make_config
 from myosem_core.training import Stage2Config, Stage3Config
 
 SYNTH = dict(n_subjects=2, n_repetitions=10, movement_s=1.5, rest_s=1.0)

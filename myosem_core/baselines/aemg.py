@@ -4,7 +4,7 @@
 
 1. pretrains (or reads back, cached by the windows' contents) the AEMG tokenizer and
    Transformer, label-free, on the training and validation windows plus the synthetic devices
-   (:func:`myosem_core.training.aemg.load_or_pretrain_on_windows`); test windows never take part;
+   (:func:`myosem_core.training.aemg.load_or_pretrain_aemg`); test windows never take part;
 2. freezes the encoder and fits a linear map from its window embedding into the
    text-prototype space with InfoNCE against the frozen prototypes (training classes only).
 
@@ -23,10 +23,10 @@ import torch.nn.functional as F
 
 from ..data.windows import WindowSet
 from ..errors import ConfigError
-from .prototype_head import fit_prototype_head
-from ..training.aemg import AEMGConfig, load_or_pretrain_on_windows
 from ..threads import limit_threads
+from ..training.aemg import AEMGConfig, load_or_pretrain_aemg
 from ..training.common import seed_everything
+from .prototype_head import fit_prototype_head
 
 
 def _concat(a: WindowSet, b: WindowSet | None) -> WindowSet:
@@ -47,9 +47,9 @@ class AEMGRetriever:
 
     name = "aemg"
 
-    def __init__(self, preset: str = "quick", seed: int = 0, config: AEMGConfig | None = None, runs=None,
+    def __init__(self, config: AEMGConfig, seed: int = 0, runs=None,
                  progress: bool = False, head_steps: int = 300, head_lr: float = 1e-2, temperature: float = 0.07, **_):
-        self.config = config or AEMGConfig.preset_named(preset)
+        self.config = config
         self.seed, self.runs, self.progress = seed, runs, progress
         self.head_steps, self.head_lr, self.temperature = head_steps, head_lr, temperature
         self.run = None
@@ -60,8 +60,8 @@ class AEMGRetriever:
 
     def fit(self, train_ws: WindowSet, val_ws: WindowSet | None, prototypes: np.ndarray) -> "AEMGRetriever":
         t0 = time.perf_counter()
-        self.run = load_or_pretrain_on_windows(_concat(train_ws, val_ws), self.config, self.seed, self.runs,
-                                               self.progress)
+        self.run = load_or_pretrain_aemg(_concat(train_ws, val_ws), self.config, self.seed, runs=self.runs,
+                                         progress=self.progress)
         with limit_threads(self.config.threads):
             seed_everything(self.seed)
             Z = torch.from_numpy(self.run.embed(train_ws))

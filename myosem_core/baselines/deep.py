@@ -8,7 +8,7 @@ normalised windows and split as MyoSem:
 1. ``pretrain``: backbone + linear classifier with cross-entropy, the model's
    own classification training (early stopping on validation CE) — the
    counterpart of MyoSem's Stage 2, with its input normalisation, augmentation,
-   optimiser settings and epoch budget (:func:`from_stage_presets`);
+   optimiser settings and epoch budget (:func:`from_stages`);
 2. ``align``: the segment representation is projected into the prototype space
    (LayerNorm + Linear, L2-normalised, as MyoSem's global projection) and
    trained with MyoSem's Stage-3 objective, InfoNCE against the frozen
@@ -39,13 +39,13 @@ from ..data.windows import WindowSet
 from ..errors import ConfigError, DataError
 from ..losses import classification_loss, prototype_info_nce
 from ..threads import limit_threads
-from ..training.common import batches, predict_in_batches, seed_everything
 from ..training.augment import AugmentConfig, augment
+from ..training.common import batches, predict_in_batches, seed_everything
 from ..training.fit import FitConfig, fit
 from ..training.normalization import InputNormalizer
 from ..training.stage3 import Stage3Config, phase_fit_config
-from .atzori_cnn import AtzoriCNN
 from .attn_cnn_rnn import AttnCNNRNN
+from .atzori_cnn import AtzoriCNN
 from .cnn_bilstm import CNNBiLSTM
 from .se_cnn import SECNN
 from .tcn import TCN
@@ -58,6 +58,14 @@ ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
     "se-cnn": SECNN,
     "atzori-cnn": AtzoriCNN,
 }
+
+
+@dataclass(frozen=True)
+class DeepWidth:
+    """The deep baselines' own preset setting (``deep`` section): backbone channels; budgets and recipe come
+    from MyoSem's Stage 2/3 (:func:`from_stages`)."""
+
+    width: int = 32
 
 
 @dataclass(frozen=True)
@@ -78,28 +86,18 @@ class DeepConfig:
     align: Stage3Config = Stage3Config()  # step 2: MyoSem's Stage-3 objective and schedule (head settings unused)
     threads: int = 1  # intra-op threads (the machine is shared; more threads thrash under load)
 
-    @classmethod
-    def preset_named(cls, name: str, protocol: str | None = None) -> "DeepConfig":
-        return from_stage_presets(name, protocol)
-
-
-def from_stage_presets(preset: str, protocol: str | None = None) -> DeepConfig:
-    """The baselines' config of a preset, taken from MyoSem's Stage-2/3 presets of that name.
+def from_stages(stage2, stage3: Stage3Config, width: int, preset: str = "quick") -> DeepConfig:
+    """The baselines' config taken from MyoSem's Stage-2 and Stage-3 configs (already for the protocol).
 
     Same epoch budgets, early-stopping patience, learning rate, weight decay,
     batch size, input normalisation and augmentation as Stage 2 (step 1) and
     Stage 3 (step 2): what differs between the models is the encoder.
     """
-    from ..presets import preset_section
-    from ..training import Stage2Config
-
-    s2 = Stage2Config.preset_named(preset).for_protocol(protocol)
-    s3 = Stage3Config.preset_named(preset).for_protocol(protocol)
-    return DeepConfig(preset=preset, width=preset_section(preset, "deep").width, pretrain_epochs=s2.max_epochs,
-                      pretrain_patience=s2.patience, pretrain_lr=s2.lr, weight_decay=s2.weight_decay,
-                      batch_size=s2.batch_size, label_smoothing=s2.label_smoothing, schedule=s2.schedule,
-                      monitor=s2.monitor, augment=s2.augment, log_normalize=s2.log_normalize,
-                      log_eps_quantile=s2.log_eps_quantile, align=s3)
+    return DeepConfig(preset=preset, width=width, pretrain_epochs=stage2.max_epochs,
+                      pretrain_patience=stage2.patience, pretrain_lr=stage2.lr, weight_decay=stage2.weight_decay,
+                      batch_size=stage2.batch_size, label_smoothing=stage2.label_smoothing, schedule=stage2.schedule,
+                      monitor=stage2.monitor, augment=stage2.augment, log_normalize=stage2.log_normalize,
+                      log_eps_quantile=stage2.log_eps_quantile, align=stage3)
 
 
 class AlignedBaseline(nn.Module):
@@ -232,14 +230,12 @@ def train_deep(arch: str, train_ws: WindowSet, val_ws: WindowSet, prototypes: np
 class DeepRetriever:
     """Registry adapter: ``fit(train_ws, val_ws, prototypes)`` trains ``arch``; ``embed(ws)`` -> (N, D) unit rows."""
 
-    def __init__(self, arch: str, preset: str = "quick", seed: int = 0, config: DeepConfig | None = None,
-                 progress: bool = False, protocol: str | None = None, **overrides):
+    def __init__(self, arch: str, config: DeepConfig, seed: int = 0, progress: bool = False, **overrides):
         if arch not in ARCHITECTURES:
             raise ConfigError(f"unknown deep baseline {arch!r}; expected one of {sorted(ARCHITECTURES)}")
-        cfg = config or DeepConfig.preset_named(preset, protocol)
         known = {k: v for k, v in overrides.items() if k in DeepConfig.__dataclass_fields__}
         self.name, self.arch, self.seed, self.progress = arch, arch, seed, progress
-        self.config = replace(cfg, **known)
+        self.config = replace(config, **known)
         self.run: DeepRun | None = None
 
     def fit(self, train_ws: WindowSet, val_ws: WindowSet, prototypes: np.ndarray) -> "DeepRetriever":

@@ -4,7 +4,7 @@
 
 1. trains (or reads back, cached by the windows' contents) the EMG and pose MAEs and the
    CPEP / EMBridge alignment on the training windows' paired EMG and pose
-   (:func:`myosem_core.training.embridge.load_or_train_on_windows`), in the same run cache as
+   (:func:`myosem_core.training.embridge.load_or_train_aligner`), in the same run cache as
    notebook 07, so a model either of them trained is not trained again;
 2. freezes that EMG encoder and fits a linear map from its query-averaged pose-space embedding
    into the text-prototype space with InfoNCE against the frozen prototypes (training classes only).
@@ -23,20 +23,20 @@ import torch.nn.functional as F
 
 from ..data.windows import WindowSet
 from ..errors import ConfigError
-from .prototype_head import fit_prototype_head
-from ..training.common import seed_everything
 from ..threads import limit_threads
-from ..training.embridge import EMBridgeConfig, load_or_train_on_windows
+from ..training.common import seed_everything
+from ..training.embridge import EMBridgeConfig, load_or_train_aligner
+from .prototype_head import fit_prototype_head
 
 
 class PoseAnchoredRetriever:
     """``model``: "CPEP" or "EMBridge" (any name of :data:`myosem_core.training.embridge.VARIANTS`)."""
 
-    def __init__(self, model: str = "EMBridge", preset: str = "quick", seed: int = 0,
-                 config: EMBridgeConfig | None = None, progress: bool = False, runs=None, head_steps: int = 300,
+    def __init__(self, model: str, config: EMBridgeConfig, seed: int = 0,
+                 progress: bool = False, runs=None, head_steps: int = 300,
                  head_lr: float = 1e-2, temperature: float = 0.07, **_):
         self.name, self.model, self.seed, self.progress, self.runs = model.lower(), model, seed, progress, runs
-        self.config = config or EMBridgeConfig.preset_named(preset)
+        self.config = config
         self.head_steps, self.head_lr, self.temperature = head_steps, head_lr, temperature
         self.run = None
         self.head: torch.nn.Linear | None = None
@@ -44,7 +44,8 @@ class PoseAnchoredRetriever:
 
     def fit(self, train_ws: WindowSet, val_ws: WindowSet | None, prototypes: np.ndarray) -> "PoseAnchoredRetriever":
         t0 = time.perf_counter()
-        self.run = load_or_train_on_windows(train_ws, self.config, self.model, self.seed, self.runs, self.progress)
+        self.run = load_or_train_aligner(train_ws, self.config, self.model, seed=self.seed, runs=self.runs,
+                                         progress=self.progress)
         with limit_threads(self.config.threads, native="all"):
             seed_everything(self.seed)
             Z = torch.from_numpy(self.run.embed(train_ws))

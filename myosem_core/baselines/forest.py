@@ -18,7 +18,6 @@ import numpy as np
 from sklearn.ensemble import RandomForestClassifier
 
 from ..data.windows import WindowSet
-from ..presets import preset_section
 from .classical import time_domain_features
 
 
@@ -46,10 +45,10 @@ class RandomForestRetriever:
 
     name = "rf"
 
-    def __init__(self, seed: int = 0, preset: str = "quick", n_estimators: int | None = None, n_jobs: int = 2,
+    def __init__(self, seed: int = 0, config: ForestConfig = ForestConfig(), n_jobs: int = 2,
                  zc_threshold: float = 0.01, **_):
         self.seed = seed
-        self.n_estimators = n_estimators or preset_section(preset, "forest").n_estimators
+        self.n_estimators = config.n_estimators
         self.n_jobs, self.zc_threshold = n_jobs, zc_threshold
         self.raw = False
         self.threshold: np.ndarray | None = None

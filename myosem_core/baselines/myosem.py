@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from ..data.windows import WindowSet
@@ -15,28 +13,23 @@ class MyoSemRetriever:
 
     name = "myosem"
 
-    def __init__(self, preset: str = "quick", seed: int = 0, stage2=None, stage3=None, folder=None,
-                 run=None, progress: bool = True, protocol: str | None = None, **_):
-        from ..training import Stage2Config, Stage3Config
-
-        self.stage2 = (stage2 or Stage2Config.preset_named(preset)).for_protocol(protocol)
-        self.stage3 = (stage3 or Stage3Config.preset_named(preset)).for_protocol(protocol)
-        self.seed, self.folder, self.run, self.progress = seed, folder, run, progress
+    def __init__(self, stage2=None, stage3=None, seed: int = 0, runs=None, run=None, progress: bool = True, **_):
+        self.stage2, self.stage3 = stage2, stage3
+        self.seed, self.runs, self.run, self.progress = seed, runs, run, progress
+        self.stage2_run = None
 
     @classmethod
     def from_run(cls, run) -> "MyoSemRetriever":
         return cls(run=run)
 
     def fit(self, train_ws: WindowSet, val_ws: WindowSet, prototypes: np.ndarray) -> "MyoSemRetriever":
-        from ..training import train_stage2, train_stage3
+        from ..training import train_myosem_stages
 
-        f2 = f3 = None
-        if self.folder is not None:
-            f2, f3 = Path(self.folder) / "stage2", Path(self.folder) / "stage3"
-            f2.mkdir(parents=True, exist_ok=True)
-            f3.mkdir(parents=True, exist_ok=True)
-        s2 = train_stage2(train_ws, val_ws, self.stage2, self.seed, f2, self.progress)
-        self.run = train_stage3(train_ws, val_ws, s2, prototypes, self.stage3, self.seed, f3, self.progress)
+        if self.stage2 is None or self.stage3 is None:
+            raise ConfigError("MyoSemRetriever.fit needs its Stage-2 and Stage-3 configs (make_retriever('myosem', "
+                              "preset=...) gives the preset's)")
+        self.stage2_run, self.run = train_myosem_stages(train_ws, val_ws, prototypes, self.stage2, self.stage3,
+                                                        self.seed, self.runs, self.progress)
         return self
 
     def embed(self, ws: WindowSet) -> np.ndarray:

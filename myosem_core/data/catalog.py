@@ -70,3 +70,11 @@ def class_name(key: str) -> str:
     if prefix in EXTRA_NAMES:
         return str(EXTRA_NAMES[prefix].get(label, label))
     return label
+
+
+def display_name(key) -> str:
+    """:func:`class_name` of ``key``, or the key itself where no catalog names it (labels on figures)."""
+    try:
+        return class_name(str(key))
+    except (KeyError, ValueError, IndexError):
+        return str(key)

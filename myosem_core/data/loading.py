@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
 
@@ -61,14 +59,14 @@ def load_recordings(dataset: str, data_dir: str | Path | None = None, **options)
     return READERS[dataset](data_dir, **options)
 
 
-def _fingerprint(dataset: str, data_dir, window: WindowConfig, options: dict) -> str:
-    files = []
-    if data_dir is not None and Path(data_dir).is_dir():
-        files = [(p.name, p.stat().st_size, int(p.stat().st_mtime)) for p in sorted(Path(data_dir).iterdir()) if p.is_file()]
-    opts = {k: (asdict(v) if hasattr(v, "__dataclass_fields__") else v) for k, v in sorted(options.items()) if k != "progress"}
-    blob = json.dumps([dataset, str(Path(data_dir).resolve()) if data_dir else None, files, asdict(window), opts],
-                      sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+def windows_key(dataset: str, data_dir, window: WindowConfig, options: dict) -> str:
+    """The window cache's key: the dataset, the content of its files (not the path typed), the windowing and
+    reading options, and the code that reads and windows them."""
+    from ..run_store import folder_content, run_key
+
+    return run_key("windows", data={"dataset": dataset, "content": folder_content(data_dir) if data_dir else None},
+                   sections={"window": window, **{k: v for k, v in options.items() if k != "progress"}},
+                   code=(__name__,))
 
 
 def load_windows(dataset: str, data_dir=None, window: WindowConfig = WindowConfig(),
@@ -76,7 +74,7 @@ def load_windows(dataset: str, data_dir=None, window: WindowConfig = WindowConfi
     """Windows of a dataset, cached in ``cache_dir`` under a hash of everything that shapes them."""
     path = None
     if cache_dir is not None:
-        path = Path(cache_dir) / f"windows-{dataset}-{_fingerprint(dataset, data_dir, window, options)}.npz"
+        path = Path(cache_dir) / f"windows-{dataset}-{windows_key(dataset, data_dir, window, options)}.npz"
         if path.is_file():
             return _read_cache(path)
     ws = make_windows(load_recordings(dataset, data_dir, **options), window)

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.signal
 
-from .session import Recording
 from .sensors import CYBERGLOVE22
+from .session import Recording
 
 #: Degrees of freedom of the hand model; +1 = flexion / abduction, -1 = extension / adduction.
 DOFS = ("thumb_flex", "thumb_abd", "index_flex", "middle_flex", "ring_flex", "little_flex", "spread", "wrist_flex")

@@ -72,6 +72,11 @@ class WindowSet:
         keys, n = np.unique(self.labels, return_counts=True)
         return dict(zip(keys.tolist(), n.tolist()))
 
+    @property
+    def dataset_name(self) -> str:
+        """The dataset(s) these windows come from, ``+``-joined (a run folder's label)."""
+        return "+".join(sorted({str(d) for d in np.unique(self.dataset)})) or "windows"
+
 
 def segments(rec: Recording, include_rest: bool = False) -> list[tuple[int, int, int, int]]:
     """Runs of constant (label, repetition): (start, stop, label, repetition).

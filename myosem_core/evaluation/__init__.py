@@ -4,6 +4,12 @@
 research processes built on them (the user bar, the AEMG, EMBridge and
 cross-device studies) are in :mod:`myosem_experiments.evaluation`."""
 
-from .probes import balanced_accuracy, knn_vote, linear_probe, max_query_similarity, zero_shot_knn
+from .probes import (
+    balanced_accuracy,
+    knn_vote,
+    linear_probe,
+    max_query_similarity,
+    zero_shot_knn,
+)
 
 __all__ = ["balanced_accuracy", "knn_vote", "linear_probe", "max_query_similarity", "zero_shot_knn"]

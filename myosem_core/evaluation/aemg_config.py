@@ -21,10 +21,3 @@ class AEMGEvalConfig:
     cross_device: str | None = "band16-1kHz"  # synthetic device held out of one pretraining; None = skip
     cross_subjects: int = 4  # fresh synthetic subjects of that device to evaluate on
     cross_repetitions: int = 4
-
-    @classmethod
-    def preset_named(cls, name: str) -> "AEMGEvalConfig":
-        """The ``aemg_eval`` section of ``presets/<name>.yaml``."""
-        from ..presets import preset_section
-
-        return preset_section(name, "aemg_eval")

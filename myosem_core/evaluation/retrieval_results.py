@@ -69,9 +69,9 @@ def evaluate_retriever(name: str, ws: WindowSet, split: Split, prototypes: np.nd
                                                           seed=seed)}
     run = getattr(retriever, "run", None)
     if run is not None and getattr(run, "folder", None) is not None:
-        result["run_folder"] = str(run.folder)
+        result["run_folder"] = Path(run.folder).name
     if folder is not None:
-        result["path"] = str(save_result(folder, result))
+        result["path"] = save_result(folder, result).name
     return result
 
 

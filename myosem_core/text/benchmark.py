@@ -256,3 +256,20 @@ def _prototypes_in_order(space, keys: list[str]) -> np.ndarray:
     if missing:
         raise DataError(getattr(space, "run_dir", "<text space>"), "class_keys", f"no prototype for {missing}")
     return np.asarray(space.prototypes)[[pos[k] for k in keys]]
+
+
+def benchmark_sets(class_keys) -> dict[str, list[FreeText]]:
+    """Free-text sentence sets for these classes: ``benchmark`` (the test set) and ``dev``; empty without one."""
+    if family_of(class_keys) != ("ninapro",):
+        return {}
+    keys = set(class_keys)
+    sets = {"benchmark": load_benchmark("free_text_ninapro"), "dev": load_benchmark("free_text_dev")}
+    return {name: [x for x in sents if x.class_key in keys] for name, sents in sets.items()
+            if any(x.class_key in keys for x in sents)}
+
+
+def benchmark_results(sets: dict, embeddings: dict, class_keys, prototypes: np.ndarray) -> dict:
+    """:func:`evaluate_free_text` of every set of :func:`benchmark_sets` from its sentences' embeddings."""
+    return {name: evaluate_free_text(None, sents, list(class_keys), prototypes,
+                                     encode=lambda _t, e=embeddings[name]: e)
+            for name, sents in sets.items()}

@@ -37,19 +37,27 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..config import Config, run_directory
 from ..data.protocols import Split
 from ..data.windows import WindowSet
 from ..errors import ConfigError, DataError
 from ..io import atomic_path, read_json, save_npz, write_json
 from ..paths import runs_root
+from ..run_store import is_complete, run_folder
+from .benchmark import benchmark_results, benchmark_sets, family_of, near_copy_filter
 from .catalog import normalize_text
 from .encoder import SentenceEncoder, encoder_spec, load_encoder
 from .evaluate import class_prototypes, evaluate_embeddings
 from .loss import stage1_loss
 from .process import ProcessConfig
-from .benchmark import evaluate_free_text, family_of, load_benchmark, near_copy_filter
-from .views import VIEWS, ClassViews, TextCorpus, all_texts, build_views, training_corpus, views_digest
+from .views import (
+    VIEWS,
+    ClassViews,
+    TextCorpus,
+    all_texts,
+    build_views,
+    training_corpus,
+    views_digest,
+)
 
 
 @dataclass(frozen=True)
@@ -82,12 +90,6 @@ class Stage1Config:
         """The settings the query encoder trains with: these, with the lexicon and the query's epochs and lr."""
         return replace(self, epochs=self.query_epochs, lr=self.query_lr, synonyms=self.query_synonyms,
                        prototype_views=_WITH_SYNONYMS, query_epochs=0)
-
-    @classmethod
-    def preset(cls, name: str, **overrides) -> "Stage1Config":
-        from ..presets import preset_section
-
-        return replace(preset_section(name, "stage1"), **overrides)
 
 
 _WITH_SYNONYMS = VIEWS + ("synonym",)
@@ -261,13 +263,6 @@ def _load_top(path: Path, encoder: SentenceEncoder) -> None:
     encoder.eval()
 
 
-def run_key_parts(stage1: Stage1Config, split: Split, views: list[ClassViews]) -> dict:
-    """What keys a Stage-1 run besides the config: Stage-1 settings, split and every text."""
-    return {"stage": "stage1-text", "stage1": asdict(stage1), "protocol": split.config.key(),
-            "heldout_classes": split.heldout_classes, "views": views_digest(views),
-            "encoder_sha256": encoder_spec(stage1.encoder).sha256}
-
-
 def _views_json(views: list[ClassViews], heldout) -> list[dict]:
     return [{**asdict(v), "heldout_class": v.key in set(heldout)} for v in views]
 
@@ -299,22 +294,24 @@ def _train_query_encoder(cfg: Stage1Config, ws: WindowSet, views: list[ClassView
     return QueryEncoder(encoder, after, before, history)
 
 
-def train_stage1(cfg: Stage1Config, ws: WindowSet, split: Split, views: list[ClassViews], folder: Path,
-                 progress: bool = True, query_views: list[ClassViews] | None = None) -> TextSpace:
-    """Train, evaluate before/after, save everything into ``folder``; return the frozen text space.
+@dataclass
+class Stage1Training:
+    """What training produced: the fine-tuned encoder, the query encoder (if any), their histories and cost."""
 
-    ``query_views`` (the views with the lexicon) train the query encoder when ``cfg.query_epochs > 0``.
-    """
-    heldout = list(split.heldout_classes)
+    encoder: SentenceEncoder
+    query: QueryEncoder | None
+    n_texts: int
+    n_classes: int
+    history: list[dict]
+    timing: dict
+
+
+def fit_stage1(cfg: Stage1Config, ws: WindowSet, views: list[ClassViews], heldout: list[str],
+               query_views: list[ClassViews] | None = None, progress: bool = True) -> Stage1Training:
+    """Fine-tune the packaged encoder on the seen classes' views (and the query encoder on ``query_views``)."""
     corpus = training_corpus(views, heldout)
     _check_no_leak(corpus, views, heldout)
-    texts = all_texts(views)
     encoder = load_encoder(cfg.encoder)
-    pv = tuple(cfg.prototype_views)
-    emb_before = encoder.encode(texts.texts)
-    before = evaluate_embeddings(emb_before, texts.class_index, texts.view, ws.class_keys, heldout, pv)
-    sets = _benchmark_sets(ws.class_keys)  # free text: scored, never trained on (_check_no_leak)
-    q_before = {n: encoder.encode([x.text for x in v]) for n, v in sets.items()}
     t0, c0, load0 = time.perf_counter(), time.process_time(), os.getloadavg()[0]
     history = fine_tune(encoder, corpus, cfg, progress)
     query = None
@@ -322,65 +319,76 @@ def train_stage1(cfg: Stage1Config, ws: WindowSet, split: Split, views: list[Cla
         if query_views is None:
             raise ConfigError("Stage 1 with a query encoder needs the views with the lexicon (query_views)")
         query = _train_query_encoder(cfg, ws, query_views, heldout, progress)
-    train_s, train_cpu = time.perf_counter() - t0, time.process_time() - c0
-    emb_after = encoder.encode(texts.texts)
-    after = evaluate_embeddings(emb_after, texts.class_index, texts.view, ws.class_keys, heldout, pv)
-    proto_sel = texts.view != "heldout"
-    K = len(ws.class_keys)
-    protos = class_prototypes(emb_after[proto_sel], texts.class_index[proto_sel], texts.view[proto_sel], K, pv)
-    protos_before = class_prototypes(emb_before[proto_sel], texts.class_index[proto_sel], texts.view[proto_sel], K, pv)
-    if query is None:  # free text against the aligned space
-        ft_before, ft_after, ft_encoder = protos_before, protos, encoder
-    else:  # against the query encoder, and "before" = the packaged encoder with the query's views
-        ft_before, ft_after, ft_encoder = query.prototypes_before, query.prototypes, query.encoder
-    q_after = {n: ft_encoder.encode([x.text for x in v]) for n, v in sets.items()}
-    free_text = {"before": _free_text_results(sets, q_before, ws.class_keys, ft_before),
-                 "after": _free_text_results(sets, q_after, ws.class_keys, ft_after),
-                 "encoder": "query" if query is not None else "aligned"}
+    timing = {"train_seconds": time.perf_counter() - t0, "train_cpu_seconds": time.process_time() - c0,
+              "torch_threads": torch.get_num_threads(),
+              "steps": len(history) + (len(query.history) if query is not None else 0),
+              "cpu_count": os.cpu_count(),
+              "load_average": [load0, os.getloadavg()[0]]}  # 1-min load before/after: was the machine shared?
+    return Stage1Training(encoder, query, len(corpus), int(len(np.unique(corpus.class_index))), history, timing)
 
+
+def evaluate_stage1(cfg: Stage1Config, ws: WindowSet, views: list[ClassViews], heldout: list[str],
+                    trained: Stage1Training) -> tuple[dict, dict]:
+    """Every text and the free-text benchmark before (packaged encoder) and after fine-tuning.
+
+    Returns ``(arrays, report)``: the embeddings and prototypes to save, and the metrics (view retrieval and
+    consistency, :func:`~myosem_core.text.evaluate.evaluate_embeddings`; free text,
+    :func:`~myosem_core.text.benchmark.benchmark_results`).
+    """
+    texts, pv, K = all_texts(views), tuple(cfg.prototype_views), len(ws.class_keys)
+    packaged = load_encoder(cfg.encoder)
+    emb_before, emb_after = packaged.encode(texts.texts), trained.encoder.encode(texts.texts)
+    sel = texts.view != "heldout"
+    protos_before = class_prototypes(emb_before[sel], texts.class_index[sel], texts.view[sel], K, pv)
+    protos = class_prototypes(emb_after[sel], texts.class_index[sel], texts.view[sel], K, pv)
+    query = trained.query
+    if query is None:  # free text against the aligned space
+        ft = [(packaged, protos_before), (trained.encoder, protos)]
+    else:  # against the query encoder, and "before" = the packaged encoder with the query's views
+        ft = [(packaged, query.prototypes_before), (query.encoder, query.prototypes)]
+    sets = benchmark_sets(ws.class_keys)  # scored, never trained on (_check_no_leak)
+    free_text = {when: benchmark_results(sets, {n: enc.encode([x.text for x in v]) for n, v in sets.items()},
+                                         ws.class_keys, P)
+                 for when, (enc, P) in zip(("before", "after"), ft)}
+    free_text["encoder"] = "query" if query is not None else "aligned"
+    report = {"before": evaluate_embeddings(emb_before, texts.class_index, texts.view, ws.class_keys, heldout, pv),
+              "after": evaluate_embeddings(emb_after, texts.class_index, texts.view, ws.class_keys, heldout, pv),
+              "free_text": free_text}
+    arrays = {"texts": texts, "before": emb_before, "after": emb_after, "prototypes": protos,
+              "prototypes_before": protos_before}
+    return arrays, report
+
+
+def train_stage1(cfg: Stage1Config, ws: WindowSet, split: Split, views: list[ClassViews], folder: Path,
+                 progress: bool = True, query_views: list[ClassViews] | None = None) -> TextSpace:
+    """Train (:func:`fit_stage1`), evaluate (:func:`evaluate_stage1`), save everything into ``folder``; return the
+    frozen text space. ``query_views`` (the views with the lexicon) train the query encoder when
+    ``cfg.query_epochs > 0``."""
+    heldout = list(split.heldout_classes)
+    trained = fit_stage1(cfg, ws, views, heldout, query_views, progress)
+    arrays, report = evaluate_stage1(cfg, ws, views, heldout, trained)
+    query, texts = trained.query, arrays["texts"]
     folder.mkdir(parents=True, exist_ok=True)
-    split.save(folder / "manifests")
     write_json(folder / "views.json", _views_json(views, heldout))
     save_npz(folder / "embeddings.npz", text=np.asarray(texts.texts, dtype=str), class_index=texts.class_index,
-             view=texts.view, before=emb_before, after=emb_after)
-    arrays = ({"query_prototypes": query.prototypes, "query_prototypes_before": query.prototypes_before}
-              if query is not None else {})
-    save_npz(folder / "prototypes.npz", class_keys=np.asarray(ws.class_keys, dtype=str), prototypes=protos,
-             prototypes_before=protos_before, **arrays)
-    _save_top(folder / "encoder_top.safetensors", encoder, cfg.train_layers)
+             view=texts.view, before=arrays["before"], after=arrays["after"])
+    extra = ({"query_prototypes": query.prototypes, "query_prototypes_before": query.prototypes_before}
+             if query is not None else {})
+    save_npz(folder / "prototypes.npz", class_keys=np.asarray(ws.class_keys, dtype=str),
+             prototypes=arrays["prototypes"], prototypes_before=arrays["prototypes_before"], **extra)
+    _save_top(folder / "encoder_top.safetensors", trained.encoder, cfg.train_layers)
     if query is not None:
         _save_top(folder / QUERY_TOP, query.encoder, cfg.train_layers)
     results = {
         "dataset": sorted(set(ws.dataset.tolist())), "synthetic": ws.is_synthetic, "protocol": split.config.name,
         "class_keys": list(ws.class_keys), "heldout_classes": heldout,
-        "n_training_texts": len(corpus), "n_training_classes": int(len(np.unique(corpus.class_index))),
-        "before": before, "after": after, "free_text": free_text, "history": history,
-        "query_history": query.history if query is not None else [],
-        "timing": {"train_seconds": train_s, "train_cpu_seconds": train_cpu, "torch_threads": torch.get_num_threads(),
-                   "steps": len(history) + (len(query.history) if query is not None else 0),
-                   "cpu_count": os.cpu_count(),
-                   "load_average": [load0, os.getloadavg()[0]]},  # 1-min load before/after: was the machine shared?
-        "stage1": asdict(cfg),
+        "n_training_texts": trained.n_texts, "n_training_classes": trained.n_classes,
+        **report, "history": trained.history, "query_history": query.history if query is not None else [],
+        "timing": trained.timing, "stage1": asdict(cfg),
     }
     write_json(folder / "results.json", results)  # written last: its presence marks a complete run
-    return TextSpace(tuple(ws.class_keys), protos, views, encoder, heldout, folder, results,
+    return TextSpace(tuple(ws.class_keys), arrays["prototypes"], views, trained.encoder, heldout, folder, results,
                      query.encoder if query is not None else None, query.prototypes if query is not None else None)
-
-
-def _benchmark_sets(class_keys) -> dict[str, list]:
-    """Free-text sentence sets for these classes: ``benchmark`` (the test set) and ``dev``; empty without one."""
-    if family_of(class_keys) != ("ninapro",):
-        return {}
-    keys = set(class_keys)
-    sets = {"benchmark": load_benchmark("free_text_ninapro"), "dev": load_benchmark("free_text_dev")}
-    return {name: [x for x in sents if x.class_key in keys] for name, sents in sets.items()
-            if any(x.class_key in keys for x in sents)}
-
-
-def _free_text_results(sets: dict, emb: dict, class_keys, protos: np.ndarray) -> dict:
-    """R@1/R@3/MRR of every free-text set (overall, per kind, per class) from precomputed sentence embeddings."""
-    return {name: evaluate_free_text(None, sents, list(class_keys), protos, encode=lambda _t, e=emb[name]: e)
-            for name, sents in sets.items()}
 
 
 def load_stage1(folder: str | Path, encoder_name: str | None = None) -> TextSpace:
@@ -406,30 +414,27 @@ def load_stage1(folder: str | Path, encoder_name: str | None = None) -> TextSpac
                      q_encoder, q_protos)
 
 
-def stage1_folder(cfg: Config, split: Split, stage1: Stage1Config, views: list[ClassViews],
-                  run_dir: str | Path | None = None) -> Path:
-    """The run folder of a Stage-1 text space: named by the config, the Stage-1 settings, split and texts.
+def stage1_folder(ws: WindowSet, split: Split, stage1: Stage1Config, views: list[ClassViews],
+                  runs: str | Path | None = None) -> Path:
+    """The run folder of a Stage-1 text space: keyed by every text it reads (the views, process descriptions from
+    the training windows' pose included), the held-out classes, the packaged encoder, its config and code.
 
     Stage 1 reads text and the pose stream, never the EMG, so an EMG-only data option (per-subject gain
-    calibration) does not name a second folder: the user bar's two calibrations share one trained space.
+    calibration) does not name a second folder.
     """
-    text_cfg = replace(cfg, data=replace(cfg.data, subject_calibration=None))
-    return run_directory(runs_root(run_dir), text_cfg, name=f"stage1-{cfg.data.dataset}-{split.config.name}",
-                         **run_key_parts(stage1, split, views))
+    return run_folder(runs_root(runs), "stage1", label=f"{ws.dataset_name}-{split.config.name}",
+                      data={"views": views_digest(views), "heldout_classes": split.heldout_classes,
+                            "encoder_sha256": encoder_spec(stage1.encoder).sha256},
+                      seed=stage1.seed, sections={"stage1": stage1}, code=(__name__,))
 
 
-def load_or_train_stage1(cfg: Config, ws: WindowSet, split: Split, run_dir: str | Path | None = None,
-                         stage1: Stage1Config | None = None, progress: bool = True) -> TextSpace:
-    """The Stage-1 text space for this data and split: read from its run folder, or trained and saved there.
-
-    ``cfg`` is the experiment config (:func:`myosem_core.config.make_config`);
-    ``stage1`` defaults to the preset of the same name with the config's seed;
-    ``run_dir`` is the runs root (default :func:`myosem_core.paths.runs_root`).
-    """
-    s1 = stage1 or Stage1Config.preset(cfg.preset, seed=cfg.seed)
-    views = build_views(ws, split, s1.process, s1.synonyms)
-    query_views = build_views(ws, split, s1.process, s1.query_synonyms) if s1.query_epochs > 0 else None
-    folder = stage1_folder(cfg, split, s1, views + (query_views or []), run_dir)
-    if all((folder / f).is_file() for f in _FILES):
-        return load_stage1(folder, s1.encoder)
-    return train_stage1(s1, ws, split, views, folder, progress, query_views)
+def load_or_train_stage1(ws: WindowSet, split: Split, stage1: Stage1Config, runs: str | Path | None = None,
+                         progress: bool = True) -> TextSpace:
+    """The Stage-1 text space for these windows' classes and this split: from the run store, or trained and saved
+    there (``runs``: the runs root, default :func:`myosem_core.paths.runs_root`)."""
+    views = build_views(ws, split, stage1.process, stage1.synonyms)
+    query_views = build_views(ws, split, stage1.process, stage1.query_synonyms) if stage1.query_epochs > 0 else None
+    folder = stage1_folder(ws, split, stage1, views + (query_views or []), runs)
+    if is_complete(folder) and all((folder / f).is_file() for f in _FILES):
+        return load_stage1(folder, stage1.encoder)
+    return train_stage1(stage1, ws, split, views, folder, progress, query_views)

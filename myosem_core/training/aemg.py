@@ -8,7 +8,7 @@ with their own seeds, so their subjects differ from the evaluation data). No
 label is used. Batches hold windows of one device (one channel count); the
 order of batches mixes devices.
 
-    enc = load_or_pretrain_aemg(cfg, exclude_subjects=("S1",))   # cached by config hash
+    enc = load_or_pretrain_aemg(ws, aemg_cfg, seed, exclude_subjects=("S1",))   # from the run store
     Z = enc.embed(ws)                                              # (N, d_model)
     base = enc.random_init()                                       # same tokenizer, untrained Transformer
 
@@ -29,16 +29,28 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..config import Config, run_directory
 from ..data.synthetic import SyntheticConfig, generate
 from ..data.windows import WindowConfig, WindowSet, make_windows
 from ..errors import ConfigError, DataError
 from ..io import read_json, write_json
-from ..models.aemg import AEMGModelConfig, AEMGTransformer, ContractionTokenizer, TokenizerConfig
+from ..models.aemg import (
+    AEMGModelConfig,
+    AEMGTransformer,
+    ContractionTokenizer,
+    TokenizerConfig,
+)
 from ..models.aemg.model import masked_token_loss, random_mask
 from ..models.aemg.tokenizer import TokenSequence
 from ..paths import runs_root
+from ..run_store import (
+    is_complete,
+    read_section,
+    record_sections,
+    run_folder,
+    windows_identity,
+)
 from ..threads import limit_threads
+from ..typed import build_config
 from .common import load_checkpoint, save_checkpoint, seed_everything
 from .fit import FitConfig, fit
 from .resume import EpochCheckpoint, fingerprint
@@ -81,16 +93,6 @@ class AEMGConfig:
     warmup_frac: float = 0.05  # linear warm-up share of the steps, then cosine decay
     val_fraction: float = 0.05  # windows per source held out to report masked-word accuracy
     threads: int = 1  # torch intra-op threads: on a shared 2-core machine a second thread mostly spins
-
-    @classmethod
-    def preset_named(cls, name: str) -> "AEMGConfig":
-        """The ``aemg`` section of ``presets/<name>.yaml``."""
-        from ..presets import preset_section
-
-        return preset_section(name, "aemg")
-
-
-
 
 @dataclass
 class Source:
@@ -264,7 +266,7 @@ def pretrain_aemg(sources: list[Source], aemg: AEMGConfig = AEMGConfig(), seed: 
             "final": curves[-1] if curves else {}, **(extra_info or {})}
     enc = AEMGEncoder(tokenizer, model, aemg, folder, curves, info)
     if folder is not None:
-        write_json(folder / "aemg_config.json", asdict(aemg))
+        record_sections(folder, "aemg-pretrain", aemg=aemg)
         write_json(folder / "curves.json", curves)
         write_json(folder / "model_config.json", asdict(model_cfg))
         write_json(folder / "results.json", info)
@@ -293,89 +295,33 @@ def load_aemg(folder: str | Path) -> AEMGEncoder:
     folder = Path(folder)
     if not (folder / "results.json").is_file():
         raise DataError(folder, "results.json", "not a completed AEMG pretraining run folder")
-    raw = read_json(folder / "aemg_config.json")
-    aemg = aemg_config_from_dict(raw)
-    model = AEMGTransformer(AEMGModelConfig(**read_json(folder / "model_config.json")))
+    model = AEMGTransformer(build_config(AEMGModelConfig, read_json(folder / "model_config.json"),
+                                         str(folder / "model_config.json")))
     model.load_state_dict(load_checkpoint(folder / "aemg.pt")["state_dict"])
     model.eval()
     tokenizer = ContractionTokenizer.from_dict(read_json(folder / "tokenizer.json"))
-    return AEMGEncoder(tokenizer, model, aemg, folder, read_json(folder / "curves.json"),
-                       read_json(folder / "results.json"))
+    return AEMGEncoder(tokenizer, model, read_section(folder, "aemg", AEMGConfig), folder,
+                       read_json(folder / "curves.json"), read_json(folder / "results.json"))
 
 
-def aemg_config_from_dict(raw: dict) -> AEMGConfig:
-    """Inverse of ``dataclasses.asdict`` for :class:`AEMGConfig`."""
-    from ..data.ninapro import FilterConfig
-
-    raw = dict(raw)
-    tok = dict(raw.pop("tokenizer"))
-    filt = dict(tok.pop("filters"))
-    filt["bandpass_hz"] = tuple(filt["bandpass_hz"]) if filt.get("bandpass_hz") else None
-    return AEMGConfig(tokenizer=TokenizerConfig(filters=FilterConfig(**filt), **tok),
-                      model=AEMGModelConfig(**raw.pop("model")),
-                      devices=tuple(DeviceSpec(**d) for d in raw.pop("devices")),
-                      device_window=WindowConfig(**raw.pop("device_window")), **raw)
-
-
-def aemg_folder(cfg: Config, aemg: AEMGConfig, exclude_subjects=(), exclude_devices=(),
+def aemg_folder(ws: WindowSet, aemg: AEMGConfig, seed: int = 0, exclude_subjects=(), exclude_devices=(),
                 runs: str | Path | None = None) -> Path:
-    """Run folder keyed by the data config, the AEMG config and what pretraining leaves out."""
-    return run_directory(runs_root(runs), cfg, name=f"aemg-pretrain-{cfg.data.dataset}", stage="aemg-pretraining",
-                         aemg=asdict(aemg), exclude_subjects=sorted(exclude_subjects),
-                         exclude_devices=sorted(exclude_devices))
+    """The run folder of a pretraining: keyed by the main windows, what it leaves out, the config, the seed and
+    the code that trains it."""
+    return run_folder(runs_root(runs), "aemg-pretrain", label=ws.dataset_name, data=windows_identity(ws), seed=seed,
+                      sections={"aemg": aemg, "exclude_subjects": sorted(map(str, exclude_subjects)),
+                                "exclude_devices": sorted(exclude_devices)}, code=(__name__,))
 
 
-def load_or_pretrain_aemg(cfg: Config, aemg: AEMGConfig | None = None, ws: WindowSet | None = None,
-                          exclude_subjects=(), exclude_devices=(), runs: str | Path | None = None,
-                          progress: bool = True) -> AEMGEncoder:
-    """Reuse the pretraining run whose config hash matches; pretrain (and save) it otherwise.
-
-    ``ws`` are the main dataset's windows (loaded from ``cfg`` when omitted);
-    ``exclude_subjects`` never reach the vocabulary or the Transformer.
-    """
-    aemg = aemg or AEMGConfig.preset_named(cfg.preset)
-    folder = aemg_folder(cfg, aemg, exclude_subjects, exclude_devices, runs)
-    if (folder / "results.json").is_file():
+def load_or_pretrain_aemg(ws: WindowSet, aemg: AEMGConfig, seed: int = 0, exclude_subjects=(), exclude_devices=(),
+                          runs: str | Path | None = None, progress: bool = True) -> AEMGEncoder:
+    """The pretraining on ``ws`` (minus ``exclude_subjects``) and the synthetic devices (minus
+    ``exclude_devices``) from the run store, or pretrained and saved there. ``ws`` should hold only windows the
+    evaluation may train on; ``exclude_subjects`` never reach the vocabulary or the Transformer."""
+    folder = aemg_folder(ws, aemg, seed, exclude_subjects, exclude_devices, runs)
+    if is_complete(folder):
         return load_aemg(folder)
-    if ws is None:
-        from ..prepare import load_config_windows
-
-        ws = load_config_windows(cfg)
-    sources = pretraining_sources(ws, aemg, cfg.seed, exclude_subjects, exclude_devices, cfg.data.dataset, progress)
-    return pretrain_aemg(sources, aemg, cfg.seed, folder, progress,
-                         {"exclude_subjects": sorted(exclude_subjects), "exclude_devices": sorted(exclude_devices)})
-
-
-def windows_fingerprint(ws: WindowSet) -> str:
-    """Short hash of a window set's contents (samples, rate, kind, subjects): the key of a run fitted on it."""
-    import hashlib
-
-    h = hashlib.sha256()
-    h.update(np.ascontiguousarray(ws.X).tobytes())
-    h.update(json_bytes([float(ws.fs), ws.signal_kind, list(ws.X.shape), sorted(set(ws.subject.tolist()))]))
-    return h.hexdigest()[:12]
-
-
-def json_bytes(obj) -> bytes:
-    import json
-
-    return json.dumps(obj, sort_keys=True, default=str).encode()
-
-
-def load_or_pretrain_on_windows(ws: WindowSet, aemg: AEMGConfig, seed: int = 0, runs: str | Path | None = None,
-                                progress: bool = True) -> AEMGEncoder:
-    """Pretrain on exactly these windows (plus the synthetic devices), cached by their contents and the config.
-
-    For callers without a :class:`~myosem_core.config.Config` (the retrieval registry): ``ws`` should hold
-    only windows the evaluation may train on.
-    """
-    from .common import config_hash
-
-    key = config_hash(asdict(aemg), {"seed": seed, "windows": windows_fingerprint(ws)})
-    folder = runs_root(runs) / f"aemg-pretrain-windows-{aemg.preset}-{key}"
-    if (folder / "results.json").is_file():
-        return load_aemg(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    sources = pretraining_sources(ws, aemg, seed, main_name=str(ws.meta.get("dataset") or ws.dataset[0]),
-                                  progress=progress)
-    return pretrain_aemg(sources, aemg, seed, folder, progress, {"windows": windows_fingerprint(ws)})
+    sources = pretraining_sources(ws, aemg, seed, exclude_subjects, exclude_devices, ws.dataset_name, progress)
+    return pretrain_aemg(sources, aemg, seed, folder, progress,
+                         {"exclude_subjects": sorted(map(str, exclude_subjects)),
+                          "exclude_devices": sorted(exclude_devices)})

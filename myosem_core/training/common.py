@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
-from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -70,17 +67,6 @@ def save_checkpoint(path: str | Path, **payload) -> Path:
 
 def load_checkpoint(path: str | Path) -> dict:
     return torch.load(path, map_location="cpu", weights_only=False)
-
-
-def config_hash(*parts) -> str:
-    """Short stable hash of dataclasses / dicts / arrays (the key of a cached run)."""
-    h = hashlib.sha256()
-    for p in parts:
-        if isinstance(p, np.ndarray):
-            h.update(np.ascontiguousarray(p, dtype=np.float32).tobytes())
-        else:
-            h.update(json.dumps(asdict(p) if is_dataclass(p) else p, sort_keys=True, default=str).encode())
-    return h.hexdigest()[:10]
 
 
 @torch.no_grad()

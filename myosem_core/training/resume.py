@@ -31,7 +31,8 @@ import numpy as np
 import torch
 
 from .. import distributed as ddp
-from .common import EarlyStopping, config_hash, load_checkpoint, save_checkpoint
+from ..run_store import array_content, digest
+from .common import EarlyStopping, load_checkpoint, save_checkpoint
 
 INTERRUPT_ENV = "MYOSEM_INTERRUPT_AFTER_EPOCH"
 
@@ -58,15 +59,16 @@ def restore_rng(state: dict, generator: torch.Generator | None) -> None:
 
 
 def fingerprint(*parts) -> str:
-    """Key of a training run: configs / dicts / numbers, and arrays (hashed on a strided sample and their shape)."""
+    """Key of a training run's resumable state: configs / dicts / numbers, and arrays (hashed on a strided
+    sample and their shape), so a checkpoint of another run in the same folder is never resumed."""
     out = []
     for p in parts:
         if isinstance(p, np.ndarray):
             flat = p.reshape(len(p), -1) if p.ndim else p.reshape(1, 1)
-            out += [{"shape": list(p.shape)}, np.ascontiguousarray(flat[::max(1, len(flat) // 512)])]
+            out.append({"shape": list(p.shape), "sample": array_content(flat[::max(1, len(flat) // 512)])})
         else:
-            out.append(p if not isinstance(p, (int, float, str)) else {"value": p})
-    return config_hash(*out)
+            out.append(p)
+    return digest(out)
 
 
 class EpochCheckpoint:

@@ -13,20 +13,32 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..config import Config, run_directory
-from ..data.protocols import Split
+from .. import distributed as ddp
 from ..data.windows import WindowSet
 from ..errors import ConfigError, DataError
 from ..io import read_json, write_json
 from ..losses import stage2_loss
 from ..models.activation_encoder import ActivationAwareEncoder, EncoderConfig
 from ..paths import runs_root
-from .. import distributed as ddp
-from .augment import AugmentConfig, augment
-from .normalization import InputNormalizer
+from ..run_store import (
+    is_complete,
+    read_section,
+    record_sections,
+    run_folder,
+    windows_identity,
+)
 from ..threads import limit_threads
-from .common import batches, load_checkpoint, predict_in_batches, save_checkpoint, seed_everything
+from ..typed import build_config
+from .augment import AugmentConfig, augment
+from .common import (
+    batches,
+    load_checkpoint,
+    predict_in_batches,
+    save_checkpoint,
+    seed_everything,
+)
 from .fit import FitConfig, fit
+from .normalization import InputNormalizer
 from .resume import EpochCheckpoint, fingerprint
 from .subject_adversary import SubjectAdversary, reversal_ramp, subject_codes
 
@@ -53,17 +65,6 @@ class Stage2Config:
     log_eps_quantile: float = 0.1  # log floor eps = this quantile of the training values
     w_subject: float = 0.0  # subject-adversarial weight (gradient reversal on the segment vector; 0: off)
     threads: int = 1  # intra-op threads (the machine is shared; more threads thrash under load)
-
-    @classmethod
-    def preset_named(cls, name: str) -> "Stage2Config":
-        """The ``stage2`` section of ``presets/<name>.yaml`` (how its values were chosen is written there)."""
-        from ..presets import preset_section
-
-        return preset_section(name, "stage2")
-
-    def key(self) -> dict:
-        """The fields that name a run."""
-        return asdict(self)
 
     def for_protocol(self, protocol: str | None) -> "Stage2Config":
         """The config a protocol trains with: new users (``user``) get ``cross_user_augment``."""
@@ -195,11 +196,11 @@ def evaluate_stage2(model: ActivationAwareEncoder, X: torch.Tensor, y: torch.Ten
 
 def _save(run: Stage2Run, best_epoch: int) -> None:
     folder = run.folder
+    record_sections(folder, "myosem-stage2", stage2=run.config)
     save_checkpoint(folder / "stage2.pt", state_dict=run.model.state_dict(), epoch=best_epoch)
     write_json(folder / "normalizer.json", run.normalizer.to_dict())
     write_json(folder / "curves.json", run.curves)
     write_json(folder / "encoder_config.json", asdict(run.model.cfg))
-    write_json(folder / "stage2_config.json", asdict(run.config))
     write_json(folder / "results.json", {"stage": "myosem-stage2", "best_epoch": best_epoch,
                                          "train_classes": run.train_classes,
                                          "gates": run.model.gate_values(), **{k: v for k, v in run.curves[best_epoch].items()
@@ -211,31 +212,28 @@ def load_stage2(folder: str | Path) -> Stage2Run:
     folder = Path(folder)
     if not (folder / "results.json").is_file():
         raise DataError(folder, "results.json", "not a completed Stage-2 run folder")
-    enc_cfg = EncoderConfig(**read_json(folder / "encoder_config.json"))
-    raw = read_json(folder / "stage2_config.json")
-    cross = raw.get("cross_user_augment")
-    cfg = Stage2Config(**{**raw, "encoder": EncoderConfig(**raw["encoder"]), "augment": AugmentConfig(**raw["augment"]),
-                          "cross_user_augment": AugmentConfig(**cross) if cross else None})
-    model = ActivationAwareEncoder(enc_cfg)
+    model = ActivationAwareEncoder(build_config(EncoderConfig, read_json(folder / "encoder_config.json"),
+                                                str(folder / "encoder_config.json")))
     model.load_state_dict(load_checkpoint(folder / "stage2.pt")["state_dict"])
     model.eval()
-    return Stage2Run(model, InputNormalizer.from_dict(read_json(folder / "normalizer.json")), cfg, folder,
-                     read_json(folder / "curves.json"), read_json(folder / "results.json")["train_classes"])
+    return Stage2Run(model, InputNormalizer.from_dict(read_json(folder / "normalizer.json")),
+                     read_section(folder, "stage2", Stage2Config), folder, read_json(folder / "curves.json"),
+                     read_json(folder / "results.json")["train_classes"])
 
 
-def stage2_folder(cfg: Config, split: Split, stage2: Stage2Config, runs: str | Path | None = None) -> Path:
-    """Run folder keyed by the data config, the protocol and the Stage-2 config."""
-    return run_directory(runs_root(runs), cfg, name=f"myosem-stage2-{cfg.data.dataset}-{split.config.name}",
-                         stage="myosem-stage2", protocol=split.config.key(), stage2=stage2.key(),
-                         **ddp.run_key_extra())
+def stage2_folder(train_ws: WindowSet, val_ws: WindowSet, stage2: Stage2Config, seed: int,
+                  runs: str | Path | None = None) -> Path:
+    """The run folder of a Stage-2 encoder: keyed by its training and validation windows, its config, the seed
+    and the code that trains it (:mod:`myosem_core.run_store`)."""
+    return run_folder(runs_root(runs), "myosem-stage2", label=train_ws.dataset_name,
+                      data={"train": windows_identity(train_ws), "val": windows_identity(val_ws)}, seed=seed,
+                      sections={"stage2": stage2, **ddp.run_key_extra()}, code=(__name__,))
 
 
-def load_or_train_stage2(cfg: Config, ws: WindowSet, split: Split, stage2: Stage2Config | None = None,
+def load_or_train_stage2(train_ws: WindowSet, val_ws: WindowSet, stage2: Stage2Config, seed: int = 0,
                          runs: str | Path | None = None, progress: bool = True) -> Stage2Run:
-    """Reuse the Stage-2 run whose config hash matches; train (and save) it otherwise."""
-    stage2 = (stage2 or Stage2Config.preset_named(cfg.preset)).for_protocol(split.config.name)
-    folder = stage2_folder(cfg, split, stage2, runs)
-    if (folder / "results.json").is_file():
+    """The Stage-2 run of these windows and config from the run store, trained and saved there when absent."""
+    folder = stage2_folder(train_ws, val_ws, stage2, seed, runs)
+    if is_complete(folder):
         return load_stage2(folder)
-    split.save(folder / "manifests")
-    return train_stage2(ws.subset(split.train), ws.subset(split.val), stage2, cfg.seed, folder, progress)
+    return train_stage2(train_ws, val_ws, stage2, seed, folder, progress)

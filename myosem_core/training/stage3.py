@@ -19,8 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..config import Config, run_directory
-from ..data.protocols import Split
+from .. import distributed as ddp
 from ..data.windows import WindowSet
 from ..errors import ConfigError, DataError
 from ..io import read_json, save_npz, write_json
@@ -28,15 +27,28 @@ from ..losses import classification_loss, prototype_info_nce
 from ..models.activation_encoder import ActivationAwareEncoder, EncoderConfig
 from ..models.semantic_queries import MyoSemModel, QueryHeadConfig, SemanticQueryHead
 from ..paths import runs_root
-from .. import distributed as ddp
-from .augment import AugmentConfig, augment
-from .normalization import InputNormalizer
+from ..run_store import (
+    array_content,
+    is_complete,
+    read_section,
+    record_sections,
+    run_folder,
+    windows_identity,
+)
 from ..threads import limit_threads
-from .common import batches, config_hash, load_checkpoint, predict_in_batches, save_checkpoint, seed_everything
+from ..typed import build_config
+from .augment import AugmentConfig, augment
+from .common import (
+    batches,
+    load_checkpoint,
+    predict_in_batches,
+    save_checkpoint,
+    seed_everything,
+)
 from .fit import FitConfig, fit
+from .normalization import InputNormalizer
 from .resume import EpochCheckpoint, fingerprint
-from .stage2 import (Stage2Config, Stage2Run,
-                     load_or_train_stage2)
+from .stage2 import Stage2Run
 
 
 @dataclass(frozen=True)
@@ -59,13 +71,6 @@ class Stage3Config:
     cross_user_augment: AugmentConfig | None = None  # replaces ``augment`` under the user protocol (None: same)
     patience: int = 3
     threads: int = 1  # intra-op threads (the machine is shared; more threads thrash under load)
-
-    @classmethod
-    def preset_named(cls, name: str) -> "Stage3Config":
-        """The ``stage3`` section of ``presets/<name>.yaml``."""
-        from ..presets import preset_section
-
-        return preset_section(name, "stage3")
 
     def for_protocol(self, protocol: str | None) -> "Stage3Config":
         """The config a protocol trains with: new users (``user``) get ``cross_user_augment``."""
@@ -227,12 +232,12 @@ def evaluate_stage3(model: MyoSemModel, X: torch.Tensor, y: torch.Tensor, P: tor
 
 def _save(run: Stage3Run, best_epoch: int) -> None:
     f = run.folder
+    record_sections(f, "myosem-stage3", stage3=run.config)
     save_checkpoint(f / "stage3.pt", state_dict=run.model.state_dict(), epoch=best_epoch)
     save_npz(f / "prototypes.npz", prototypes=run.prototypes, class_keys=np.asarray(run.class_keys))
     write_json(f / "normalizer.json", run.normalizer.to_dict())
     write_json(f / "encoder_config.json", asdict(run.model.encoder.cfg))
     write_json(f / "head_config.json", asdict(run.model.head.cfg))
-    write_json(f / "stage3_config.json", asdict(run.config))
     write_json(f / "curves.json", run.curves)
     best = next(r for r in run.curves if r["epoch"] == best_epoch)
     write_json(f / "results.json", {"stage": "myosem-stage3", "best_epoch": best_epoch, "best_phase": best["phase"],
@@ -245,40 +250,45 @@ def load_stage3(folder: str | Path) -> Stage3Run:
     folder = Path(folder)
     if not (folder / "results.json").is_file():
         raise DataError(folder, "results.json", "not a completed Stage-3 run folder")
-    encoder = ActivationAwareEncoder(EncoderConfig(**read_json(folder / "encoder_config.json")))
-    head = SemanticQueryHead(QueryHeadConfig(**read_json(folder / "head_config.json")))
+    encoder = ActivationAwareEncoder(build_config(EncoderConfig, read_json(folder / "encoder_config.json"),
+                                                  str(folder / "encoder_config.json")))
+    head = SemanticQueryHead(build_config(QueryHeadConfig, read_json(folder / "head_config.json"),
+                                          str(folder / "head_config.json")))
     model = MyoSemModel(encoder, head, encoder.cfg.n_classes)
     model.load_state_dict(load_checkpoint(folder / "stage3.pt")["state_dict"])
     model.eval()
-    raw = read_json(folder / "stage3_config.json")
-    cross = raw.get("cross_user_augment")
-    cfg = Stage3Config(**{**raw, "head": QueryHeadConfig(**raw["head"]), "augment": AugmentConfig(**raw["augment"]),
-                          "cross_user_augment": AugmentConfig(**cross) if cross else None})
     with np.load(folder / "prototypes.npz") as z:
         P, keys = z["prototypes"], tuple(z["class_keys"].tolist())
-    return Stage3Run(model, InputNormalizer.from_dict(read_json(folder / "normalizer.json")), P, keys, cfg, folder,
-                     read_json(folder / "curves.json"), read_json(folder / "results.json")["train_classes"])
+    return Stage3Run(model, InputNormalizer.from_dict(read_json(folder / "normalizer.json")), P, keys,
+                     read_section(folder, "stage3", Stage3Config), folder, read_json(folder / "curves.json"),
+                     read_json(folder / "results.json")["train_classes"])
 
 
-def load_or_train_stage3(cfg: Config, ws: WindowSet, split: Split, prototypes: np.ndarray,
-                         stage2: Stage2Run | None = None, stage3: Stage3Config | None = None,
-                         stage2_config: Stage2Config | None = None, runs: str | Path | None = None,
-                         progress: bool = True) -> Stage3Run:
-    """Reuse the Stage-3 run whose key (Stage-2 run, Stage-3 config, prototypes) matches; train it otherwise."""
-    stage3 = (stage3 or Stage3Config.preset_named(cfg.preset)).for_protocol(split.config.name)
-    P = check_prototypes(prototypes, ws.n_classes)
-    if stage2 is None:
-        stage2 = load_or_train_stage2(cfg, ws, split, stage2_config, runs, progress)
+def stage3_folder(train_ws: WindowSet, val_ws: WindowSet, stage2: Stage2Run, prototypes: np.ndarray,
+                  stage3: Stage3Config, seed: int, runs: str | Path | None = None) -> Path:
+    """The run folder of a Stage-3 alignment: keyed by its windows, its Stage-2 run, the prototypes, its config,
+    the seed and the code that trains it."""
     if stage2.folder is None:
-        raise ConfigError("load_or_train_stage3 needs a saved Stage-2 run (one with a folder)")
-    folder = run_directory(runs_root(runs), cfg, name=f"myosem-stage3-{cfg.data.dataset}-{split.config.name}",
-                           stage="myosem-stage3", stage2_run=stage2.folder.name, protocol=split.config.key(),
-                           stage3=asdict(stage3), prototypes=config_hash(P, list(ws.class_keys)),
-                           **ddp.run_key_extra())
-    if (folder / "results.json").is_file():
+        raise ConfigError("Stage 3 builds on a saved Stage-2 run (one with a folder); see load_or_train_stage2")
+    P = np.asarray(prototypes, np.float32)
+    return run_folder(runs_root(runs), "myosem-stage3", label=train_ws.dataset_name,
+                      data={"train": windows_identity(train_ws), "val": windows_identity(val_ws)}, seed=seed,
+                      sections={"stage3": stage3, "prototypes": {"content": array_content(P),
+                                                                   "class_keys": list(train_ws.class_keys)},
+                                **ddp.run_key_extra()},
+                      upstream=[stage2.folder], code=(__name__,))
+
+
+def load_or_train_stage3(train_ws: WindowSet, val_ws: WindowSet, stage2: Stage2Run, prototypes: np.ndarray,
+                         stage3: Stage3Config, seed: int = 0, runs: str | Path | None = None,
+                         progress: bool = True) -> Stage3Run:
+    """The Stage-3 run of these windows, Stage-2 run, prototypes and config from the run store, trained and
+    saved there when absent."""
+    P = check_prototypes(prototypes, train_ws.n_classes)
+    folder = stage3_folder(train_ws, val_ws, stage2, P, stage3, seed, runs)
+    if is_complete(folder):
         return load_stage3(folder)
-    split.save(folder / "manifests")
-    return train_stage3(ws.subset(split.train), ws.subset(split.val), stage2, P, stage3, cfg.seed, folder, progress)
+    return train_stage3(train_ws, val_ws, stage2, P, stage3, seed, folder, progress)
 
 
 def untrained_stage3(stage2: Stage2Run, prototypes: np.ndarray, cfg: Stage3Config = Stage3Config(),

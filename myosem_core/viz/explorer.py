@@ -20,8 +20,9 @@ import html
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from ..data.catalog import display_name
 from ..errors import DataError
-from .retrieval import _name, plot_window
+from .retrieval import plot_window
 
 
 def _html_table(df: pd.DataFrame, css: str) -> str:
@@ -64,7 +65,7 @@ def explorer(index, title: str = "", sentence: str = "bend the ring finger", win
         with out_sig:
             out_sig.clear_output(wait=True)
             fig, ax = plt.subplots(figsize=(6, 2.6))
-            plot_window(test.X[i], test.fs, f"window {i}: true {_name(test.labels[i])}", ax, list(test.channel_names))
+            plot_window(test.X[i], test.fs, f"window {i}: true {display_name(test.labels[i])}", ax, list(test.channel_names))
             plt.show()
         out_w.value = _html_table(index.search_emg(i, k=top.value), "myosem-window-results")
 
@@ -87,7 +88,8 @@ def fixed_queries(index, sentences, k: int = 5) -> pd.DataFrame:
     rows = []
     for s, want in sentences:
         r = index.search_text(s, k=k)
-        rows.append({"sentence": s, "intended": _name(want), f"right in top {k}": int((r.hits["class_key"] == want).sum()),
+        rows.append({"sentence": s, "intended": display_name(want),
+                     f"right in top {k}": int((r.hits["class_key"] == want).sum()),
                      "top classes": ", ".join(r.hits["class_name"].tolist()) or r.message()})
     return pd.DataFrame(rows)
 

@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from ..data.catalog import class_name
+from ..data.catalog import display_name
 
 
 def _ax(ax=None, figsize=(6, 4)):
@@ -60,8 +60,8 @@ def plot_similarity(M: np.ndarray, rows, cols, title: str = "", ax=None, vmin=No
     """Heatmap of a (rows x cols) similarity matrix with class names as tick labels."""
     ax = _ax(ax, (6.5, 5.5))
     im = ax.imshow(M, cmap=cmap, vmin=vmin, vmax=vmax)
-    ax.set_xticks(range(len(cols)), [_name(c) for c in cols], rotation=70, fontsize=7)
-    ax.set_yticks(range(len(rows)), [_name(r) for r in rows], fontsize=7)
+    ax.set_xticks(range(len(cols)), [display_name(c) for c in cols], rotation=70, fontsize=7)
+    ax.set_yticks(range(len(rows)), [display_name(r) for r in rows], fontsize=7)
     ax.set_title(title, fontsize=10)
     plt.colorbar(im, ax=ax, fraction=0.046)
     return ax
@@ -73,7 +73,7 @@ def plot_embedding_2d(Y: np.ndarray, labels, title: str = "", ax=None):
     labels = np.asarray(labels)
     for i, k in enumerate(sorted(pd.unique(labels), key=_natural)):
         m = labels == k
-        ax.scatter(Y[m, 0], Y[m, 1], s=5, alpha=0.6, color=plt.cm.tab20(i % 20), label=_name(k))
+        ax.scatter(Y[m, 0], Y[m, 1], s=5, alpha=0.6, color=plt.cm.tab20(i % 20), label=display_name(k))
     ax.set(title=title, xticks=[], yticks=[])
     ax.legend(fontsize=6, markerscale=3, loc="best", ncol=2)
     return ax
@@ -136,11 +136,6 @@ def _natural(key):
     return (prefix, int(last)) if last.isdigit() else (prefix, 0)
 
 
-def _name(key) -> str:
-    try:
-        return class_name(str(key))
-    except Exception:
-        return str(key)
 
 
 def plot_penalty_choice(choices: dict, title: str = "", ax=None):

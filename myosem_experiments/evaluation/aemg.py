@@ -32,15 +32,23 @@ from pathlib import Path
 import numpy as np
 
 from myosem_core.baselines.classical import time_domain_features
-from myosem_core.config import Config, run_directory
+from myosem_core.config import Config
 from myosem_core.data.windows import WindowSet
 from myosem_core.errors import ConfigError
 from myosem_core.evaluation.aemg_config import AEMGEvalConfig
 from myosem_core.evaluation.loso import evaluate_loso
 from myosem_core.io import read_json, write_json
 from myosem_core.paths import runs_root
+from myosem_core.run_store import data_identity, is_complete, run_folder
 from myosem_core.presets import preset_names
-from myosem_core.training.aemg import AEMGConfig, AEMGEncoder, device_seed, device_windows, load_or_pretrain_aemg
+from myosem_core.training.aemg import (
+    AEMGConfig,
+    AEMGEncoder,
+    device_seed,
+    device_windows,
+    load_or_pretrain_aemg,
+)
+from myosem_core.presets import preset_section
 
 PRETRAINED, RANDOM, LDA = "AEMG (pretrained)", "AEMG (no pretraining)", "LDA (log MAV/RMS/WL/VAR)"
 
@@ -88,7 +96,7 @@ def run_aemg_evaluation(cfg: Config, ws: WindowSet, aemg: AEMGConfig, ev: AEMGEv
     groups = target_groups(targets, ev.n_groups)
     encoders, pretraining = {}, {}
     for g, members in enumerate(groups):
-        enc = load_or_pretrain_aemg(cfg, aemg, ws, exclude_subjects=members, runs=runs, progress=progress)
+        enc = load_or_pretrain_aemg(ws, aemg, cfg.seed, exclude_subjects=members, runs=runs, progress=progress)
         pretraining[f"group{g}"] = _pretraining_summary(enc, members)
         encoders.update({t: enc for t in members})
     rows = encoder_rows(encoders, ws, cfg.seed, progress)
@@ -115,8 +123,8 @@ def cross_device_evaluation(cfg: Config, ws: WindowSet, aemg: AEMGConfig, ev: AE
     device = {d.name: d for d in aemg.devices}.get(ev.cross_device)
     if device is None:
         raise ConfigError(f"cross_device {ev.cross_device!r} is not one of {[d.name for d in aemg.devices]}")
-    unseen = load_or_pretrain_aemg(cfg, aemg, ws, exclude_subjects=exclude_subjects, exclude_devices=(device.name,),
-                                   runs=runs, progress=progress)
+    unseen = load_or_pretrain_aemg(ws, aemg, cfg.seed, exclude_subjects=exclude_subjects,
+                                   exclude_devices=(device.name,), runs=runs, progress=progress)
     dev_ws = device_windows(device, ev.cross_subjects, ev.cross_repetitions, device_seed(cfg.seed, device, "eval"),
                             aemg.device_window)
     Z = {"seen": seen.embed(dev_ws), "unseen": unseen.embed(dev_ws), "random": unseen.random_init(cfg.seed).embed(dev_ws)}
@@ -136,7 +144,7 @@ def cross_device_evaluation(cfg: Config, ws: WindowSet, aemg: AEMGConfig, ev: AE
 def _pretraining_summary(enc: AEMGEncoder, excluded) -> dict:
     info = enc.info
     total = np.sum([np.asarray(u) for u in info.get("vocab_usage", {}).values()], axis=0)
-    return {"folder": str(enc.folder) if enc.folder else None, "excluded_subjects": list(excluded),
+    return {"folder": enc.folder.name if enc.folder else None, "excluded_subjects": list(excluded),
             "excluded_devices": info.get("exclude_devices", []), "seconds": info.get("seconds"),
             "threads": info.get("threads"), "sources": info.get("sources"), "final": info.get("final"),
             "curves": enc.curves,
@@ -145,18 +153,20 @@ def _pretraining_summary(enc: AEMGEncoder, excluded) -> dict:
 
 
 def evaluation_folder(cfg: Config, aemg: AEMGConfig, ev: AEMGEvalConfig, runs=None) -> Path:
-    return run_directory(runs_root(runs), cfg, name=f"aemg-eval-{cfg.data.dataset}", stage="aemg-evaluation",
-                         aemg=asdict(aemg), eval=asdict(ev))
+    """The study's run folder: keyed by the data's identity, the seed, both AEMG sections and the study's code."""
+    return run_folder(runs_root(runs), "aemg-eval", label=f"{cfg.data.dataset}-{cfg.preset}",
+                      data=data_identity(cfg.data), seed=cfg.seed, sections={"aemg": aemg, "aemg_eval": ev},
+                      code=(__name__,))
 
 
 def load_or_run_aemg_evaluation(cfg: Config, aemg: AEMGConfig | None = None, ev: AEMGEvalConfig | None = None,
                                 ws: WindowSet | None = None, runs: str | Path | None = None,
                                 progress: bool = True) -> tuple[dict, Path]:
     """``(results, folder)``: the saved ``results.json`` if the config hash matches, else run and save it."""
-    aemg = aemg or AEMGConfig.preset_named(cfg.preset)
-    ev = ev or AEMGEvalConfig.preset_named(cfg.preset)
+    aemg = aemg or preset_section(cfg.preset, "aemg")
+    ev = ev or preset_section(cfg.preset, "aemg_eval")
     folder = evaluation_folder(cfg, aemg, ev, runs)
-    if (folder / "results.json").is_file():
+    if is_complete(folder):
         return read_json(folder / "results.json"), folder
     if ws is None:
         from myosem_core.prepare import load_config_windows
@@ -170,7 +180,7 @@ def load_or_run_aemg_evaluation(cfg: Config, aemg: AEMGConfig | None = None, ev:
 def main(argv=None) -> None:
     import argparse
 
-    from myosem_core.config import make_config
+    from myosem_core.presets import make_config
 
     p = argparse.ArgumentParser(description="AEMG pretraining + LOSO zero-/few-shot + cross-device evaluation")
     p.add_argument("--preset", default="quick", choices=preset_names())

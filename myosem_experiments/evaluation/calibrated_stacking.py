@@ -25,6 +25,7 @@ from myosem_core.data.windows import WindowSet
 from myosem_core.errors import ConfigError
 from myosem_core.evaluation.retrieval_results import evaluate_retriever
 from myosem_core.scoring import window_cosines
+from myosem_core.presets import preset_section
 
 #: how the penalty is chosen; part of the recipe of a result that carries it (change it and the result reruns)
 CHOICE_RULE = {"method": "calibrated stacking (Chao et al. 2016)", "grid": list(PENALTY_GRID),
@@ -58,28 +59,29 @@ def pseudo_prototypes(cfg, ws: WindowSet, pseudo: Split, runs=None, progress: bo
     """Stage 1 retrained on the pseudo split: the pseudo-held-out classes' descriptions are as unseen as the
     held-out ones' (only the aligned space; the free-text query encoder is not needed here)."""
     from myosem_core.scoring import prototypes_for
-    from myosem_core.text.stage1 import Stage1Config, load_or_train_stage1
+    from myosem_core.text.stage1 import load_or_train_stage1
 
-    s1 = replace(stage1 or Stage1Config.preset(cfg.preset, seed=cfg.seed), query_epochs=0)
-    return prototypes_for(load_or_train_stage1(cfg, ws, pseudo, runs, s1, progress), ws.class_keys)
+    s1 = replace(stage1 or replace(preset_section(cfg.preset, "stage1"), seed=cfg.seed), query_epochs=0)
+    return prototypes_for(load_or_train_stage1(ws, pseudo, s1, runs, progress), ws.class_keys)
 
 
 def choose_class_penalty(cfg, ws: WindowSet, split: Split, stage1=None, stage2=None, stage3=None, runs=None,
                          progress: bool = True) -> dict:
     """Train (or reuse) Stages 1-3 without the pseudo-held-out classes and choose the penalty on their windows."""
-    from myosem_core.training import load_or_train_stage2, load_or_train_stage3
+    from myosem_core.training import train_myosem_stages
     from myosem_core.training.common import training_seconds
 
     ps, pseudo = pseudo_split(ws, split)
     P = pseudo_prototypes(cfg, ws, ps, runs, progress, stage1)
-    s2 = load_or_train_stage2(cfg, ws, ps, stage2, runs, progress)
-    s3 = load_or_train_stage3(cfg, ws, ps, P, s2, stage3, runs=runs, progress=progress)
+    stage2 = (stage2 or preset_section(cfg.preset, "stage2")).for_protocol(split.config.name)
+    stage3 = (stage3 or preset_section(cfg.preset, "stage3")).for_protocol(split.config.name)
+    s2, s3 = train_myosem_stages(ws.subset(ps.train), ws.subset(ps.val), P, stage2, stage3, cfg.seed, runs, progress)
     seen_rows, unseen_rows = choice_windows(ws, split, ps, pseudo)
     trained = ~np.isin(np.asarray(ws.class_keys), split.heldout_classes + pseudo)
     choice = choose_penalty(window_cosines(s3.embed(ws.X[seen_rows]), P), ws.y[seen_rows],
                             window_cosines(s3.embed(ws.X[unseen_rows]), P), ws.y[unseen_rows], trained)
     return {**choice, "pseudo_heldout": pseudo, "n_seen_windows": len(seen_rows),
-            "n_unseen_windows": len(unseen_rows), "stage3_run": str(s3.folder),
+            "n_unseen_windows": len(unseen_rows), "stage3_run": s3.folder.name,
             "train_seconds": training_seconds(s2, s3)}
 
 

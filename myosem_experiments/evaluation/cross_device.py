@@ -124,7 +124,7 @@ def table(results: dict):
 def main(argv=None) -> None:
     import argparse
 
-    from myosem_core.config import make_config
+    from myosem_core.presets import make_config
 
     from ..pipeline import run_myosem
 

@@ -14,11 +14,12 @@ from myosem_core.data.protocols import make_split
 from myosem_core.data.windows import WindowSet
 from myosem_core.io import read_json, write_json
 from myosem_core.paths import runs_root
-from myosem_core.training.common import config_hash
+from myosem_core.run_store import code_version, data_identity, digest, run_folder
 from myosem_core.training.embridge.config import EMBridgeConfig, variant
 from myosem_core.training.embridge.data import require_pose
-from myosem_core.training.embridge.evaluate import ALIGNER_METRICS_VERSION, evaluate_aligner, evaluate_mae
+from myosem_core.training.embridge.evaluate import evaluate_aligner, evaluate_mae
 from myosem_core.training.embridge.store import ModelStore
+from myosem_core.presets import preset_section
 
 
 def run_embridge_experiments(cfg: Config, ws: WindowSet, ecfg: EMBridgeConfig | None = None, runs=None,
@@ -26,11 +27,12 @@ def run_embridge_experiments(cfg: Config, ws: WindowSet, ecfg: EMBridgeConfig | 
     """Every table of notebook 07 (main, ablations, batch size, data efficiency, tau_s / k_c sensitivity).
 
     Models come from the one run cache (:class:`~myosem_core.training.embridge.store.ModelStore`, shared with the comparison grid's CPEP / EMBridge
-    rows); the result dict is written to ``<runs>/embridge-<dataset>-<preset>-<hash>/results.json``.
+    rows); the result dict is written to ``<runs>/embridge-<dataset>-<preset>-<key>/results.json``.
     """
     require_pose(ws)
-    ecfg = ecfg or EMBridgeConfig.preset_named(cfg.preset)
-    out_dir = runs_root(runs) / f"embridge-{cfg.data.dataset}-{ecfg.preset}-{config_hash(asdict(cfg.data), ecfg, cfg.seed)}"
+    ecfg = ecfg or preset_section(cfg.preset, "embridge")
+    out_dir = run_folder(runs_root(runs), "embridge", label=f"{cfg.data.dataset}-{ecfg.preset}",
+                         data=data_identity(cfg.data), seed=cfg.seed, sections={"embridge": ecfg}, code=(__name__,))
     res: dict = {"dataset": cfg.data.dataset, "preset": ecfg.preset, "seed": cfg.seed, "config": asdict(ecfg),
                  "synthetic": bool(ws.is_synthetic), "main": [], "ablations": [], "batch_size": [],
                  "data_efficiency": [], "sensitivity": [], "timing": []}
@@ -38,14 +40,14 @@ def run_embridge_experiments(cfg: Config, ws: WindowSet, ecfg: EMBridgeConfig | 
     bar = tqdm(jobs, desc="EMBridge experiments", disable=not progress)
     splits = {p: make_split(ws, p) for p in ecfg.protocols}
     stores = {p: ModelStore.of(ws.subset(s.train), runs) for p, s in splits.items()}  # hashes each training set once
-    t0 = time.perf_counter()
+    t0, data = time.perf_counter(), data_identity(cfg.data)
     for table, protocol, name, overrides, extra in bar:
         bar.set_postfix_str(f"{protocol}: {name} {extra}")
         split, store = splits[protocol], stores[protocol]
         # a model folder is keyed by its training windows only: the metrics key names the evaluation windows
         if name in ("Upper bound (pose MAE)", "EMG-MAE"):
             mae = store.mae("pose" if name.startswith("Upper") else "emg", ecfg, cfg.seed, progress)
-            metrics = _cached_metrics(mae.folder, (cfg.data, split.config.key(), cfg.seed),
+            metrics = _cached_metrics(mae.folder, (data, split.config.key(), cfg.seed),
                                       lambda: evaluate_mae(mae, ws, split, cfg.seed, ecfg.threads))
             res["timing"].append({"protocol": protocol, "model": name, "train_seconds": mae.seconds,
                                   "train_cpu_seconds": mae.cpu_seconds})
@@ -53,23 +55,23 @@ def run_embridge_experiments(cfg: Config, ws: WindowSet, ecfg: EMBridgeConfig | 
             align = variant(ecfg.align, name, **overrides)
             run = store.aligner(ecfg, name, align, cfg.seed, progress)
             keep = table == "main" and protocol == "class"
-            metrics = _cached_metrics(run.folder, (cfg.data, split.config.key(), ecfg.knn_k, cfg.seed, keep,
-                                                   ALIGNER_METRICS_VERSION),
+            metrics = _cached_metrics(run.folder, (data, split.config.key(), ecfg.knn_k, cfg.seed, keep),
                                       lambda: evaluate_aligner(run, ws, split, ecfg.knn_k, cfg.seed, keep, ecfg.threads))
             res["timing"].append({"protocol": protocol, "model": name, **extra, "train_seconds": run.seconds,
                                   "train_cpu_seconds": run.cpu_seconds, "n_train_windows": run.n_train})
         res[table].append({"protocol": protocol, "model": name, **extra, "metrics": metrics})
     res["total_seconds"] = time.perf_counter() - t0
     write_json(out_dir / "results.json", res)
-    res["path"] = str(out_dir / "results.json")
+    res["path"] = out_dir / "results.json"
     return res
 
 
 def _cached_metrics(folder: Path | None, key: tuple, evaluate) -> dict:
-    """Metrics of a run folder's model for one evaluation setting, computed once and kept beside the model."""
+    """Metrics of a run folder's model for one evaluation setting and evaluation code, computed once and kept
+    beside the model."""
     if folder is None:
         return evaluate()
-    path = Path(folder) / f"metrics-{config_hash(*key)}.json"
+    path = Path(folder) / f"metrics-{digest([key, code_version('myosem_core.training.embridge.evaluate')])}.json"
     if path.is_file():
         return read_json(path)
     metrics = evaluate()

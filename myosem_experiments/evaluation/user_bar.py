@@ -27,9 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-from myosem_core.config import make_config
 from myosem_core.io import write_json
 from myosem_core.paths import runs_root
+from myosem_core.presets import make_config
 
 #: setting name -> (``DataConfig.subject_calibration``, number of whole training subjects validated on:
 #: the protocol's last ones, S15 and S16 on DB1)
@@ -51,9 +51,10 @@ def run_user_bar(dataset: str = "ninapro-db1", data_dir: str | None = None, seed
                  settings=None, progress: bool = True) -> list[dict]:
     """One row per (setting, seed, model): MyoSem, LDA on its training windows, LDA on every training subject."""
     from myosem_core.data.protocols import default_train_subjects
-    from myosem_core.evaluation.retrieval_results import evaluate_retriever
+    from myosem_core.prepare import load_data
 
-    from ..pipeline import load_data, results_folder, run_myosem
+    from ..grid import run_experiment
+    from ..pipeline import run_myosem
 
     rows = []
     for name in settings or BAR_SETTINGS:
@@ -61,13 +62,14 @@ def run_user_bar(dataset: str = "ninapro-db1", data_dir: str | None = None, seed
         for seed in seeds:
             cfg = make_config(BAR_PRESET, dataset, data_dir, seed)
             cfg = replace(cfg, data=replace(cfg.data, subject_calibration=calibration))
-            ws, split = load_data(cfg, "user")  # validation = repetition 10: LDA trains on all 14 subjects
+            ws, _ = load_data(cfg, "user", progress)
             val_subjects = default_train_subjects(ws)[-n_val:]
             out = run_myosem(cfg, "user", runs=runs, split_options={"val_subjects": val_subjects},
                              progress=progress)
             rows.append({**_row(name, seed, "MyoSem", out.results["myosem"]), "val_subjects": val_subjects})
             rows.append(_row(name, seed, "LDA, same training windows", out.results["lda"]))
-            every = evaluate_retriever("lda", ws, split, out.prototypes, seed, results_folder(cfg, runs))
+            every = run_experiment("lda", "user", seed, cfg.preset, dataset, data_dir, runs, progress=progress,
+                                   data=cfg.data)
             rows.append(_row(name, seed, "LDA, every training subject", every))
     return rows
 

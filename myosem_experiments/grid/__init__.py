@@ -6,10 +6,10 @@ trains (or reuses) every model named in :data:`MODELS` on every protocol and
 seed, writes ``<dataset>__<protocol>__<model>__seed<k>.json`` into the
 experiment folder (:func:`experiment_folder`), and regenerates the tables of
 :data:`TABLES` from those files (``tables.md`` beside them). A result is reused
-when its recipe hash (data config, seed, protocol, model spec, training
-configs) matches; MyoSem's stages reuse their own cached runs the same way, so
-the notebooks and this command share work. Code is not in the hash: after a
-change to a training loop, bump :data:`RECIPE_VERSION` or pass ``--force``.
+when its recipe hash (the data's identity, seed, protocol, model spec, training
+configs and the code that trains and scores it) matches; MyoSem's stages reuse
+their own runs from the run store the same way, so the notebooks and this
+command share work. ``--force`` recomputes every result and retrains its runs.
 
 Every model sees the same windows, split, candidates (all class prototypes)
 and metrics (:func:`myosem_core.evaluation.retrieval_results.evaluate_scores`):
@@ -40,13 +40,13 @@ One concept per module:
 
 from .experiment import Context, run_experiment
 from .pool import default_jobs, work_units
-from .recipes import RECIPE_VERSION, TFIDF_DIM, recipe, row_stage_configs, stage_presets
+from .recipes import TFIDF_DIM, recipe, row_stage_configs, stage_presets
 from .results import (
            cached_result,
            current_results,
            experiment_folder,
            load_experiment_results,
-           resolve_data_dir,
+           results_folder,
 )
 from .rows import MODELS, PROTOCOLS, TABLES, ModelSpec, TableSpec, model_spec
 from .runner import run_experiments
@@ -58,8 +58,8 @@ from .views import (
            timing_table,
 )
 
-__all__ = ["Context", "ExperimentView", "MODELS", "ModelSpec", "PROTOCOLS", "RECIPE_VERSION",
+__all__ = ["Context", "ExperimentView", "MODELS", "ModelSpec", "PROTOCOLS",
            "TABLES", "TFIDF_DIM", "TableSpec", "cached_result", "current_results", "default_jobs",
            "experiment_folder", "experiment_tables", "load_experiment_results", "model_spec", "notebook_experiments",
-           "recipe", "resolve_data_dir", "row_stage_configs", "run_experiment", "run_experiments", "stage_presets",
+           "recipe", "results_folder", "row_stage_configs", "run_experiment", "run_experiments", "stage_presets",
            "tables_markdown", "timing_table", "work_units"]

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from myosem_core.data.protocols import PROTOCOLS  # noqa: F401  (re-exported: the grid runs every protocol of one dataset)
 from myosem_core.errors import ConfigError
-
-PROTOCOLS = ("rand", "user", "class")
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from myosem_core.config import report_seeds
+from myosem_core.presets import report_seeds
 
-from ..tables import DIRECTIONS, comparison_table, reading
+from ..report import DIRECTIONS, comparison_table, reading
 from .results import current_results, experiment_folder
 from .rows import MODELS, PROTOCOLS, TABLES
 from .runner import run_experiments

@@ -9,8 +9,20 @@ Training lives in :mod:`myosem_core.training.aemg`, evaluation in
 :mod:`myosem_experiments.evaluation.aemg`.
 """
 
-from .model import AEMGModelConfig, AEMGOutput, AEMGTransformer, masked_token_loss, random_mask
-from .tokenizer import ContractionTokenizer, TokenizerConfig, TokenSequence, common_envelope, segment_features
+from .model import (
+           AEMGModelConfig,
+           AEMGOutput,
+           AEMGTransformer,
+           masked_token_loss,
+           random_mask,
+)
+from .tokenizer import (
+           ContractionTokenizer,
+           TokenizerConfig,
+           TokenSequence,
+           common_envelope,
+           segment_features,
+)
 
 __all__ = ["AEMGModelConfig", "AEMGOutput", "AEMGTransformer", "ContractionTokenizer", "TokenSequence",
            "TokenizerConfig", "common_envelope", "masked_token_loss", "random_mask", "segment_features"]

@@ -10,7 +10,12 @@
 """
 
 from .aligner import EMGPoseAligner
-from .cascle import cascle_targets, community_affinity, fit_communities, instance_soft_targets
+from .cascle import (
+           cascle_targets,
+           community_affinity,
+           fit_communities,
+           instance_soft_targets,
+)
 from .contrastive import info_nce, soft_cross_entropy
 from .mae import MAEConfig, PatchMAE, random_masking
 from .mprl import MaskedPoseReconstruction, mprl_attention_mask

@@ -15,8 +15,8 @@ Three steps; models are cached in one run folder per training set, keyed by the 
 Configs and presets are in :mod:`.config`; the experiment grid of notebook 07, which trains and evaluates every
 model of its tables through these steps, is :mod:`myosem_experiments.evaluation.embridge`:
 
-    ecfg = EMBridgeConfig.preset_named("quick")
-    run = load_or_train_aligner(cfg, ws, split, ecfg, "EMBridge")
+    ecfg = preset_section("quick", "embridge")
+    run = load_or_train_aligner(ws.subset(split.train), ecfg, "EMBridge", seed=0)
 """
 
 from .aligner import AlignerRun, train_aligner
@@ -24,9 +24,9 @@ from .config import VARIANTS, AlignConfig, EMBridgeConfig, MAETrainConfig, varia
 from .data import evaluation_sets, fit_normalizers, subsample_training
 from .evaluate import evaluate_aligner, evaluate_mae
 from .mae import MAERun, load_mae, mae_config_for, train_mae
-from .store import ModelStore, load_or_train_aligner, load_or_train_mae, load_or_train_on_windows
+from .store import ModelStore, load_or_train_aligner, load_or_train_mae
 
 __all__ = ["AlignConfig", "AlignerRun", "EMBridgeConfig", "MAERun", "MAETrainConfig", "ModelStore",
            "VARIANTS", "evaluate_aligner", "evaluate_mae", "evaluation_sets", "fit_normalizers", "load_mae",
-           "load_or_train_aligner", "load_or_train_mae", "load_or_train_on_windows", "mae_config_for",
+           "load_or_train_aligner", "load_or_train_mae", "mae_config_for",
            "subsample_training", "train_aligner", "train_mae", "variant"]

@@ -16,8 +16,15 @@ import torch.nn.functional as F
 from ...data.windows import WindowSet
 from ...errors import ConfigError, DataError
 from ...io import read_json
-from ...models.embridge import (EMGPoseAligner, best_query, cascle_targets, fit_communities, info_nce,
-                                instance_soft_targets, soft_cross_entropy)
+from ...models.embridge import (
+    EMGPoseAligner,
+    best_query,
+    cascle_targets,
+    fit_communities,
+    info_nce,
+    instance_soft_targets,
+    soft_cross_entropy,
+)
 from ...threads import limit_threads
 from ..common import load_checkpoint, seed_everything
 from ..fit import FitConfig, fit

@@ -89,16 +89,6 @@ class EMBridgeConfig:
     tau_s_grid: tuple[float, ...] = (0.05, 0.1, 0.2, 0.5)
     k_c_grid: tuple[int, ...] = (1, 3, 10)
 
-    @classmethod
-    def preset_named(cls, name: str) -> "EMBridgeConfig":
-        """The ``embridge`` section of ``presets/<name>.yaml``."""
-        from ...presets import preset_section
-
-        return preset_section(name, "embridge")
-
-
-
-
 def variant(align: AlignConfig, name: str, **overrides) -> AlignConfig:
     """The alignment config of a named model (:data:`VARIANTS`) on top of ``align``, plus ``overrides``."""
     if name not in VARIANTS:

@@ -13,10 +13,6 @@ from .aligner import AlignerRun
 from .data import evaluation_sets
 from .mae import MAERun
 
-#: bumped when :func:`evaluate_aligner` reports new values, so metrics cached beside a model are recomputed
-#: (2: the paired-query diagnostic ``zs_paired_query``)
-ALIGNER_METRICS_VERSION = 2
-
 
 def evaluate_aligner(run: AlignerRun, ws: WindowSet, split: Split, k: int = 10, seed: int = 0,
                      keep_predictions: bool = False, threads: int = 1) -> dict:

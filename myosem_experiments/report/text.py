@@ -11,19 +11,13 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from ..data.catalog import class_name
-from ..evaluation.projection import umap_2d
-from . import tag  # noqa: F401  (notebook 01 calls vtext.tag)
+from myosem_core.data.catalog import display_name
+from myosem_core.evaluation.projection import umap_2d
 
 _GROUPS = {"all": "all classes", "seen": "seen classes", "heldout": "held-out classes",
            "heldout_only_candidates": "held-out classes, held-out candidates only"}
 
 
-def _name(key: str) -> str:
-    try:
-        return class_name(key)
-    except Exception:  # a key no catalog names: show the key itself
-        return key
 
 
 def views_table(views, keys: list[str] | None = None, n_paraphrases: int = 2) -> pd.DataFrame:
@@ -38,15 +32,10 @@ def views_table(views, keys: list[str] | None = None, n_paraphrases: int = 2) ->
     return pd.DataFrame(rows).set_index("class")
 
 
-def show_table(df: pd.DataFrame):
-    """A left-aligned, wrapping view of a text table for notebooks."""
-    return df.style.set_properties(**{"text-align": "left", "white-space": "pre-wrap"})
-
-
 def plot_view_consistency(results: dict, title: str = "", heldout_classes=(), axes=None):
     """Before/after heatmaps of the cross-view class similarity matrix (diagonal = same class)."""
     keys = results["class_keys"]
-    names = [_name(k) + (" *" if k in set(heldout_classes) else "") for k in keys]
+    names = [display_name(k) + (" *" if k in set(heldout_classes) else "") for k in keys]
     if axes is None:
         fig, axes = plt.subplots(1, 2, figsize=(13, 5.5), constrained_layout=True)
     mats = [np.asarray(results[s]["consistency"]["class_matrix"]) for s in ("before", "after")]
@@ -79,7 +68,7 @@ def plot_text_umap(embeddings: dict, class_keys, state: str = "after", title: st
                        linewidths=1 if m == "x" else 0.3, edgecolors="k" if m != "x" else None, label=v)
     for c, key in enumerate(class_keys):
         p = np.median(xy[cls == c], axis=0)
-        ax.annotate(_name(key) + (" *" if key in set(heldout_classes) else ""), p, fontsize=7, ha="center",
+        ax.annotate(display_name(key) + (" *" if key in set(heldout_classes) else ""), p, fontsize=7, ha="center",
                     color=palette[c], weight="bold")
     ax.legend(title="view", fontsize=7, loc="best")
     ax.set_xticks([]), ax.set_yticks([])

@@ -74,7 +74,7 @@ def sensitivity_table(res: dict) -> pd.DataFrame:
     return _rows(res, "sensitivity", ("param", "value"))
 
 
-def timing_table(res: dict) -> pd.DataFrame:
+def run_times(res: dict) -> pd.DataFrame:
     """Training time of every distinct run (wall clock on the shared machine and CPU seconds)."""
     df = pd.DataFrame(res["timing"])
     keys = [c for c in ("protocol", "model", "batch_size", "data_fraction", "param", "value") if c in df.columns]
@@ -96,7 +96,11 @@ def soft_target_examples(run, train_ws, batch_pose: "torch.Tensor", seed: int = 
     and the instance-level SoftCLIP targets; communities are fitted on ``train_ws``'s pose embeddings."""
     import torch
 
-    from myosem_core.models.embridge import cascle_targets, fit_communities, instance_soft_targets
+    from myosem_core.models.embridge import (
+        cascle_targets,
+        fit_communities,
+        instance_soft_targets,
+    )
 
     cfg = run.config
     C = torch.from_numpy(fit_communities(run.pose.embed(train_ws), cfg.n_clusters, seed))

@@ -13,8 +13,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError
-from ..io import read_json
+from myosem_core.errors import DataError
+from myosem_core.io import read_json
 
 ROW_FIELDS = ("candidate", "split", "seed", "top1", "top3", "seconds")
 

@@ -1,4 +1,5 @@
-"""Showing comparison tables in the notebooks: HTML with bold best cells, and a bar chart per metric."""
+"""Showing tables in the notebooks: comparison tables as HTML with bold best cells and a bar chart per metric,
+any other table with the same conventions."""
 
 from __future__ import annotations
 
@@ -22,13 +23,22 @@ def table_html(table: ComparisonTable) -> str:
             f"<thead><tr>{head1}</tr><tr>{head2}</tr></thead><tbody>{body}</tbody></table>")
 
 
-def show_table(table: ComparisonTable):
-    """Display object for a notebook cell (falls back to the markdown text outside IPython)."""
-    try:
+def show_table(table, caption: str = ""):
+    """A table as a notebook cell shows it.
+
+    A :class:`ComparisonTable` as HTML (bold best cells, its caption); a DataFrame with text left-aligned and
+    wrapping, numbers to three decimals with each numeric column's best value bold, missing cells as a dash.
+    """
+    if isinstance(table, ComparisonTable):
         from IPython.display import HTML
-    except ImportError:  # pragma: no cover - IPython is a dev dependency
-        return table.to_markdown()
-    return HTML(f"<h4>{table.title}</h4>" + table_html(table))
+
+        return HTML(f"<h4>{table.title}</h4>" + table_html(table))
+    numeric = list(table.select_dtypes("number").columns)
+    style = table.style.set_properties(**{"text-align": "left", "white-space": "pre-wrap"})
+    if numeric:
+        style = style.format("{:.3f}", subset=numeric, na_rep="–").highlight_max(
+            axis=0, subset=numeric, props="font-weight: bold")
+    return style.set_caption(caption) if caption else style
 
 
 def plot_metric(table: ComparisonTable, metric: str = "R@1", ours: str = "myosem", ax=None):

@@ -7,14 +7,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from ..data.catalog import class_name
-from . import tag  # noqa: F401  (notebook 07 calls ve.tag)
-
-
-def style_table(df: pd.DataFrame, caption: str = ""):
-    """Balanced accuracies with three decimals, best value of each column bold, missing cells as a dash."""
-    sty = df.style.format("{:.3f}", na_rep="–").highlight_max(axis=0, props="font-weight: bold")
-    return sty.set_caption(caption) if caption else sty
+from myosem_core.data.catalog import class_name
 
 
 def plot_grid(long: pd.DataFrame, param: str, title: str, xlabel: str | None = None, log_x: bool = False):
