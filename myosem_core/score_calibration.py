@@ -15,11 +15,11 @@ non-decreasing, so it never changes an order either.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize_scalar
-
-from dataclasses import dataclass
 
 from .errors import DataError
 from .scoring import window_posteriors

@@ -27,9 +27,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import unicodedata
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -241,8 +241,6 @@ def reader_data(class_keys, vocabulary: list[str] | None = None) -> ReaderData:
 
 
 def _words(text: str) -> list[str]:
-    import re
-
     return re.findall(r"[a-z]+", text.casefold())
 
 
@@ -268,7 +266,7 @@ def choose_threshold(known: np.ndarray, off_topic: np.ndarray) -> tuple[float, f
     return float(t), float(cost[i])
 
 
-def fit_reader(text_space, class_keys=None, progress: bool = False) -> QueryReader:
+def fit_reader(text_space, class_keys=None) -> QueryReader:
     """Fit the detector and the text temperature for ``text_space`` on :func:`reader_data` (see the module docstring)."""
     from sklearn.linear_model import LogisticRegression
 
