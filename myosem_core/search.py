@@ -149,25 +149,32 @@ class StoredIndex:
     windows: pd.DataFrame
     info: dict
 
-    def search(self, queries: np.ndarray, k: int = 5, chunk_rows: int = DEFAULT_CHUNK_ROWS,
-               prototypes: np.ndarray | None = None, class_scores: np.ndarray | None = None) -> pd.DataFrame:
+    def search(self, queries: np.ndarray | None, k: int = 5, chunk_rows: int = DEFAULT_CHUNK_ROWS,
+               prototypes: np.ndarray | None = None, class_scores: np.ndarray | None = None,
+               class_probabilities: np.ndarray | None = None, text_temperature: float | None = None,
+               emg_temperature: float | None = None) -> pd.DataFrame:
         """Top-k rows for one query vector, with their stored metadata (rank, score, then the windows.csv columns).
 
-        With ``prototypes`` (K, D) the query is a sentence embedding ranked by the prototype-mediated score
-        of :func:`myosem_core.retrieval.text_to_window_scores`, chunk by chunk (``class_scores``: the
-        sentence's class cosines from a query encoder, used instead of ``queries @ prototypes.T``); without,
-        by inner product.
+        With ``prototypes`` (K, D) the query is a sentence ranked by the prototype-mediated score of
+        :func:`myosem_core.retrieval.text_to_window_scores`, chunk by chunk: its class probabilities
+        ``class_probabilities`` (1, K) when given (a :class:`~myosem_core.text.query.QueryReading`'s), else a
+        softmax at ``text_temperature`` of ``class_scores`` (the query encoder's class cosines) or of
+        ``queries @ prototypes.T``; windows' class probabilities are a softmax at ``emg_temperature`` (default: the
+        index's fitted ``emg_temperature`` in ``index.json``, else the ranking default). Without, by inner product.
         """
         transform = None
         if prototypes is not None:
-            from .retrieval import TEXT_TEMPERATURE, class_posterior
+            from .retrieval import EMG_TEMPERATURE, TEXT_TEMPERATURE, class_posterior
             from .scoring import window_posteriors
 
             P = np.asarray(prototypes, np.float32)
-            S = (np.atleast_2d(np.asarray(queries, np.float32)) @ P.T if class_scores is None
-                 else np.atleast_2d(np.asarray(class_scores, np.float32)))
-            queries = window_posteriors(S, TEXT_TEMPERATURE)
-            transform = lambda block: class_posterior(block, P)  # noqa: E731
+            if class_probabilities is None:
+                S = (np.atleast_2d(np.asarray(queries, np.float32)) @ P.T if class_scores is None
+                     else np.atleast_2d(np.asarray(class_scores, np.float32)))
+                class_probabilities = window_posteriors(S, text_temperature or TEXT_TEMPERATURE)
+            queries = np.atleast_2d(np.asarray(class_probabilities, np.float32))
+            T = emg_temperature or self.info.get("emg_temperature") or EMG_TEMPERATURE
+            transform = lambda block: class_posterior(block, P, T)  # noqa: E731
         hits = topk(self.embeddings, queries, k, chunk_rows, source=self.folder / "embeddings.npy",
                     transform=transform)
         rows = self.windows.iloc[hits.indices[0]].reset_index(drop=True)
