@@ -81,6 +81,8 @@ execute: $(STAMP)
 
 # the scale page's tables come from this build: its own notebook times and the benchmarks run here
 book: execute $(VENDOR_STAMP)
+	$(PY) -m myosem_experiments.report.findings --preset $(PRESET) $(if $(DATA_DIR),--data-dir $(DATA_DIR)) \
+	    --runs $(MYOSEM_RUNS) --out book/executed/findings.md
 	$(PY) benchmarks/run_all.py --book-page $(if $(DATA_DIR),--data-dir $(DATA_DIR),--synthetic)
 	$(VENV)/bin/jupyter-book build . --path-output book -W --keep-going
 	$(PY) scripts/check_html.py book/_build/html
