@@ -1,25 +1,29 @@
 """Free text -> EMG end to end: the benchmark sentences query the ``rand`` test windows of DB1 exercise 1.
 
-    python benchmarks/free_text_emg.py --threads 1 [--preset quick] [--set dev]
+    python benchmarks/free_text_emg.py --threads 1 [--preset quick]
 
-Trains (or reads from the runs folder) Stages 1-3 with the preset, indexes the test
-windows with :class:`~myosem_core.retrieval.RetrievalIndex` (what ``myosem query``
-and notebook 09 use) and prints, over the sentences, the mean share of their top-5
-windows that show the right movement, overall and per kind of phrasing, plus the
-EMG<->text metrics of the run (notebook 03's table) for the no-regression check.
+Trains (or reads from the runs folder) Stages 1-3 with the preset, indexes the test windows with
+:class:`~myosem_core.retrieval.RetrievalIndex` calibrated on the validation windows (what ``myosem query``
+and notebook 09 use) and prints the free-text report
+(:func:`myosem_experiments.evaluation.free_text.free_text_evaluation`): off-topic text refused, free-text
+sentences falsely refused, R@1 and the share of right windows among the top 5 on the sentences read as known,
+the expected calibration error of the shown probabilities, plain and varied; the same refusals on the
+development sets (where every setting was chosen); and the EMG<->text metrics of the run (notebook 03's table)
+for the no-regression check.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 from myosem_core.presets import make_config
-from myosem_core.retrieval import RetrievalIndex, free_text_to_emg
-from myosem_core.text.benchmark import load_benchmark
 from myosem_core.threads import set_threads
+from myosem_experiments.evaluation.free_text import free_text_evaluation
 from myosem_experiments.pipeline import run_myosem
+from myosem_experiments.report.free_text import free_text_reading
 
 
 def main(argv=None) -> int:
@@ -28,22 +32,24 @@ def main(argv=None) -> int:
     ap.add_argument("--data-dir", default=str(Path(__file__).resolve().parents[2] / "shared/data/ninapro-db1"))
     ap.add_argument("--protocol", default="rand")
     ap.add_argument("--runs", default=None)
-    ap.add_argument("--set", default="benchmark", choices=["benchmark", "dev"])
     ap.add_argument("--threads", type=int, default=None)
     args = ap.parse_args(argv)
     set_threads(args.threads)
     cfg = make_config(args.preset, "ninapro-db1", args.data_dir)
     o = run_myosem(cfg, args.protocol, runs=args.runs, baselines=(), progress=False)
-    test = o.ws.subset(o.split.test)
-    index = RetrievalIndex.from_run(o.stage3, test, o.text_space)
-    sents = load_benchmark("free_text_ninapro" if args.set == "benchmark" else "free_text_dev")
-    r = free_text_to_emg(index, sents, k=5)
-    print(f"# free text -> EMG, {args.set} sentences ({r['n_sentences']}), {len(test)} `{args.protocol}` test windows, "
-          f"preset {args.preset}; Stage-1 run {o.text_space.run_dir.name}")
-    print(f"top-5 windows of the right movement: {100 * r['top5_right']:.1f} %  (top-1 {100 * r['top1_right']:.1f} %)")
-    for kind, v in r["by_kind"].items():
-        print(f"  {kind:14} {100 * v:5.1f} %")
-    print("worst:", "; ".join(f"{w['text']!r} {w['share']:.1f}" for w in r["worst"][:5]))
+    t0 = time.perf_counter()
+    _, r = free_text_evaluation(o)
+    print(f"# free text -> EMG, {r['n_test_windows']} `{args.protocol}` test windows, calibrated on "
+          f"{r['n_calibration_windows']} validation windows, preset {args.preset}; Stage-1 run "
+          f"{o.text_space.run_dir.name}; report in {time.perf_counter() - t0:.0f} s")
+    for line in free_text_reading(r):
+        print("-", line)
+    dev = r["abstention"]["dev"]
+    print(f"- development sets: {100 * dev['off_topic']['abstained']:.1f} % of {dev['off_topic']['n']} off-topic "
+          f"inputs refused, {100 * dev['free_text']['falsely_abstained']:.1f} % of {dev['free_text']['n']} sentences "
+          f"falsely refused, R@1 {100 * dev['free_text']['known']['R@1']:.1f} %")
+    for kind, v in r["end_to_end"]["plain"]["by_kind"].items():
+        print(f"  top-5 right, {kind:14} {100 * v:5.1f} %")
     m = o.results["myosem"]
     e, t = m["emg_to_text"], m["text_to_emg"]
     print("MyoSem E->T " + " ".join(f"{k} {100 * e[k]:.1f}" for k in ("R@1", "R@3", "R@5", "MRR"))

@@ -36,9 +36,11 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class ReportConfig:
-    """How a preset's tables are reported: the seeds every result is averaged over (mean ± std)."""
+    """What a preset's comparison tables report: the protocols (columns) and the seeds every result is averaged
+    over (mean ± std)."""
 
     seeds: tuple[int, ...] = (0,)
+    protocols: tuple[str, ...] = ("rand", "user", "class")
 
 
 @dataclass(frozen=True)

@@ -295,28 +295,43 @@ class CrossDevice:
         top = np.argsort(-S, axis=1, kind="stable")[:, :k]
         return top, np.take_along_axis(S, top, 1), texts
 
+    def read_sentence(self, sentence: str):
+        """The sentence as the text space's query reader reads it (:func:`~myosem_core.text.query.read_query`):
+        checked, and known or refused for naming no hand movement, as ``myosem query`` and the explorer read it."""
+        from .text.query import read_query
+
+        if self.text_space is None:
+            raise DataError("<cross-device>", "text_space", "reading a sentence needs the Stage-1 text space")
+        return read_query(self.text_space, sentence)
+
     def sentence_scores(self, Z: np.ndarray, sentence: str, sentences: dict[str, str] | None = None) -> np.ndarray:
         """(N,) how well each window matches a free ``sentence``: the one place a sentence is ranked against windows.
 
-        Prototype-mediated, as text->EMG in the book (:func:`~myosem_core.retrieval.text_to_window_scores`):
-        sum over the candidates (the calibration's sentences, or the model's classes) of
-        q(candidate | sentence) x p(candidate | window), in [0, 1]; 0.5 or more means the window and the
-        sentence most likely name the same candidate.
+        The sentence is read first (:meth:`read_sentence`): one that names no known hand movement is a
+        :class:`~myosem_core.errors.DataError` carrying the reader's message. Then prototype-mediated, as
+        text->EMG in the book (:func:`~myosem_core.retrieval.text_to_window_scores`): sum over the candidates
+        (the calibration's sentences, or the model's classes) of q(candidate | sentence) x p(candidate | window),
+        in [0, 1]; 0.5 or more means the window and the sentence most likely name the same candidate. Over the
+        model's classes q is the reader's calibrated class probability; over other sentences a softmax of the
+        sentence's cosines with them.
         """
-        from .retrieval import text_to_window_scores
+        from .retrieval import TEXT_TEMPERATURE, class_posterior
+        from .scoring import window_posteriors
 
         sentences = sentences if sentences is not None else self.sentences
         keys, _, V = self.candidates(sentences)
-        if self.text_space is None:
-            raise DataError("<cross-device>", "text_space", "ranking a sentence needs the Stage-1 text space")
         cache = (sentence, tuple(keys), None if sentences is None else tuple(sentences[k] for k in keys))
         if cache not in self._encoded:
-            if sentences is None:  # the model's classes: the text space's query encoder scores free text against them
-                self._encoded[cache] = self.text_space.class_scores([sentence], keys)
+            reading = self.read_sentence(sentence)
+            if not reading.known:
+                raise DataError("<query>", "text", reading.message())
+            if sentences is None:  # the reader's calibrated p(class | sentence), in the candidates' order
+                col = {k: i for i, k in enumerate(reading.class_keys)}
+                self._encoded[cache] = np.asarray(reading.probabilities, np.float64)[[col[k] for k in keys]]
             else:
-                self._encoded[cache] = np.asarray(self.text_space.encode_text([sentence]), np.float64) @ V.T
-        class_scores = self._encoded[cache]
-        return text_to_window_scores(np.zeros((1, V.shape[1])), Z, V, class_scores=class_scores)[0]
+                cos = np.asarray(self.text_space.encode_text([sentence]), np.float64) @ V.T
+                self._encoded[cache] = window_posteriors(cos, TEXT_TEMPERATURE)[0]
+        return class_posterior(Z, V) @ np.asarray(self._encoded[cache], np.float32)
 
     def _true_labels(self, rec: Recording, conv: Recording, start: np.ndarray) -> list[str]:
         mid = np.minimum(((start + self.layout.window_s / 2) * conv.fs).astype(int), conv.n_samples - 1)

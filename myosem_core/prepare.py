@@ -42,12 +42,14 @@ def prepare_data(cfg: Config, protocols=PROTOCOLS, run_dir: str | Path | None = 
     Returns ``(windows, {protocol: Split}, run_folder)``.
     """
     ws = load_config_windows(cfg, progress)
-    run = run_folder(runs_root(run_dir), "data", label=f"{cfg.data.dataset}-{cfg.preset}", data=data_identity(cfg.data),
+    identity = data_identity(cfg.data)
+    run = run_folder(runs_root(run_dir), "data", label=f"{cfg.data.dataset}-{cfg.preset}", data=identity,
                      sections={"protocols": list(protocols)}, code=("myosem_core.data.protocols",))
     splits: dict[str, Split] = {}
     summary = {
         "dataset": cfg.data.dataset,
         "synthetic": ws.is_synthetic,
+        "data_content": identity["content"],  # what the data files hold, wherever they lie
         "preset": cfg.preset,
         "n_windows": len(ws),
         "window_s": cfg.data.window.length_s,

@@ -6,7 +6,7 @@ A preset file has one section per part of the book, each a dataclass of the core
     stage1    Stage1Config      MyoSem's text space and query encoder
     stage2    Stage2Config      the activation-aware EMG encoder
     stage3    Stage3Config      alignment to the text space
-    deep      DeepWidth         the deep baselines' backbone width (their budgets follow Stage 2/3)
+    deep      DeepPreset        the deep baselines' backbone width and options (budgets follow Stage 2/3)
     forest    ForestConfig      the random-forest anchor's tree count
     embridge  EMBridgeConfig    MAEs, aligners and their grid
     aemg      AEMGConfig        AEMG pretraining
@@ -47,7 +47,7 @@ PRESET_DIR = Path(__file__).resolve().parent / "presets"
 OVERRIDES_ENV = "MYOSEM_SET"
 
 
-from .baselines.deep import DeepWidth, from_stages
+from .baselines.deep import DeepPreset, from_stages
 from .baselines.forest import ForestConfig
 from .config import Config, DataConfig, ReportConfig
 from .evaluation.aemg_config import AEMGEvalConfig
@@ -59,7 +59,7 @@ from .training.stage3 import Stage3Config
 
 #: section name -> its dataclass: the configuration tree of a preset file
 SECTION_TYPES: dict[str, type] = {
-    "data": DataConfig, "stage1": Stage1Config, "stage2": Stage2Config, "stage3": Stage3Config, "deep": DeepWidth,
+    "data": DataConfig, "stage1": Stage1Config, "stage2": Stage2Config, "stage3": Stage3Config, "deep": DeepPreset,
     "forest": ForestConfig, "embridge": EMBridgeConfig, "aemg": AEMGConfig, "aemg_eval": AEMGEvalConfig,
     "report": ReportConfig}
 
@@ -190,8 +190,13 @@ def report_seeds(preset: str) -> tuple[int, ...]:
     return preset_section(preset, "report").seeds
 
 
+def report_protocols(preset: str) -> tuple[str, ...]:
+    """The protocols the comparison tables of preset ``preset`` report (its ``report`` section)."""
+    return preset_section(preset, "report").protocols
+
+
 def deep_config(preset: str, protocol: str | None = None):
     """The deep baselines' config of a preset and protocol: its ``deep`` width on MyoSem's Stage-2/3 recipe."""
     return from_stages(preset_section(preset, "stage2").for_protocol(protocol),
                        preset_section(preset, "stage3").for_protocol(protocol),
-                       preset_section(preset, "deep").width, preset)
+                       preset_section(preset, "deep"), preset)

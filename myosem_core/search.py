@@ -155,15 +155,16 @@ def save_index(folder: str | Path, embeddings: np.ndarray, windows: pd.DataFrame
         (folder / name).unlink(missing_ok=True)
     extra = {}
     if prototypes is not None:
-        from .retrieval import class_posterior
+        from .retrieval import EMG_TEMPERATURE, class_posterior
 
         P = np.asarray(prototypes, np.float32)
+        T = info.get("emg_temperature") or EMG_TEMPERATURE  # the temperature sentence search will ask for
         with atomic_path(folder / "posteriors.npy", suffix=".npy") as tmp:
-            np.save(tmp, np.concatenate([class_posterior(E[a:a + DEFAULT_CHUNK_ROWS], P)
+            np.save(tmp, np.concatenate([class_posterior(E[a:a + DEFAULT_CHUNK_ROWS], P, T)
                                          for a in range(0, len(E), DEFAULT_CHUNK_ROWS)]).astype(np.float32))
         with atomic_path(folder / "prototypes.npy", suffix=".npy") as tmp:
             np.save(tmp, P)
-        extra["posteriors"] = True
+        extra.update(posteriors=True, posteriors_temperature=T)
     if ann is not None and (ann != "auto" or len(E) >= _ann().ANN_THRESHOLD):
         m = _ann()
         settings = m.ann_settings(len(E), E.shape[1], None if ann == "auto" else ann)
@@ -191,31 +192,39 @@ class StoredIndex:
     prototypes: np.ndarray | None = None
     ann: object = None  # myosem_core.ann.AnnIndex over the embeddings, past the size threshold
 
-    def search(self, queries: np.ndarray, k: int = 5, chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    def search(self, queries: np.ndarray | None, k: int = 5, chunk_rows: int = DEFAULT_CHUNK_ROWS,
                prototypes: np.ndarray | None = None, class_scores: np.ndarray | None = None,
-               exact: bool = False) -> pd.DataFrame:
+               class_probabilities: np.ndarray | None = None, text_temperature: float | None = None,
+               emg_temperature: float | None = None, exact: bool = False) -> pd.DataFrame:
         """Top-k rows for one query vector, with their stored metadata (rank, score, then the windows.csv columns).
 
-        With ``prototypes`` (K, D) the query is a sentence embedding ranked by the prototype-mediated score
-        of :func:`myosem_core.retrieval.text_to_window_scores` (``class_scores``: the sentence's class cosines
-        from a query encoder, used instead of ``queries @ prototypes.T``), over the stored posteriors when
-        they were computed with these prototypes, else chunk by chunk from the embeddings; exact either way.
-        Without, by inner product with the embeddings: through the approximate index when there is one
-        (``exact=True``: never).
+        With ``prototypes`` (K, D) the query is a sentence ranked by the prototype-mediated score of
+        :func:`myosem_core.retrieval.text_to_window_scores`: its class probabilities
+        ``class_probabilities`` (1, K) when given (a :class:`~myosem_core.text.query.QueryReading`'s), else a
+        softmax at ``text_temperature`` of ``class_scores`` (the query encoder's class cosines) or of
+        ``queries @ prototypes.T``; windows' class probabilities are a softmax at ``emg_temperature`` (default: the
+        index's fitted ``emg_temperature`` in ``index.json``, else the ranking default), read from the stored
+        posteriors when they were computed with these prototypes at this temperature, else chunk by chunk from
+        the embeddings; exact either way. Without, by inner product with the embeddings: through the
+        approximate index when there is one (``exact=True``: never).
         """
         transform, corpus = None, self.embeddings
         if prototypes is not None:
-            from .retrieval import TEXT_TEMPERATURE, class_posterior
+            from .retrieval import EMG_TEMPERATURE, TEXT_TEMPERATURE, class_posterior
             from .scoring import window_posteriors
 
             P = np.asarray(prototypes, np.float32)
-            S = (np.atleast_2d(np.asarray(queries, np.float32)) @ P.T if class_scores is None
-                 else np.atleast_2d(np.asarray(class_scores, np.float32)))
-            queries = window_posteriors(S, TEXT_TEMPERATURE)
-            if self.posteriors is not None and self.prototypes is not None and np.array_equal(self.prototypes, P):
+            if class_probabilities is None:
+                S = (np.atleast_2d(np.asarray(queries, np.float32)) @ P.T if class_scores is None
+                     else np.atleast_2d(np.asarray(class_scores, np.float32)))
+                class_probabilities = window_posteriors(S, text_temperature or TEXT_TEMPERATURE)
+            queries = np.atleast_2d(np.asarray(class_probabilities, np.float32))
+            T = emg_temperature or self.info.get("emg_temperature") or EMG_TEMPERATURE
+            if self.posteriors is not None and self.prototypes is not None and np.array_equal(self.prototypes, P) \
+                    and self.info.get("posteriors_temperature") == T:
                 corpus = self.posteriors
             else:
-                transform = lambda block: class_posterior(block, P)  # noqa: E731
+                transform = lambda block: class_posterior(block, P, T)  # noqa: E731
         if prototypes is None and self.ann is not None and not exact:
             hits = self.ann.search(queries, k)
         else:

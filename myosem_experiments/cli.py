@@ -112,7 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "descriptions ranked for one window (.npy, shape (samples, channels)). With "
                                    "--recording: a file of any device (channels, rate; see the README) is "
                                    "converted to the run's layout and every window's top descriptions are "
-                                   "printed; with a sentence too, the best-matching time spans.")
+                                   "printed; with a sentence too, the best-matching time spans. A sentence that "
+                                   "names no known hand movement gets that answer and its nearest candidates; "
+                                   "empty text, control characters or more than 500 characters are an error.")
     p.add_argument("text", nargs="?", default=None, help="free-text description of a hand action")
     p.add_argument("--window", default=None, metavar="FILE", help=".npy file with one EMG window")
     p.add_argument("--recording", default=None, metavar="FILE",
@@ -123,6 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run", required=True, help="Stage-3 run folder (or its name under --runs), an index folder, "
                                                 "or a calibration run (myosem calibrate)")
     p.add_argument("-k", type=int, default=5, help="how many results (default 5)")
+    p.add_argument("--varied", action="store_true",
+                   help="a sentence's top windows spread over subjects, at most one per repetition")
     p.add_argument("--split", default="test", help="which index of the run (default: test)")
     p.add_argument("--exact", action="store_true", help="--window: search the stored windows exactly, never through "
                                                         "the approximate index")

@@ -138,13 +138,30 @@ def cmd_index(args) -> dict:
     folder = Path(s3.folder) / f"index-{args.split}"
     info = {"stage3_run": str(s3.folder), "stage2_run": str(s2.folder), "stage1_run": str(text.run_dir),
             "dataset": sc.cfg.data.dataset, "synthetic": bool(ws.is_synthetic), "protocol": args.protocol,
-            "split": args.split, "window_shape": list(ws.X.shape[1:])}
+            "split": args.split, "window_shape": list(ws.X.shape[1:]), **_calibration(text, s3, ws, split)}
     ann = None if args.ann == "none" else args.ann
     save_index(folder, E, windows, info, prototypes=s3.prototypes, ann=ann, progress=_progress(args))
     saved = load_index(folder)
     return {"index": str(folder), "run": str(s3.folder), "n": int(len(E)), "dim": int(E.shape[1]),
             "synthetic": bool(ws.is_synthetic), "approximate": saved.info.get("ann"),
             **({"approximate_bytes": saved.ann.memory_bytes} if saved.ann is not None else {})}
+
+
+def _calibration(text, s3, ws, split) -> dict:
+    """The fitted temperature of p(class | window) and the map to shown probabilities, from the protocol's
+    validation windows (never tested) and the development sentences; empty without validation windows."""
+    from myosem_core.retrieval import emg_temperature, fit_score_map
+    from myosem_core.text.query import query_reader
+
+    val = split.indices("val")
+    if len(val) == 0:
+        return {}
+    cal = ws.subset(val)
+    Z = s3.embed(cal.X)
+    T = emg_temperature(Z, cal.labels, text.prototypes, text.class_keys)
+    m = fit_score_map(query_reader(text), Z, cal.labels, text.prototypes, T)
+    return {"emg_temperature": T, "calibrated_on": f"{len(val)} validation windows",
+            **({"score_map": m.to_dict()} if m is not None else {})}
 
 
 def resolve_index(run: str, runs: str | None, split: str) -> Path:
@@ -182,26 +199,63 @@ def cmd_query(args) -> dict:
         raise ConfigError("query needs either a sentence or --window FILE (not both), or --recording FILE")
     if not ddp.is_main():
         return {}
-    if args.recording is not None:
+    if args.recording is not None:  # a device's recording: the model (or its calibration) over its windows
         from .cli_devices import query_recording
 
         return query_recording(args)
     index = load_index(resolve_index(args.run, args.runs, args.split))
-    if args.text is not None:
-        from myosem_core.text.stage1 import load_stage1
+    reading = None
+    if args.text is not None:  # every sentence is read first: bad input stops here, off-topic text is refused
+        from myosem_core.text.query import query_reader
 
-        folder = Path(index.info["stage1_run"])
-        if not (folder / "results.json").is_file():
-            raise MissingArtifact(f"{folder}: the Stage-1 run this index was built with is missing")
-        space = load_stage1(folder)
-        q = space.encode_text([args.text])[0]
-        hits = index.search(q, args.k, prototypes=space.prototypes,  # prototype-mediated, as RetrievalIndex
-                            class_scores=space.scores([args.text]))  # free text -> classes
-        cols = [c for c in ("rank", "score", "window", "class_key", "class_name", "subject", "repetition")
-                if c in hits.columns]
-        return {"query": args.text, "index": str(index.folder), "synthetic": index.info.get("synthetic"),
-                "hits": hits[cols].to_dict(orient="records")}
+        space = _stage1_space(index)
+        reading = query_reader(space).read(args.text)
+        if not reading.known:
+            return _refused(args, reading, index)
+    if args.text is not None:
+        return _query_text(args, index, space, reading)
     return _query_window(args, index)
+
+
+def _stage1_space(index):
+    from myosem_core.text.stage1 import load_stage1
+
+    folder = Path(index.info["stage1_run"])
+    if not (folder / "results.json").is_file():
+        raise MissingArtifact(f"{folder}: the Stage-1 run this index was built with is missing")
+    return load_stage1(folder)
+
+
+def _refused(args, reading, index) -> dict:
+    from myosem_core.data.catalog import class_name
+
+    return {"query": args.text, "known": False, "message": reading.message(),
+            "nearest_candidates": [{"class_key": k, "class_name": class_name(k), "probability": round(p, 4)}
+                                   for k, p in reading.nearest(3)],
+            "index": str(index.folder), "hits": []}
+
+
+def _query_text(args, index, space, reading) -> dict:
+    """The top windows of a read sentence, prototype-mediated as :class:`~myosem_core.retrieval.RetrievalIndex`
+    ranks them; probabilities shown through the index's fitted score map; ``--varied`` spreads them."""
+    from myosem_core.retrieval import spread_over_repetitions
+    from myosem_core.score_calibration import ScoreMap
+
+    n = len(index.windows)
+    pool = min(n, max(100, 50 * args.k)) if args.varied else args.k
+    hits = index.search(None, pool, prototypes=space.prototypes, class_probabilities=reading.probabilities[None])
+    if args.varied:
+        keep = spread_over_repetitions(np.arange(len(hits)), hits["subject"].to_numpy(), hits["repetition"].to_numpy(),
+                                       args.k)
+        hits = hits.iloc[keep].reset_index(drop=True)
+        hits["rank"] = np.arange(1, len(hits) + 1)
+    if "score_map" in index.info:
+        hits.insert(1, "probability", ScoreMap.from_dict(index.info["score_map"])(hits.pop("score").to_numpy()))
+    cols = [c for c in ("rank", "probability", "score", "window", "class_key", "class_name", "subject", "repetition")
+            if c in hits.columns]
+    return {"query": args.text, "known": True, "message": reading.message(), "index": str(index.folder),
+            "synthetic": index.info.get("synthetic"), "varied": bool(args.varied),
+            "hits": hits[cols].to_dict(orient="records")}
 
 
 def _query_window(args, index) -> dict:

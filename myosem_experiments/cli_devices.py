@@ -85,9 +85,12 @@ def query_recording(args) -> dict:
     sentences = xd.sentences  # a calibration's prompts, else the recording's own labels, else the model's classes
     if sentences is None and rec.meta.get("descriptions"):
         sentences = rec.meta["descriptions"]
-    if args.text is not None:
+    if args.text is not None:  # read first, as every sentence is: one naming no hand movement is refused
+        reading = xd.read_sentence(args.text)
+        if not reading.known:
+            return {**head, "query": args.text, "known": False, "message": reading.message(), "spans": []}
         spans = xd.find(rec, args.text, args.k, sentences)
-        return {**head, "query": args.text, "spans": spans.round(4).to_dict(orient="records")}
+        return {**head, "query": args.text, "known": True, "spans": spans.round(4).to_dict(orient="records")}
     table = xd.describe(rec, min(args.k, len(sentences) if sentences else args.k), sentences)
     source = "calibration prompts" if xd.sentences is not None else (
         "recording labels" if sentences is not None else "model classes")

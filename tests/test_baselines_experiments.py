@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import time
+
 import numpy as np
 import pytest
 from code_edits import edit_module
@@ -221,7 +224,7 @@ def _metrics(results):
 
 
 def test_parallel_grid_gives_the_serial_results_in_the_serial_order(tmp_path, monkeypatch):
-    """jobs=2 runs the (protocol, seed) groups in spawned workers; same seeds, same numbers, same order."""
+    """jobs=2 runs the units on a 2-worker Dask LocalCluster; same seeds, same numbers, same order."""
     monkeypatch.setenv("MYOSEM_CACHE", str(tmp_path / "cache"))
     grid = dict(models=["lda", "rf"], protocols=("rand", "class"), seeds=[0, 1], preset="quick",
                 dataset="synthetic", progress=False)
@@ -245,8 +248,9 @@ def test_one_protocol_and_seed_is_split_into_units_that_never_share_a_run():
     cost = [sum(ex.MODELS[m].cost for m in ms) for _, _, ms in units]
     assert cost == sorted(cost, reverse=True)  # the costliest unit starts first
     assert units[0][2] == by_model["myosem"] and units[-1][2] == ("lda",)
-    expensive = ex.work_units(["lda", "rf", "tcn", "se-cnn"], [("rand", 0)])
-    assert [ms for _, _, ms in expensive] == [("tcn",), ("se-cnn",), ("rf",), ("lda",)]
+    few = ex.work_units(["lda", "rf", "tcn", "se-cnn"], [("rand", 0)])
+    costs = [ex.MODELS[ms[0]].cost for _, _, ms in few]
+    assert costs == sorted(costs, reverse=True) and few[-1][2] == ("lda",)
     assert sorted(m for _, _, ms in units for m in ms) == sorted(by_model)  # every row exactly once
 
 
@@ -257,10 +261,9 @@ def test_a_parallel_grid_already_computed_starts_no_worker(tmp_path, monkeypatch
     first = ex.run_experiments(**grid, jobs=2)  # one (protocol, seed), two units: two workers
 
     def no_workers(*a, **k):
-        raise AssertionError("a worker was started for cached rows")
+        raise AssertionError("a cluster was started for cached rows")
 
-    import concurrent.futures
-    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", no_workers)
+    monkeypatch.setattr(grid_pool, "dask_client", no_workers)
     assert _metrics(ex.run_experiments(**grid, jobs=2)) == _metrics(first)
     assert [r["model"] for r in first] == ["lda", "rf"]
 
@@ -276,13 +279,53 @@ def test_jobs_come_from_the_environment_and_bad_values_are_named(monkeypatch):
             ex.default_jobs()
 
 
-def test_workers_keep_the_callers_thread_count():
-    """Stage 1 and the evaluations use the global thread count; a worker with another count gives other sums."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+def test_workers_keep_the_callers_thread_count_and_environment(monkeypatch):
+    """Stage 1 and the evaluations use the global thread count; a worker with another count gives other sums.
+    Preset overrides reach the workers too."""
+    import os
 
     import torch
 
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=grid_pool._init_worker,
-                             initargs=(3,)) as pool:
-        assert pool.submit(torch.get_num_threads).result() == 3
+    def inside():
+        return torch.get_num_threads(), os.environ.get("MYOSEM_SET")
+
+    def task(env, n):
+        with grid_pool.environment(env, n):
+            return inside()
+
+    with grid_pool.dask_client(1) as client:
+        assert client.submit(task, {"MYOSEM_SET": "deep.width=8"}, 3).result() == (3, "deep.width=8")
+
+
+def test_a_unit_lost_with_its_worker_is_run_again_and_the_grid_completes(tmp_path, monkeypatch):
+    """One worker process is killed while it trains; Dask's nanny starts a new one, the unit runs again."""
+    import os
+    import signal
+    import threading
+
+    monkeypatch.setenv("MYOSEM_CACHE", str(tmp_path / "cache"))
+    grid = dict(models=["lda", "rf"], protocols=("rand", "class"), seeds=[0], preset="quick", dataset="synthetic",
+                progress=False)
+    killed = []
+    real_client = grid_pool.dask_client
+
+    @contextlib.contextmanager
+    def client_that_loses_a_worker(jobs, scheduler=None):
+        with real_client(jobs, scheduler) as client:
+            def kill_one_busy_worker():
+                for _ in range(600):
+                    busy = [w for w, tasks in client.processing().items() if tasks]
+                    if busy:
+                        pids = client.run(os.getpid, workers=busy[:1])
+                        os.kill(next(iter(pids.values())), signal.SIGKILL)
+                        killed.append(busy[0])
+                        return
+                    time.sleep(0.05)
+            threading.Thread(target=kill_one_busy_worker, daemon=True).start()
+            yield client
+
+    monkeypatch.setattr(grid_pool, "dask_client", client_that_loses_a_worker)
+    results = ex.run_experiments(**grid, runs=tmp_path / "lost", jobs=2)
+    assert killed and len(results) == 4
+    monkeypatch.setattr(grid_pool, "dask_client", real_client)
+    assert _metrics(results) == _metrics(ex.run_experiments(**grid, runs=tmp_path / "serial", jobs=1))

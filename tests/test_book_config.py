@@ -96,9 +96,7 @@ def test_each_page_opens_with_its_content(notebook):
     assert nb.metadata["kernelspec"]["name"] == "myosem"
 
 
-@pytest.mark.parametrize("args,preset", [([], "quick"), (["DATA_DIR=/data/db1"], "full"),
-                                         (["DATA_DIR=/data/db1", "PRESET=quick"], "quick"), (["PRESET=full"], "full")])
-def test_make_book_builds_full_on_real_data_and_quick_on_the_synthetic_stand_in(args, preset):
+def _make_dry_run(target: str, args: list[str], script: str) -> str:
     import os
     import subprocess
 
@@ -106,7 +104,17 @@ def test_make_book_builds_full_on_real_data_and_quick_on_the_synthetic_stand_in(
     env = {k: v for k, v in os.environ.items()
            if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "DATA_DIR", "PRESET")}
     # -n prints the commands without running them; -W makes the install stamp look fresh
-    out = subprocess.run(["make", "-n", "-W", ".venv/.myosem-installed", "execute", *args], cwd=REPO, env=env,
+    out = subprocess.run(["make", "-n", "-W", ".venv/.myosem-installed", target, *args], cwd=REPO, env=env,
                          capture_output=True, text=True, check=True).stdout
-    line = next(line for line in out.splitlines() if "execute_notebooks.py" in line)
-    assert f"--preset {preset} " in line
+    return next(line for line in out.splitlines() if script in line)
+
+
+@pytest.mark.parametrize("args,preset", [([], "quick"), (["DATA_DIR=/data/db1"], "book"),
+                                         (["DATA_DIR=/data/db1", "PRESET=quick"], "quick"), (["PRESET=full"], "full")])
+def test_make_book_builds_the_book_preset_on_real_data_and_quick_on_the_synthetic_stand_in(args, preset):
+    assert f"--preset {preset} " in _make_dry_run("execute", args, "execute_notebooks.py")
+
+
+@pytest.mark.parametrize("args,preset", [(["DATA_DIR=/data/db1"], "book"), (["DATA_DIR=/data/db1", "PRESET=full"], "full")])
+def test_make_explore_reads_the_runs_make_book_builds(args, preset):
+    assert f"--preset {preset} " in _make_dry_run("explore", args, "scripts/explore.py")

@@ -115,14 +115,32 @@ def test_index_holds_the_test_windows(flow):
 
 
 def test_text_query_returns_top_windows_with_true_labels(flow):
-    res = _run(["query", "bend the ring finger", "--run", flow["stage3"]["run"], "-k", "5", "--json"])
-    hits = res["hits"]
-    assert [h["rank"] for h in hits] == [1, 2, 3, 4, 5]
-    scores = [h["score"] for h in hits]
-    assert scores == sorted(scores, reverse=True)
+    info = json.loads((Path(flow["index"]["index"]) / "index.json").read_text())
+    assert info["emg_temperature"] > 0 and info["calibrated_on"].endswith("validation windows") and info["score_map"]
     windows = pd.read_csv(Path(flow["index"]["index"]) / "windows.csv").set_index("window")
-    for h in hits:  # the label shown is the window's true label
-        assert windows.loc[h["window"], "class_key"] == h["class_key"]
+    for varied in (False, True):
+        res = _run(["query", "bend the ring finger", "--run", flow["stage3"]["run"], "-k", "5", "--json"]
+                   + (["--varied"] if varied else []))
+        assert res["known"] is True and res["message"].startswith('"bend the ring finger" reads as')
+        hits = res["hits"]
+        assert [h["rank"] for h in hits] == [1, 2, 3, 4, 5]
+        probs = [h["probability"] for h in hits]
+        assert probs == sorted(probs, reverse=True) and all(0 <= p < 1 for p in probs)
+        for h in hits:  # the label shown is the window's true label
+            assert windows.loc[h["window"], "class_key"] == h["class_key"]
+        if varied:  # at most one window per repetition
+            assert len({(h["subject"], h["repetition"]) for h in hits}) == 5
+
+
+def test_text_query_refuses_bad_input_and_text_naming_no_movement(flow, capsys):
+    run = flow["stage3"]["run"]
+    for bad, needle in (("", "empty"), ("\x00\x01", "control characters"), ("y" * 600, "more than the 500")):
+        assert main(["query", bad, "--run", run]) == EXIT_DATA
+        assert needle in _error_line(capsys)
+    res = _run(["query", "👍 ✊ 🤙", "--run", run, "--json"])
+    assert res["known"] is False and res["hits"] == []
+    assert res["message"].startswith('no known hand movement in "👍 ✊ 🤙"')
+    assert len(res["nearest_candidates"]) == 3 and res["nearest_candidates"][0]["class_name"]
 
 
 def test_window_query_ranks_every_description(flow, tmp_path, capsys, monkeypatch):

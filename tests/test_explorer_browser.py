@@ -1,5 +1,6 @@
 """The live retrieval explorer: Voilà serves a notebook built on myosem_core.viz.explorer (what notebook 09 and
-``make explore`` show), headless Debian chromium types a sentence, and ranked results with class names come back.
+``make explore`` show), headless Debian chromium types sentences: one that names a movement gets ranked results
+with class names (varied and plain), one that names none gets that answer with its nearest candidates.
 
 A small index stands in for a trained run (three classes, a bag-of-words text encoder), so the test takes
 seconds; the widget code, the Voilà serving and the browser are the real ones. Needs ``chromium`` and
@@ -35,8 +36,10 @@ rng = np.random.default_rng(0)
 y = np.repeat(np.arange(3), 6)
 X = rng.normal(size=(len(y), 50, 4)).astype(np.float32)
 X[:, 0, 0] = y
-windows = SimpleNamespace(X=X, y=y, labels=np.array([keys[i] for i in y]), subject=np.array(["S1"] * len(y)),
-                          repetition=np.ones(len(y), int), fs=100.0, channel_names=["c1", "c2", "c3", "c4"])
+windows = SimpleNamespace(X=X, y=y, labels=np.array([keys[i] for i in y]),
+                          subject=np.array([f"S{i % 3 + 1}" for i in range(len(y))]),
+                          repetition=np.array([i // 3 % 2 + 1 for i in range(len(y))]), fs=100.0,
+                          channel_names=["c1", "c2", "c3", "c4"])
 
 class Words:  # index flexion / index extension / middle flexion from a few words
     def encode_text(self, texts):
@@ -137,7 +140,20 @@ def test_live_explorer_answers_a_typed_sentence_in_headless_chromium(voila_serve
         (SHOTS / "explorer.txt").write_text(f"typed: {typed}\nreturned:\n{results.text}\n")
         assert len(rows) == 5
         assert all("index extension" in r.text for r in rows), results.text
+        assert "spread over subjects and repetitions" in driver.find_element(By.CSS_SELECTOR, ".myosem-query").text
         # the window side answers too: ranked descriptions with class keys beside the signal
         assert "ninapro/A/" in driver.find_element(By.CSS_SELECTOR, ".myosem-window-results").text
+        # unticking "varied" gives the plain ranking
+        driver.find_element(By.CSS_SELECTOR, ".widget-checkbox input").click()
+        wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".myosem-query"), "ranked"))
+        # text that names no movement: said plainly, nearest candidates shown as such, no windows
+        box.clear()
+        box.send_keys("👍 ✊ 🤙", Keys.ENTER)
+        wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, ".myosem-abstained")))
+        refused = driver.find_element(By.CSS_SELECTOR, ".myosem-abstained").text
+        assert refused.startswith("no known hand movement in") and "nearest candidates, not matches" in refused
+        assert driver.find_elements(By.CSS_SELECTOR, ".myosem-candidates tbody tr")
+        assert not driver.find_elements(By.CSS_SELECTOR, ".myosem-text-results")
+        driver.save_screenshot(str(SHOTS / "explorer-refused.png"))
     finally:
         driver.quit()

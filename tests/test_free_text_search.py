@@ -74,7 +74,7 @@ def test_free_text_to_emg_counts_right_windows_in_the_top_k():
     # "lift": windows 4-11 tie, in index order 4, 5 (class 1: wrong) then 6, 7, 8 (right) -> 3 of 5
     assert r["by_kind"] == {"casual": pytest.approx(1.0), "direction": pytest.approx(0.6)}
     assert r["top5_right"] == pytest.approx(0.8) and r["top1_right"] == pytest.approx(0.5)
-    assert index.search_text("bend it", k=4)["class_key"].tolist() == [keys[0]] * 4
+    assert index.search_text("bend it", k=4).hits["class_key"].tolist() == [keys[0]] * 4
 
 
 def test_a_query_encoder_decides_which_classes_a_sentence_names():
@@ -92,8 +92,8 @@ def test_a_query_encoder_decides_which_classes_a_sentence_names():
                            class_scores=lambda t, ks: np.array([[0.0, 1.0] if "lift" in s else [1.0, 0.0] for s in t])
                            [:, [keys.index(k) for k in ks]])
     index = RetrievalIndex(embed, windows, np.eye(2, dtype=np.float32), keys, text)
-    assert index.search_text("lift it", k=4)["class_key"].tolist() == [keys[1]] * 4
-    assert index.search_text("bend it", k=4)["class_key"].tolist() == [keys[0]] * 4
+    assert index.search_text("lift it", k=4).hits["class_key"].tolist() == [keys[1]] * 4
+    assert index.search_text("bend it", k=4).hits["class_key"].tolist() == [keys[0]] * 4
     plain = RetrievalIndex(embed, windows, np.eye(2, dtype=np.float32), keys,
                            SimpleNamespace(encode_text=text.encode_text))
-    assert plain.search_text("lift it", k=4)["class_key"].tolist() == [keys[0]] * 4
+    assert plain.search_text("lift it", k=4).hits["class_key"].tolist() == [keys[0]] * 4

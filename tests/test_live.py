@@ -152,6 +152,12 @@ def test_bad_boards_are_one_error_each(flow, extra, code, needle, capsys):
     assert needle in capsys.readouterr().err
 
 
+def test_a_watched_sentence_naming_no_movement_is_refused_before_the_stream(flow, capsys):
+    assert main(["live", "--board", "synthetic", "--run", flow["stage3"]["run"], "--watch", "12345 !!!",
+                 "--quiet"]) == EXIT_DATA
+    assert "no known hand movement in \"12345 !!!\"" in capsys.readouterr().err
+
+
 def test_a_board_that_is_not_there_is_one_data_error(flow, capsys):
     assert main(["live", "--board", "cyton", "--serial-port", "/dev/ttyNOPE", "--run", flow["stage3"]["run"],
                  "--quiet"]) == EXIT_DATA

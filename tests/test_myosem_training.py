@@ -126,10 +126,11 @@ def test_retrieval_index(data):
     P = prototypes()
     s3 = train_stage3(tr, va, train_stage2(tr, va, S2, seed=0, progress=False), P, S3, seed=0, progress=False)
     index = RetrievalIndex.from_run(s3, te, KeywordTextSpace(P), descriptions={"tiny/T/3": "the charlie gesture"})
-    top = index.search_text("show me charlie, please", k=5)
-    assert list(top.columns[:3]) == ["rank", "window", "score"]
+    res = index.search_text("show me charlie, please", k=5)
+    top = res.hits
+    assert res.known and list(top.columns[:3]) == ["rank", "window", "probability"]
     assert (top["class_key"] == "tiny/T/3").all()
-    assert top["score"].is_monotonic_decreasing
+    assert top["probability"].is_monotonic_decreasing
     i = int(np.flatnonzero(te.y == 1)[0])
     ranked = index.search_emg(i, k=K)
     assert ranked["class_key"].iloc[0] == "tiny/T/2" and len(ranked) == K

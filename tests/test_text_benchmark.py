@@ -1,5 +1,5 @@
-"""Free-text benchmark: data checks, the leak guard (no benchmark sentence nor a near-copy reaches Stage-1
-training), the lexicon view and the metrics."""
+"""Free-text and off-topic benchmarks: data checks, the leak guard (no benchmark sentence nor a near-copy reaches
+Stage-1 training or the query reader's detector), the lexicon view and the metrics."""
 
 from __future__ import annotations
 
@@ -12,12 +12,16 @@ from myosem_core.errors import DataError
 from myosem_core.text import stage1 as s1
 from myosem_core.text.benchmark import (
     KINDS,
+    OFF_TOPIC_KINDS,
     _load,
+    _load_off_topic,
     content_words,
     evaluate_free_text,
+    family_of,
     guarded_texts,
     is_near_copy,
     load_benchmark,
+    load_off_topic,
     near_copy_filter,
 )
 from myosem_core.text.catalog import load_catalog, normalize_text
@@ -98,12 +102,73 @@ def test_leak_guard_refuses_benchmark_sentences_and_near_copies():
     sentence = next(s for s in load_benchmark() if s.class_key == "ninapro/A/2")
     for text in (sentence.text, sentence.text.upper() + ".", "please " + sentence.text + " now"):
         bad = TextCorpus(base.texts + [text], np.append(base.class_index, 1), np.append(base.view, "paraphrase"))
-        with pytest.raises(DataError, match="free-text benchmark"):
+        with pytest.raises(DataError, match="benchmark sentence"):
             s1._check_no_leak(bad, views, [])
     dev = load_benchmark("free_text_dev")[0].text
     bad = TextCorpus(base.texts + [dev], np.append(base.class_index, 0), np.append(base.view, "synonym"))
-    with pytest.raises(DataError, match="free-text benchmark"):
+    with pytest.raises(DataError, match="benchmark sentence"):
         s1._check_no_leak(bad, views, [])
+    # the off-topic benchmark and its development set are guarded the same way
+    for name in ("off_topic", "off_topic_dev"):
+        off = next(s.text for s in load_off_topic(name) if s.kind == "body-part" and len(content_words(s.text)) >= 3)
+        for text in (off, off.capitalize() + "!", "please " + off + " now"):
+            bad = TextCorpus(base.texts + [text], np.append(base.class_index, 0), np.append(base.view, "paraphrase"))
+            with pytest.raises(DataError, match="benchmark sentence"):
+                s1._check_no_leak(bad, views, [])
+
+
+def test_off_topic_benchmark_has_every_kind_and_a_separate_development_set():
+    test, dev = load_off_topic(), load_off_topic("off_topic_dev")
+    assert len(test) >= 100 and len(dev) >= 50
+    for items in (test, dev):
+        assert {s.kind for s in items} == set(OFF_TOPIC_KINDS)
+    assert not {s.text for s in test} & {s.text for s in dev}
+    assert not any(is_near_copy(a.text, b.text) for a in test for b in dev if content_words(a.text))
+    texts = [s.text for s in test]
+    assert "" in texts and " " in texts and "\x00\x01" in texts  # raw text kept: empty, a space, controls
+    assert "x" * 20000 in texts  # {repeat: x, times: 20000}
+    assert "👍 ✊ 🤙" in texts and "DROP TABLE windows;" in texts
+    # no off-topic sentence names a movement: none nearly copies a catalog or lexicon text of any class
+    words = [content_words(t) for fam in ("ninapro", "emg2pose", "synthetic") for k, cd in load_catalog(fam).items()
+             for t in (cd.label, cd.canonical, *cd.paraphrases, *all_synonym_sentences(k))]
+    for s in test + dev:
+        w = content_words(s.text)
+        assert not any(is_near_copy(w, c) for c in words if w & c), s.text
+
+
+def test_off_topic_file_errors_name_the_field(tmp_path):
+    p = tmp_path / "o.yaml"
+    p.write_text("sentences:\n  weather: [it rains]\n")
+    with pytest.raises(DataError, match="unknown kind"):
+        _load_off_topic(p, 0)
+    p.write_text("sentences:\n  long:\n    - {repeat: x, times: 0}\n")
+    with pytest.raises(DataError, match="repeat"):
+        _load_off_topic(p, 1)
+    p.write_text("sentences:\n  number: [42]\n")
+    with pytest.raises(DataError, match="quote numbers"):
+        _load_off_topic(p, 2)
+    p.write_text("sentences:\n  request: [tell me a joke]\n  gibberish: [tell me a joke]\n")
+    with pytest.raises(DataError, match="twice"):
+        _load_off_topic(p, 3)
+    with pytest.raises(DataError, match="no off-topic benchmark"):
+        load_off_topic("off_topic_extra")
+
+
+@pytest.mark.parametrize("keys", [DB1, tuple(load_catalog("synthetic"))])
+def test_no_benchmark_sentence_nor_near_copy_trains_the_query_reader(keys):
+    """The detector's corpus (catalog and lexicon descriptions, generated off-topic text) holds no sentence of
+    the four benchmark files nor a near-copy, checked here without the guard's index; its development texts
+    are development sentences only."""
+    from myosem_core.text.query import reader_data
+
+    data = reader_data(keys, vocabulary=["apple", "river", "window", "seventeen", "orbit", "pencil"])
+    guarded = [content_words(g) for g in guarded_texts(family_of(keys))]  # the family's benchmarks + off-topic
+    assert len(data.negatives) >= 1000 and len(data.positives) >= 50
+    for t in data.positives + data.negatives:
+        w = content_words(t)
+        assert not any(is_near_copy(w, g) for g in guarded if w & g), t
+    test_sentences = {s.text for s in load_benchmark()} | {s.text for s in load_off_topic()}
+    assert not test_sentences & set(data.dev_known + data.dev_off_topic + data.positives + data.negatives)
 
 
 def test_lexicon_sentences_are_deterministic_and_name_one_class():

@@ -1,6 +1,6 @@
 """Deep EMG baselines adapted to retrieval (MyoSem paper, appendix A.3), all trained the same way.
 
-Each architecture (TCN, Attn-CNN-RNN, CNN-BiLSTM, SE-CNN, Atzori CNN; one file
+Each architecture (TCN, Attn-CNN-RNN, CNN-BiLSTM, SE-CNN, Atzori CNN, a plain 1-D CNN; one file
 each in this package) maps a window (B, L, C) to a segment representation
 (B, d), the hidden vector before its classifier. Training, on the same
 normalised windows and split as MyoSem:
@@ -47,6 +47,7 @@ from ..training.stage3 import Stage3Config, phase_fit_config
 from .attn_cnn_rnn import AttnCNNRNN
 from .atzori_cnn import AtzoriCNN
 from .cnn_bilstm import CNNBiLSTM
+from .plain_cnn import PlainCNN
 from .se_cnn import SECNN
 from .tcn import TCN
 
@@ -57,15 +58,17 @@ ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
     "cnn-bilstm": CNNBiLSTM,
     "se-cnn": SECNN,
     "atzori-cnn": AtzoriCNN,
+    "plain-cnn": PlainCNN,
 }
 
 
 @dataclass(frozen=True)
-class DeepWidth:
-    """The deep baselines' own preset setting (``deep`` section): backbone channels; budgets and recipe come
-    from MyoSem's Stage 2/3 (:func:`from_stages`)."""
+class DeepPreset:
+    """The deep baselines' own preset settings (``deep`` section); budgets and recipe come from MyoSem's
+    Stage 2/3 (:func:`from_stages`)."""
 
-    width: int = 32
+    width: int = 32  # backbone channels of every architecture
+    arch_options: dict = field(default_factory=dict)  # per architecture, e.g. {"tcn": {"stride": 1}}
 
 
 @dataclass(frozen=True)
@@ -84,16 +87,18 @@ class DeepConfig:
     log_normalize: bool | None = None  # None: log-compress before z-scoring iff the signal is an RMS envelope
     log_eps_quantile: float = 0.1
     align: Stage3Config = Stage3Config()  # step 2: MyoSem's Stage-3 objective and schedule (head settings unused)
+    arch_options: dict = field(default_factory=dict)  # per architecture, constructor options (e.g. {"tcn": {"stride": 1}})
     threads: int = 1  # intra-op threads (the machine is shared; more threads thrash under load)
 
-def from_stages(stage2, stage3: Stage3Config, width: int, preset: str = "quick") -> DeepConfig:
+def from_stages(stage2, stage3: Stage3Config, deep: DeepPreset = DeepPreset(), preset: str = "quick") -> DeepConfig:
     """The baselines' config taken from MyoSem's Stage-2 and Stage-3 configs (already for the protocol).
 
     Same epoch budgets, early-stopping patience, learning rate, weight decay,
     batch size, input normalisation and augmentation as Stage 2 (step 1) and
     Stage 3 (step 2): what differs between the models is the encoder.
     """
-    return DeepConfig(preset=preset, width=width, pretrain_epochs=stage2.max_epochs,
+    return DeepConfig(preset=preset, width=deep.width, arch_options=dict(deep.arch_options),
+                      pretrain_epochs=stage2.max_epochs,
                       pretrain_patience=stage2.patience, pretrain_lr=stage2.lr, weight_decay=stage2.weight_decay,
                       batch_size=stage2.batch_size, label_smoothing=stage2.label_smoothing, schedule=stage2.schedule,
                       monitor=stage2.monitor, augment=stage2.augment, log_normalize=stage2.log_normalize,
@@ -173,7 +178,8 @@ def train_deep(arch: str, train_ws: WindowSet, val_ws: WindowSet, prototypes: np
         Xtr, ytr = torch.from_numpy(normalizer.transform(train_ws.X)).to(dev), torch.from_numpy(train_ws.y).to(dev)
         Xva, yva = torch.from_numpy(normalizer.transform(val_ws.X)).to(dev), torch.from_numpy(val_ws.y).to(dev)
         allowed, P = torch.from_numpy(np.unique(train_ws.y)).to(dev), P.to(dev)
-        backbone = ARCHITECTURES[arch](train_ws.X.shape[2], train_ws.X.shape[1], width=cfg.width)
+        backbone = ARCHITECTURES[arch](train_ws.X.shape[2], train_ws.X.shape[1], width=cfg.width,
+                                       **cfg.arch_options.get(arch, {}))
         model = AlignedBaseline(backbone, train_ws.n_classes, P.shape[1]).to(dev)
 
         # step 1: classification

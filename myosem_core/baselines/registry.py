@@ -21,7 +21,7 @@ from typing import Callable, Protocol
 from ..errors import ConfigError
 
 #: the deep baselines, in the order the tables list them
-DEEP_BASELINES = ("tcn", "attn-cnn-rnn", "cnn-bilstm", "se-cnn", "atzori-cnn")
+DEEP_BASELINES = ("tcn", "attn-cnn-rnn", "cnn-bilstm", "se-cnn", "atzori-cnn", "plain-cnn")
 CLASSICAL_BASELINES = ("lda", "rf")
 
 

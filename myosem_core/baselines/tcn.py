@@ -5,6 +5,12 @@ Residual blocks of two dilated *causal* 1-D convolutions (weight-normalised,
 ReLU, dropout); the dilation doubles per level so the receptive field covers
 the whole window. As in the paper's sequence classification, the segment
 representation is the output at the last time step.
+
+A strided stem first maps each ``stride`` samples to one step (a convolution over
+non-overlapping patches, so step t still sees no later sample): the blocks then run
+at a quarter of the length by default. On DB1's 100 Hz envelopes that cut the
+training time about fourfold at the same validation accuracy
+(``benchmarks/bench_baselines.py``).
 """
 
 from __future__ import annotations
@@ -48,13 +54,17 @@ def levels_for(window_len: int, kernel: int) -> int:
 class TCN(nn.Module):
     """(B, L, C) window -> (B, width) last-step representation."""
 
-    def __init__(self, n_channels: int, window_len: int, width: int = 64, kernel: int = 3, dropout: float = 0.1):
+    def __init__(self, n_channels: int, window_len: int, width: int = 64, kernel: int = 3, dropout: float = 0.1,
+                 stride: int = 4):
         super().__init__()
-        n_levels = levels_for(window_len, kernel)
-        chans = [n_channels] + [width] * n_levels
+        stride = max(1, min(stride, window_len))
+        self.stem = nn.Sequential(nn.Conv1d(n_channels, width, stride, stride=stride), nn.ReLU()) if stride > 1 \
+            else nn.Identity()
+        n_levels = levels_for(window_len // stride, kernel)
+        chans = [n_channels if stride == 1 else width] + [width] * n_levels
         self.blocks = nn.Sequential(*[TemporalBlock(chans[i], chans[i + 1], kernel, 2 ** i, dropout)
                                       for i in range(n_levels)])
         self.out_dim = width
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.blocks(x.transpose(1, 2))[:, :, -1]
+        return self.blocks(self.stem(x.transpose(1, 2)))[:, :, -1]

@@ -7,9 +7,16 @@ written before any tuning and no training ever sees them or a near-copy of them
 views and refuses a corpus that holds one). ``benchmarks/free_text_dev.yaml`` is
 a smaller development set in the same format for choosing settings.
 
+``benchmarks/off_topic.yaml`` (test) and ``benchmarks/off_topic_dev.yaml``
+(development) hold text that names no movement of the catalog (other body parts,
+requests, numbers, gibberish, code, empty input, emoji, very long input, ...): what
+an abstaining search must refuse (:mod:`myosem_core.text.query`). They are guarded
+like the free-text sentences, for every family.
+
     bench = load_benchmark()                          # list[FreeText]
     report = evaluate_free_text(space, bench, ws.class_keys)
     report["all"]["R@1"], report["by_kind"]["synonym"]["MRR"]
+    off = load_off_topic()                            # list[OffTopic]: raw text and kind
 """
 
 from __future__ import annotations
@@ -30,6 +37,10 @@ BENCHMARK_DIR = Path(__file__).with_name("benchmarks")
 KINDS = ("synonym", "casual", "direction", "body-relative", "use")
 #: A sentence's family ``ninapro`` -> the benchmark files (test set first, then development).
 BENCHMARKS = {"ninapro": ("free_text_ninapro", "free_text_dev")}
+#: Off-topic text (test set first, then development): guarded for every family.
+OFF_TOPIC = ("off_topic", "off_topic_dev")
+OFF_TOPIC_KINDS = ("body-part", "whole-body", "request", "number", "gibberish", "code", "empty", "emoji", "long",
+                   "other-language", "control")
 MIN_PER_CLASS = {"free_text_ninapro": 10}
 #: Jaccard overlap of content words at or above which two sentences count as near-copies.
 NEAR_COPY_JACCARD = 0.7
@@ -43,6 +54,12 @@ just only so as at on in this that then while keep keeps stay stays rest others 
 class FreeText:
     text: str
     class_key: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class OffTopic:
+    text: str  # exactly as written (whitespace, control characters and length kept)
     kind: str
 
 
@@ -98,6 +115,40 @@ def _load(path: Path, _mtime: int, min_per_class: int) -> tuple[FreeText, ...]:
     return tuple(out)
 
 
+def load_off_topic(name: str = "off_topic") -> list[OffTopic]:
+    """The inputs of one off-topic file (``off_topic`` or ``off_topic_dev``), validated, raw text kept."""
+    if name not in OFF_TOPIC:
+        raise DataError(BENCHMARK_DIR / f"{name}.yaml", None, f"no off-topic benchmark {name!r}; known: {list(OFF_TOPIC)}")
+    path = benchmark_path(name)
+    return list(_load_off_topic(path, path.stat().st_mtime_ns))
+
+
+@lru_cache(maxsize=4)
+def _load_off_topic(path: Path, _mtime: int) -> tuple[OffTopic, ...]:
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(doc, dict) or not isinstance(doc.get("sentences"), dict):
+        raise DataError(path, "sentences", "expected 'sentences: {<kind>: [text or {repeat: TEXT, times: N}]}'")
+    out, seen = [], set()
+    for kind, items in doc["sentences"].items():
+        if kind not in OFF_TOPIC_KINDS:
+            raise DataError(path, kind, f"unknown kind; expected one of {list(OFF_TOPIC_KINDS)}")
+        if not isinstance(items, list) or not items:
+            raise DataError(path, kind, "expected a non-empty list")
+        for item in items:
+            if isinstance(item, dict):
+                if set(item) != {"repeat", "times"} or not isinstance(item["repeat"], str) \
+                        or not isinstance(item["times"], int) or item["times"] < 1:
+                    raise DataError(path, kind, f"{item!r}: expected {{repeat: TEXT, times: N >= 1}}")
+                item = item["repeat"] * item["times"]
+            if not isinstance(item, str):
+                raise DataError(path, kind, f"{item!r}: expected a string (quote numbers)")
+            if item in seen:
+                raise DataError(path, kind, f"{item[:40]!r} appears twice")
+            seen.add(item)
+            out.append(OffTopic(item, str(kind)))
+    return tuple(out)
+
+
 # ------------------------------------------------------------------ leak guard
 
 def content_words(text: str) -> frozenset[str]:
@@ -119,11 +170,14 @@ def is_near_copy(a: str | frozenset, b: str | frozenset, threshold: float = NEAR
 
 
 def guarded_texts(families: Iterable[str] = ("ninapro",)) -> list[str]:
-    """Every benchmark and development sentence of these families: text that must never reach training."""
+    """Every benchmark and development sentence of these families, and every off-topic one: text that must
+    never reach training."""
     out = []
     for fam in families:
         for name in BENCHMARKS.get(fam, ()):
             out += [s.text for s in load_benchmark(name)]
+    for name in OFF_TOPIC:
+        out += [s.text for s in load_off_topic(name)]
     return out
 
 

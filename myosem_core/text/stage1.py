@@ -147,8 +147,8 @@ class TextSpace:
 # ------------------------------------------------------------------ training
 
 def _check_no_leak(corpus: TextCorpus, views: list[ClassViews], heldout_classes) -> None:
-    """Raise if any held-out paraphrase, held-out-class text or free-text benchmark sentence (or a near-copy of
-    one, :func:`myosem_core.text.benchmark.is_near_copy`) is in the training corpus."""
+    """Raise if any held-out paraphrase, held-out-class text or benchmark sentence (free-text or off-topic), or a
+    near-copy of one (:func:`myosem_core.text.benchmark.is_near_copy`), is in the training corpus."""
     forbidden = {}
     for cv in views:
         for t in cv.heldout_paraphrases:
@@ -164,7 +164,7 @@ def _check_no_leak(corpus: TextCorpus, views: list[ClassViews], heldout_classes)
         hit = guard.match(t)
         if hit is not None:
             raise DataError("<stage-1 corpus>", "texts",
-                            f"{t!r} nearly copies the free-text benchmark sentence {hit!r}: it must not reach training")
+                            f"{t!r} nearly copies the benchmark sentence {hit!r} (free-text or off-topic): it must not reach training")
 
 
 def _buckets(encoder: SentenceEncoder, texts: list[str], start_layer: int, size: int = 16):

@@ -156,3 +156,24 @@ def plot_penalty_choice(choices: dict, title: str = "", ax=None):
     ax.set_title(title or "penalty chosen on pseudo-held-out classes (no test window)")
     ax.legend(fontsize=7, ncol=2)
     return ax
+
+
+def plot_reliability(tables: dict[str, list[dict]], eces: dict[str, float] | None = None, title: str = "", ax=None):
+    """Reliability diagram: per bin of shown probability (:func:`myosem_core.score_calibration.reliability`
+    records), the fraction of windows that were right against the mean probability shown, one line per
+    ranking; the diagonal is perfect calibration, the marker area the number of windows in the bin."""
+    ax = _ax(ax, (4.5, 4.5))
+    ax.plot([0, 1], [0, 1], color="grey", lw=1, ls="--", label="perfectly calibrated")
+    for i, (name, rows) in enumerate(tables.items()):
+        if not rows:
+            continue
+        p = np.array([r["mean_probability"] for r in rows])
+        f = np.array([r["fraction_right"] for r in rows])
+        n = np.array([r["n"] for r in rows], float)
+        label = name if not eces or eces.get(name) is None else f"{name} (ECE {eces[name]:.3f})"
+        ax.plot(p, f, "-", color=plt.cm.tab10(i), lw=1, alpha=0.7)
+        ax.scatter(p, f, s=20 + 200 * n / n.max(), color=plt.cm.tab10(i), alpha=0.7, label=label)
+    ax.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="probability shown", ylabel="fraction of windows that were right",
+           title=title)
+    ax.legend(fontsize=7, loc="upper left")
+    return ax

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import argparse
 
+from myosem_core.data.protocols import ALL_PROTOCOLS, PROTOCOLS
 from myosem_core.io import write_text
-from myosem_core.presets import report_seeds
+from myosem_core.presets import preset_names, report_seeds
 
 from .results import experiment_folder, load_experiment_results
-from myosem_core.data.protocols import ALL_PROTOCOLS, PROTOCOLS
-
 from .rows import MODELS
 from .runner import run_experiments
 from .views import experiment_tables, tables_markdown
@@ -24,7 +23,7 @@ from .views import experiment_tables, tables_markdown
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m myosem_experiments.grid",
                                  description="Run (or reuse) every comparison experiment and regenerate the tables.")
-    ap.add_argument("--preset", default="quick", choices=("quick", "full"))
+    ap.add_argument("--preset", default="quick", choices=preset_names())
     ap.add_argument("--dataset", default="ninapro-db1")
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--seeds", type=int, nargs="+", default=None, help="default: 0 (quick), 0 1 2 (full)")
@@ -34,7 +33,10 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=1,
                     help="intra-op threads of each process (default 1: the trainers use one; more helps Stage 1 only)")
     ap.add_argument("--jobs", type=int, default=None,
-                    help="worker processes, one (protocol, seed) group each at a time (default $MYOSEM_JOBS or 1)")
+                    help="Dask worker processes on this machine (default $MYOSEM_JOBS or 1)")
+    ap.add_argument("--scheduler", default=None,
+                    help="a Dask scheduler's address (tcp://host:8786) whose workers run the grid instead "
+                         "(default $MYOSEM_SCHEDULER); they must see the same runs folder and data")
     ap.add_argument("--force", action="store_true", help="retrain even when a cached result matches")
     ap.add_argument("--tables-only", action="store_true", help="regenerate the tables from existing results")
     args = ap.parse_args(argv)
@@ -46,7 +48,8 @@ def main(argv=None) -> int:
     seeds = report_seeds(args.preset) if args.seeds is None else args.seeds
     if not args.tables_only:
         run_experiments(args.models, args.protocols, seeds, args.preset, args.dataset, args.data_dir, args.runs,
-                        threads=args.threads, force=args.force, jobs=args.jobs)
+                        threads=args.threads, force=args.force, jobs=args.jobs,
+                        scheduler=args.scheduler)
     folder = experiment_folder(args.preset, args.dataset, args.data_dir, args.runs)
     results = [r for r in load_experiment_results(folder) if r["seed"] in set(seeds) and r["dataset"] == args.dataset]
     text = tables_markdown(experiment_tables(results, args.protocols, seeds, args.preset))

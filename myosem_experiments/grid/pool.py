@@ -1,16 +1,23 @@
-"""The grid on worker processes: how it is cut into work units, and the process pool that runs them.
+"""The grid on Dask workers: how it is cut into work units, and the cluster that runs them.
 
-Rows that train a shared run stay in one unit (else two workers would train it at once); Stage 1 is
-trained first, one worker per (protocol, seed). Results come back in the serial order and do not depend
-on the number of workers.
+Rows that train a shared run stay in one unit (else two workers would train it at once); each
+(protocol, seed)'s Stage 1 is a task of its own that the group's units wait for. A local cluster
+(``jobs`` worker processes of one thread each) is the default; ``scheduler="tcp://host:8786"`` (or
+``$MYOSEM_SCHEDULER``) sends the tasks to a cluster of the user's, whose workers must see the same
+runs folder and data. A unit lost with its worker is run again by Dask. Results come back in the
+serial order and do not depend on the number of workers.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+import time
 
 from myosem_core.errors import ConfigError
 from myosem_core.presets import make_config
+from myosem_core.run_store import RETRAIN_ENV
 from myosem_core.threads import set_threads
 
 from .experiment import Context, run_experiment
@@ -30,21 +37,42 @@ def default_jobs() -> int:
     return jobs
 
 
-def _init_worker(n_threads: int) -> None:
-    """Worker processes use the caller's intra-op thread count: Stage 1 and the evaluations run on the
-    global setting, and a different count changes their floating-point sums, hence the numbers."""
+SCHEDULER_ENV = "MYOSEM_SCHEDULER"
+#: the environment a worker needs from the caller: preset overrides, device, caches, and --force's mark
+FORWARDED_ENV = ("MYOSEM_SET", "MYOSEM_DEVICE", "MYOSEM_CACHE", "MYOSEM_RUNS", RETRAIN_ENV)
+
+
+@contextlib.contextmanager
+def environment(env: dict, n_threads: int):
+    """Run a task under the caller's environment and intra-op thread count: Stage 1 and the evaluations use
+    the global setting, and another count changes their floating-point sums, hence the numbers."""
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
     set_threads(n_threads)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
-def _run_group(models, protocol, seed, preset, dataset, data_dir, runs, force) -> list[dict]:
-    """One worker's unit of the grid: ``models`` of one (protocol, seed), in order, sharing one memo."""
-    ctx = Context(runs, progress=False)
-    return [run_experiment(m, protocol, seed, preset, dataset, data_dir, runs, ctx, False, force) for m in models]
+def _run_group(models, protocol, seed, preset, dataset, data_dir, runs, force, env, n_threads,
+               _stage1=None) -> list[dict]:
+    """One worker's unit of the grid: ``models`` of one (protocol, seed), in order, sharing one memo
+    (``_stage1``: the group's Stage-1 task, which Dask finishes first)."""
+    with environment(env, n_threads):
+        ctx = Context(runs, progress=False)
+        return [run_experiment(m, protocol, seed, preset, dataset, data_dir, runs, ctx, False, force) for m in models]
 
 
-def _prepare_stage1(protocol, seed, preset, dataset, data_dir, runs) -> None:
+def _prepare_stage1(protocol, seed, preset, dataset, data_dir, runs, env, n_threads) -> str:
     """Train (or read) one group's Stage-1 text space in a worker."""
-    Context(runs, progress=False).prototypes("stage1", make_config(preset, dataset, data_dir, seed), protocol)
+    with environment(env, n_threads):
+        Context(runs, progress=False).prototypes("stage1", make_config(preset, dataset, data_dir, seed), protocol)
+    return f"{protocol}-{seed}"
 
 
 def _shared_run(name: str) -> str:
@@ -74,16 +102,30 @@ def work_units(models, groups) -> list[tuple[str, int, tuple[str, ...]]]:
     return sorted(units, key=lambda u: -sum(MODELS[m].cost for m in u[2]))  # stable: ties keep the grid's order
 
 
+@contextlib.contextmanager
+def dask_client(jobs: int, scheduler: str | None = None):
+    """A Dask client: on ``scheduler`` (an address such as ``tcp://host:8786``, default ``$MYOSEM_SCHEDULER``), or
+    on a local cluster of ``jobs`` worker processes with one thread each, closed afterwards."""
+    from dask.distributed import Client, LocalCluster
+
+    scheduler = scheduler or os.environ.get(SCHEDULER_ENV) or None
+    if scheduler:
+        with Client(scheduler) as client:
+            yield client
+        return
+    with LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None,
+                      silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+        yield client
+
+
 def run_in_parallel(models, groups, preset, dataset, data_dir, runs, force, jobs, progress,
-                    n_threads: int) -> list[dict]:
-    """The grid's :func:`work_units` on ``jobs`` spawned processes; results in the serial order.
+                    n_threads: int, scheduler: str | None = None) -> list[dict]:
+    """The grid's :func:`work_units` as Dask tasks (:func:`dask_client`); results in the serial order.
 
-    Stage 1, which almost every row needs, is trained (or read) first, one worker per group, so that
-    no two workers train the same one at once.
+    Each (protocol, seed)'s Stage-1 text space, which almost every row needs, is one task that its group's
+    units depend on, so no two workers train the same one and no worker waits for another group's.
     """
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
+    from dask.distributed import as_completed
     from tqdm.auto import tqdm
 
     done: dict = {}
@@ -98,16 +140,22 @@ def run_in_parallel(models, groups, preset, dataset, data_dir, runs, force, jobs
     units = [u for u in units if u[2]]
     if not units:
         return [done[(p, s, m)] for p, s in groups for m in models if (p, s, m) in done]
-    needs_stage1 = any(MODELS[m].text == "stage1" for _, _, ms in units for m in ms)
+    env = {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ}
+    if force:
+        env[RETRAIN_ENV] = str(time.time())  # every run made before now is retrained, once
     protocol, seed = todo[0]  # build the window cache once here, not in every worker at once
-    Context(runs, False).data(make_config(preset, dataset, data_dir, seed), protocol)
-    with ProcessPoolExecutor(min(jobs, len(units)), mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_init_worker, initargs=(n_threads,)) as pool:
-        if needs_stage1:  # first wave: each group's Stage-1 text space, so no two units train it at once
-            list(pool.map(_prepare_stage1, *zip(*[(p, s, preset, dataset, data_dir, runs) for p, s in todo])))
-        futures = {pool.submit(_run_group, ms, p, s, preset, dataset, data_dir, runs, force): (p, s)
-                   for p, s, ms in units}
-        for f in tqdm(as_completed(futures), total=len(futures), desc=f"experiments ({jobs} processes)",
+    with environment(env, n_threads):
+        Context(runs, False).data(make_config(preset, dataset, data_dir, seed), protocol)
+    with dask_client(min(jobs, len(units)), scheduler) as client:
+        stage1 = {}
+        for p, s in todo:
+            if any(MODELS[m].text == "stage1" for pp, ss, ms in units if (pp, ss) == (p, s) for m in ms):
+                stage1[(p, s)] = client.submit(_prepare_stage1, p, s, preset, dataset, data_dir, runs, env, n_threads,
+                                               pure=False, priority=10_000)
+        futures = [client.submit(_run_group, ms, p, s, preset, dataset, data_dir, runs, force, env, n_threads,
+                                 stage1.get((p, s)), pure=False, priority=int(sum(MODELS[m].cost for m in ms)))
+                   for p, s, ms in units]
+        for f in tqdm(as_completed(futures), total=len(futures), desc=f"experiments ({len(client.nthreads())} workers)",
                       disable=not progress):
             for r in f.result():
                 done[(r["protocol"], r["seed"], r["model"])] = r

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from myosem_core.errors import ConfigError
-
 from myosem_core.data.protocols import PROTOCOLS  # noqa: F401  (re-exported: the grid runs every protocol of one dataset)
+from myosem_core.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -42,11 +41,13 @@ def _specs(*specs: ModelSpec) -> dict[str, ModelSpec]:
 
 MODELS: dict[str, ModelSpec] = _specs(
     ModelSpec("myosem", "MyoSem", "MyoSem", calibrated_stacking=True, cost=100),
-    ModelSpec("tcn", "TCN", "EMG-DL", emg="tcn", cost=300),
+    ModelSpec("tcn", "TCN", "EMG-DL", emg="tcn", cost=70),
     ModelSpec("attn-cnn-rnn", "Attn-CNN-RNN", "EMG-DL", emg="attn-cnn-rnn", cost=100),
     ModelSpec("cnn-bilstm", "CNN-BiLSTM", "EMG-DL", emg="cnn-bilstm", cost=80),
     ModelSpec("se-cnn", "SE-CNN", "EMG-DL", emg="se-cnn", cost=80),
-    ModelSpec("atzori-cnn", "Atzori CNN", "EMG-DL", emg="atzori-cnn", cost=230),
+    ModelSpec("atzori-cnn", "Atzori CNN", "EMG-DL", emg="atzori-cnn", cost=60),
+    ModelSpec("plain-cnn", "Plain 1-D CNN", "EMG-DL", emg="plain-cnn", cost=50,
+              note="three conv blocks and global pooling: the simple bar the specialised rows are read against"),
     ModelSpec("lda", "LDA (TD features)", "classical", emg="lda", text="none", cost=1,
               note="class probabilities; unseen classes score 0"),
     ModelSpec("rf", "Random forest (TD features)", "classical", emg="rf", text="none", cost=3,
@@ -74,7 +75,7 @@ class TableSpec:
 
 TABLES: dict[str, TableSpec] = {
     "emg": TableSpec("EMG encoders (same Stage-1 prototypes)",
-                     ("myosem", "tcn", "attn-cnn-rnn", "cnn-bilstm", "se-cnn", "atzori-cnn", "lda", "rf", "cpep",
+                     ("myosem", "tcn", "attn-cnn-rnn", "cnn-bilstm", "se-cnn", "atzori-cnn", "plain-cnn", "lda", "rf", "cpep",
                       "embridge", "aemg")),
     "text": TableSpec("Text prototypes (same MyoSem Stage-2 encoder, Stage 3 retrained)",
                       ("myosem", "text-frozen", "text-label", "text-tfidf")),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from myosem_core.presets import report_seeds
+from myosem_core.presets import report_protocols, report_seeds
 
 from ..report import DIRECTIONS, comparison_table, reading
 from .results import current_results, experiment_folder
@@ -55,29 +55,20 @@ class ExperimentView:
 
 
 def notebook_experiments(names, preset: str = "quick", dataset: str = "synthetic", data_dir: str | None = None,
-                         protocol: str = "rand", seed: int = 0, run_dir: str | Path | None = None, protocols=None,
-                         seeds=None, progress: bool = True) -> ExperimentView:
-    """Run (or reuse) the models of tables ``names`` and build those tables, as notebooks 05 and 06 do.
-
-    Defaults: preset ``quick`` -> trains the notebook's ``protocol`` and ``seed`` only (CI
-    budget), and also shows every other protocol and seed whose cached result still matches
-    its recipe (e.g. written by ``python -m myosem_experiments.grid --preset quick --seeds 0 1 2``);
-    ``full`` -> every protocol and seeds 0, 1, 2.
-    """
-    shown_by_default = protocols is None and seeds is None and preset == "quick"
-    protocols = list(protocols or ([protocol] if preset == "quick" else PROTOCOLS))
-    seeds = list(seeds if seeds is not None else ([seed] if preset == "quick" else report_seeds(preset)))
+                         run_dir: str | Path | None = None, protocols=None, seeds=None,
+                         progress: bool = True) -> ExperimentView:
+    """Run (or reuse) the models of tables ``names`` on the protocols and seeds the preset reports (its ``report``
+    section, unless given) and build those tables, as notebooks 05 and 06 do."""
+    protocols = list(protocols or report_protocols(preset))
+    seeds = list(report_seeds(preset) if seeds is None else seeds)
     models = list(dict.fromkeys(m for n in names for m in TABLES[n].models))
     # one bar over the grid, not every training's bars: in a notebook each bar update is a widget message,
     # and nbval reads a cell's messages only once the cell ends - past ZMQ's 1000-message buffer they are
     # dropped, the kernel's final 'idle' among them, and nbval fails the cell ("waiting for output")
     run_experiments(models, protocols, seeds, preset, dataset, data_dir, run_dir, progress, model_progress=False)
     folder = experiment_folder(preset, dataset, data_dir, run_dir)
-    results = current_results(folder, models, preset, dataset, data_dir)
-    if shown_by_default:
-        protocols = [p for p in PROTOCOLS if p in {r["protocol"] for r in results} | set(protocols)]
-        seeds = sorted({r["seed"] for r in results} | set(seeds))
-    results = [r for r in results if r["seed"] in set(seeds) and r["protocol"] in set(protocols)]
+    results = [r for r in current_results(folder, models, preset, dataset, data_dir)
+               if r["seed"] in set(seeds) and r["protocol"] in set(protocols)]
     return ExperimentView(results, experiment_tables(results, protocols, seeds, preset, names), protocols, seeds,
                           folder)
 

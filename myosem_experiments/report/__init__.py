@@ -4,7 +4,8 @@
   cells, bold best, derived columns) and its markdown; :mod:`.sentences`: a table read out as sentences;
   :mod:`.show`: any table in a notebook, and a bar chart per metric;
 - one module per chapter's own results: :mod:`.text` (Stage 1), :mod:`.recipe` (the Stage-2 recipe search),
-  :mod:`.embridge` and :mod:`.embridge_figures` (notebook 07), :mod:`.aemg` (notebook 08).
+  :mod:`.embridge` and :mod:`.embridge_figures` (notebook 07), :mod:`.aemg` (notebook 08), :mod:`.free_text`
+  (notebook 09: the free-text report read out against its targets).
 """
 
 from .comparison import DIRECTIONS, METRICS, MISSING, ComparisonTable, comparison_table
