@@ -347,7 +347,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--random", action="store_true", help="also random unit vectors at the smallest size")
     ap.add_argument("--queries", type=int, default=200, help="development and test queries each")
     ap.add_argument("--k", type=int, default=5)
-    ap.add_argument("--pq-bytes", type=int, default=None, help="IVF-PQ: bytes a vector (default: dim / 8)")
+    ap.add_argument("--pq-bytes", type=int, default=None, help="IVF-PQ: bytes a vector (default: dim / 4, see myosem_core.ann.ann_settings)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--smoke", action="store_true", help="20 k rows, 20 queries")
     args = ap.parse_args(argv)

@@ -8,7 +8,7 @@ rows an index folder also gets an inverted-file index (faiss):
   corpus is split into ``nlist`` k-means cells; a query scans the ``nprobe`` cells
   nearest to it, with exact inner products;
 - **IVF-PQ** when they do not (10 M x 384 floats are 15 GB): each vector is kept as
-  ``pq_m`` one-byte product-quantisation codes (48 bytes instead of 1536), the
+  ``pq_m`` one-byte product-quantisation codes (96 bytes instead of 1536), the
   probed cells give ``rerank`` candidates by approximate score, and those candidates
   are scored exactly from the memory-mapped ``embeddings.npy`` on disk. What stays
   in memory is the codes, the ids and the cell centroids.
@@ -59,10 +59,11 @@ def ann_settings(n: int, dim: int, kind: str | None = None, nprobe: int | None =
     """Defaults for ``n`` rows of ``dim``: ~4 sqrt(n) cells (a power of two, at most 4096, >= 39 rows each),
     IVF-PQ with dim/8 bytes a vector when the float32 vectors exceed :data:`MEMORY_BUDGET`.
 
-    ``nprobe`` and ``rerank`` come from ``benchmarks/bench_search.py``'s development queries (windows of
-    S17-S18 against real DB1 window embeddings; never its test queries): IVF-Flat at 1 M rows reaches
-    recall@5 0.99 there with 16 cells (0.95 with 8); IVF-PQ at 10 M rows levels off at 0.89-0.90 from
-    32 cells with 800 candidates re-scored, the PQ codes' ranking being the limit.
+    ``nprobe``, ``rerank`` and the code size come from ``benchmarks/bench_search.py``'s development
+    queries (windows of S17-S18 against real DB1 window embeddings; never its test queries): IVF-Flat at
+    1 M rows reaches recall@5 0.99 there with 16 cells (0.95 with 8); at 10 M rows IVF-PQ with 48-byte
+    codes levels off at 0.90 (800 candidates re-scored, the codes' ranking being the limit), with 96-byte
+    codes at 0.96 from 64 cells.
     """
     if n < 1 or dim < 1:
         raise ConfigError(f"an approximate index needs rows and dimensions, got n={n}, dim={dim}")
@@ -74,8 +75,8 @@ def ann_settings(n: int, dim: int, kind: str | None = None, nprobe: int | None =
         nlist *= 2
     pq_m = 0
     if kind == "ivf-pq":
-        pq_m = next((m for m in (dim // 8, dim // 4, dim // 2, dim) if m and dim % m == 0), dim)
-    return AnnSettings(kind=kind, nlist=nlist, nprobe=min(nlist, nprobe or (16 if kind == "ivf-flat" else 32)),
+        pq_m = next((m for m in (dim // 4, dim // 2, dim) if m and dim % m == 0), dim)  # 4 dims a byte
+    return AnnSettings(kind=kind, nlist=nlist, nprobe=min(nlist, nprobe or (16 if kind == "ivf-flat" else 64)),
                        pq_m=pq_m, rerank=(rerank or 800) if kind == "ivf-pq" else 0,
                        train_rows=int(min(n, max(64 * nlist, 50_000), 200_000)))
 

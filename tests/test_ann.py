@@ -33,7 +33,7 @@ def test_default_settings_follow_size_and_memory():
     assert small.kind == "ivf-flat" and small.nlist == 256 and 12_000 / small.nlist >= 39  # ~4 sqrt(n), a power of 2
     assert ann_settings(1_000_000, 384).kind == "ivf-flat" and ann_settings(1_000_000, 384).nlist == 2048
     big = ann_settings(10_000_000, 384)
-    assert big.kind == "ivf-pq" and big.pq_m == 48 and big.nlist == 4096 and big.rerank == 800
+    assert big.kind == "ivf-pq" and big.pq_m == 96 and big.nlist == 4096 and big.rerank == 800 and big.nprobe == 64
     with pytest.raises(Exception, match="unknown approximate index"):
         ann_settings(1000, 8, kind="hnsw-lsh")
 
@@ -65,7 +65,7 @@ def test_pq_codes_take_a_fraction_of_the_vectors():
     flat = build_ann(E, ann_settings(len(E), 64, "ivf-flat"), threads=1)
     pq = build_ann(E, ann_settings(len(E), 64, "ivf-pq"), threads=1)
     assert flat.memory_bytes >= E.nbytes  # the vectors themselves
-    assert pq.memory_bytes < E.nbytes / 2  # 8 one-byte codes + an id per row instead of 64 floats
+    assert pq.memory_bytes < E.nbytes / 2  # 16 one-byte codes + an id per row instead of 64 floats
 
 
 def test_saved_and_loaded_it_answers_the_same(tmp_path):
