@@ -137,6 +137,7 @@ def cmd_index(args) -> dict:
                             "recording": sub.recording})
     folder = Path(s3.folder) / f"index-{args.split}"
     info = {"stage3_run": str(s3.folder), "stage2_run": str(s2.folder), "stage1_run": str(text.run_dir),
+            "stage1_query_run": str(text.query_dir) if text.query_dir else None,
             "dataset": sc.cfg.data.dataset, "synthetic": bool(ws.is_synthetic), "protocol": args.protocol,
             "split": args.split, "window_shape": list(ws.X.shape[1:]), **_calibration(text, s3, ws, split)}
     save_index(folder, E, windows, info)
@@ -216,9 +217,11 @@ def _stage1_space(index):
     from myosem_core.text.stage1 import load_stage1
 
     folder = Path(index.info["stage1_run"])
-    if not (folder / "results.json").is_file():
-        raise MissingArtifact(f"{folder}: the Stage-1 run this index was built with is missing")
-    return load_stage1(folder)
+    query = index.info.get("stage1_query_run")
+    for f in (folder, *([Path(query)] if query else [])):
+        if not (f / "results.json").is_file():
+            raise MissingArtifact(f"{f}: the Stage-1 run this index was built with is missing")
+    return load_stage1(folder, query_folder=query)
 
 
 def _refused(args, reading, index) -> dict:
@@ -289,7 +292,6 @@ def _query_recording(args, index) -> dict:
     """Slide over a recording of any device: per-window top descriptions, or a sentence's best time spans."""
     from myosem_core.cross_device import CrossDevice, Layout
     from myosem_core.data.own_recordings import read_recording
-    from myosem_core.text.stage1 import load_stage1
     from myosem_core.training.stage3 import load_stage3
 
     path = Path(args.recording).expanduser()
@@ -304,7 +306,7 @@ def _query_recording(args, index) -> dict:
             raise MissingArtifact(f"{folder}: the {name} run this index was built with is missing")
     run = load_stage3(folders["stage3"])
     enc = run.model.encoder.cfg
-    xd = CrossDevice(run, load_stage1(folders["stage1"]),
+    xd = CrossDevice(run, _stage1_space(index),
                      Layout(n_channels=enc.n_channels, window_s=enc.window_len / Layout.fs, hop_s=args.hop))
     head = {"recording": str(path), "run": str(folders["stage3"]), "device": {"fs": rec.fs, "channels": rec.n_channels,
             "signal": rec.signal_kind}, "model_layout": xd.layout.__dict__.copy(), "synthetic": index.info.get("synthetic")}
