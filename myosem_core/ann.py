@@ -33,7 +33,7 @@ import numpy as np
 
 from .errors import ConfigError, DataError
 from .io import atomic_path, read_json, write_json
-from .search import TopK
+from .top_k import TopK
 
 ANN_FILE, ANN_INFO = "ann.faiss", "ann.json"
 ANN_THRESHOLD = 100_000  # rows: below, exact search takes ~10 ms a query and stays the only one

@@ -36,14 +36,11 @@ import pandas as pd
 from .errors import DataError
 from .io import atomic_path, read_json, write_json
 from .threads import limit_threads
+from .top_k import TopK
 
 DEFAULT_CHUNK_ROWS = 65_536
 
 
-@dataclass
-class TopK:
-    scores: np.ndarray  # (Q, k) float32, descending per row
-    indices: np.ndarray  # (Q, k) int64 rows of the corpus
 
 
 def _chunk_topk(s: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -131,9 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--exact", action="store_true", help="--window: search the stored windows exactly, never through "
                                                         "the approximate index")
     _common(p, data=False)
-    p.set_defaults(func=c.cmd_query)
-
     from . import cli_devices as d
+
+    p.set_defaults(func=d.cmd_query)
 
     p = sub.add_parser("calibrate", help="fit a person's device: normalizer + few-shot map from one labelled recording",
                        description="Read one labelled recording of a device (prompts such as 'index closed' or five "

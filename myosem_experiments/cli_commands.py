@@ -137,6 +137,7 @@ def cmd_index(args) -> dict:
                             "recording": sub.recording})
     folder = Path(s3.folder) / f"index-{args.split}"
     info = {"stage3_run": str(s3.folder), "stage2_run": str(s2.folder), "stage1_run": str(text.run_dir),
+            "stage1_query_run": str(text.query_dir) if text.query_dir else None,
             "dataset": sc.cfg.data.dataset, "synthetic": bool(ws.is_synthetic), "protocol": args.protocol,
             "split": args.split, "window_shape": list(ws.X.shape[1:]), **_calibration(text, s3, ws, split)}
     ann = None if args.ann == "none" else args.ann
@@ -192,17 +193,12 @@ def _descriptions(index_info: dict) -> dict[str, str]:
 def cmd_query(args) -> dict:
     from myosem_core.search import load_index
 
-    if args.recording is not None:
-        if args.window is not None:
-            raise ConfigError("query takes --window FILE or --recording FILE, not both")
-    elif (args.text is None) == (args.window is None):
+    if args.recording is not None:  # handled by cli_devices.cmd_query; here for a direct call
+        raise ConfigError("query --recording is myosem_experiments.cli_devices.cmd_query's")
+    if (args.text is None) == (args.window is None):
         raise ConfigError("query needs either a sentence or --window FILE (not both), or --recording FILE")
     if not ddp.is_main():
         return {}
-    if args.recording is not None:  # a device's recording: the model (or its calibration) over its windows
-        from .cli_devices import query_recording
-
-        return query_recording(args)
     index = load_index(resolve_index(args.run, args.runs, args.split))
     reading = None
     if args.text is not None:  # every sentence is read first: bad input stops here, off-topic text is refused
@@ -221,9 +217,11 @@ def _stage1_space(index):
     from myosem_core.text.stage1 import load_stage1
 
     folder = Path(index.info["stage1_run"])
-    if not (folder / "results.json").is_file():
-        raise MissingArtifact(f"{folder}: the Stage-1 run this index was built with is missing")
-    return load_stage1(folder)
+    query = index.info.get("stage1_query_run")
+    for f in (folder, *([Path(query)] if query else [])):
+        if not (f / "results.json").is_file():
+            raise MissingArtifact(f"{f}: the Stage-1 run this index was built with is missing")
+    return load_stage1(folder, query_folder=query)
 
 
 def _refused(args, reading, index) -> dict:

@@ -40,12 +40,12 @@ def load_device_model(run: str, runs: str | None, split: str = "test", hop_s: fl
     if not p.exists():
         p = runs_root(runs) / run
     cal = load_calibration(p) if is_calibration(p) else None
-    if cal is not None:
-        folders, synthetic = {"stage3": Path(cal.stage3_run), "stage1": Path(cal.stage1_run)}, cal.info.get("synthetic")
-    else:
-        index = load_index(resolve_index(run, runs, split))
-        folders = {k: Path(index.info[f"{k}_run"]) for k in ("stage3", "stage1")}
-        synthetic = index.info.get("synthetic")
+    info = cal.info if cal is not None else load_index(resolve_index(run, runs, split)).info
+    folders = {"stage3": Path(cal.stage3_run if cal is not None else info["stage3_run"]),
+               "stage1": Path(cal.stage1_run if cal is not None else info["stage1_run"])}
+    if info.get("stage1_query_run"):  # Stage 1's query encoder, a run of its own where free text is read
+        folders["stage1 query"] = Path(info["stage1_query_run"])
+    synthetic = info.get("synthetic")
     for name, folder in folders.items():
         if not (folder / "results.json").is_file():
             raise MissingArtifact(f"{folder}: the {name} run that {p} was built with is missing")
@@ -56,7 +56,8 @@ def load_device_model(run: str, runs: str | None, split: str = "test", hop_s: fl
         if hop_s <= 0:
             raise ConfigError(f"--hop must be positive seconds, got {hop_s}")
         layout = Layout(n_channels=layout.n_channels, window_s=layout.window_s, hop_s=hop_s)
-    xd = CrossDevice(stage3, load_stage1(folders["stage1"]), layout, calibration=cal)
+    xd = CrossDevice(stage3, load_stage1(folders["stage1"], query_folder=folders.get("stage1 query")), layout,
+                     calibration=cal)
     return DeviceModel(xd, folders["stage3"], folders["stage1"], synthetic, p if cal is not None else None)
 
 
@@ -72,6 +73,20 @@ def read_device_recording(args):
     if getattr(args, "events", None) is not None:
         raise ConfigError("--events goes with --board (a BrainFlow file); a sidecar names its own events file")
     return read_recording(path, args.sidecar)
+
+
+def cmd_query(args) -> dict:
+    """``myosem query``: a device's recording here (``--recording``), the index's sentences and windows in
+    :func:`~myosem_experiments.cli_commands.cmd_query`."""
+    from myosem_core import distributed as ddp
+
+    from .cli_commands import cmd_query as query_index
+
+    if args.recording is None:
+        return query_index(args)
+    if args.window is not None:
+        raise ConfigError("query takes --window FILE or --recording FILE, not both")
+    return query_recording(args) if ddp.is_main() else {}
 
 
 def query_recording(args) -> dict:
@@ -110,6 +125,8 @@ def cmd_calibrate(args) -> dict:
     cal = calibrate_device(m.xd, rec, shots=args.shots, lam=FEW_SHOT_LAM if args.lam is None else args.lam,
                            seed=args.seed)
     cal.info["synthetic"] = m.synthetic
+    query_dir = getattr(m.xd.text_space, "query_dir", None)
+    cal.info["stage1_query_run"] = str(query_dir) if query_dir else None
     events = args.events if getattr(args, "board", None) is not None else rec.meta.get("events")
     digest = recording_digest(args.recording, rec.meta.get("sidecar"), events)
     folder = save_calibration(cal, runs_root(args.runs), digest)

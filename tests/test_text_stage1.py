@@ -228,9 +228,13 @@ def test_query_encoder_scores_free_text_apart_from_the_aligned_space(tiny, tmp_p
     space = s1.load_or_train_stage1(ws, split, small, tmp_path, progress=False)
     assert [c[:2] for c in calls] == [(2, 1e-4), (3, 1e-3)]  # aligned encoder, then the query encoder
     assert "synonym" not in calls[0][2]  # the aligned space never trains on lexicon sentences
-    assert space.query_encoder is not None and (space.run_dir / s1.QUERY_TOP).is_file()
-    res = read_json(space.run_dir / "results.json")
+    assert space.query_encoder is not None and (space.query_dir / s1.QUERY_TOP).is_file()
+    assert space.query_dir != space.run_dir  # a run of its own: the prototypes alone never train it
+    res = read_json(space.query_dir / "results.json")
     assert len(res["query_history"]) == 3 and res["free_text"]["encoder"] == "query"
+    assert space.results["free_text"]["encoder"] == "query"
+    prototypes_only = s1.load_or_train_stage1(ws, split, small, tmp_path, progress=False, query=False)
+    assert prototypes_only.run_dir == space.run_dir and prototypes_only.query_encoder is None
 
     texts = ["curl the index finger", "open the whole hand"]
     aligned = space.encode_text(texts) @ space.prototypes.T
@@ -246,6 +250,6 @@ def test_query_encoder_scores_free_text_apart_from_the_aligned_space(tiny, tmp_p
     again = s1.load_or_train_stage1(ws, split, small, tmp_path, progress=False)
     np.testing.assert_allclose(again.scores(texts), S, atol=1e-5)
     np.testing.assert_allclose(again.encode_text(texts), space.encode_text(texts), atol=1e-6)
-    (space.run_dir / s1.QUERY_TOP).unlink()
-    with pytest.raises(DataError, match="query encoder missing"):
-        s1.load_stage1(space.run_dir)
+    (space.query_dir / s1.QUERY_TOP).unlink()
+    with pytest.raises(DataError, match="query encoder file missing"):
+        s1.load_stage1(space.run_dir, query_folder=space.query_dir)

@@ -10,7 +10,7 @@ sidecar is needed::
     rec = read_brainflow_file("OpenBCI-RAW-2024.csv", "cyton")                  # unlabelled
     rec = read_brainflow_file("cyton.csv", "cyton", events="cyton_prompts.csv")  # prompts on the same clock
 
-Labels come from an events file (the format of :func:`.own_recordings.read_events`,
+Labels come from an events file (the format of :func:`.events.read_events`,
 times on the file's Unix clock in ``time_unit``), or else from the board's
 marker row (``insert_marker``): each non-zero marker starts the label
 ``marker <value>``, which holds until the next marker. Sample times are the
@@ -29,7 +29,7 @@ import pandas as pd
 from ..errors import DataError
 from ..io import atomic_path
 from .boards import Board, board as describe_board, brainflow
-from .own_recordings import RATE_TOLERANCE, encode_labels, labels_from_events, read_events, repetitions
+from .events import RATE_TOLERANCE, encode_labels, labels_from_events, read_events, repetitions
 from .session import SIGNAL_KINDS, Recording
 
 

@@ -26,7 +26,6 @@ same reason. A reading goes in four steps:
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -46,8 +45,6 @@ from .off_topic import off_topic_sentences
 #: Longest query read, in characters: the sentence encoder reads at most 128 word pieces (about 500 characters
 #: of English), so longer text would be cut silently. One movement is described in far fewer.
 MAX_QUERY_CHARS = 500
-#: Version of the reader's recipe (part of its cache key).
-READER_VERSION = 1
 #: Regularisation strengths the detector is chosen among (on development data).
 DETECTOR_C = (1.0, 10.0, 100.0)
 #: Off-topic sentences generated for the detector, lexicon sentences per known class, and the seed.
@@ -292,7 +289,7 @@ def fit_reader(text_space, class_keys=None) -> QueryReader:
     best = min(trials, key=lambda t: (t["cost"], -t["gap_std"]))
     T = fit_temperature(QueryReader(text_space, keys).class_cosines(data.dev_known), data.dev_labels,
                         "<development sentences>") if len(data.dev_known) else DEFAULT_TEXT_TEMPERATURE
-    fitted = {"version": READER_VERSION, "class_keys": list(keys), "C": best["C"], "threshold": best["threshold"],
+    fitted = {"class_keys": list(keys), "C": best["C"], "threshold": best["threshold"],
               "text_temperature": T, "n_positives": len(data.positives), "n_negatives": len(data.negatives),
               "n_dev_known": len(data.dev_known), "n_dev_off_topic": len(data.dev_off_topic),
               "trials": [{k: v for k, v in t.items() if k not in ("coef", "intercept")} for t in trials]}
@@ -310,18 +307,19 @@ def _vocabulary(encoder) -> list[str]:
 
 
 def reader_key(text_space, class_keys) -> str:
-    """Cache key of a fitted reader: its recipe, the classes, the packaged encoder and every file its texts come
-    from (catalogs, lexicons, benchmark and development sets: the guard reads them all)."""
+    """Run-store key of a fitted reader: the classes, the packaged encoder, every file its texts come from
+    (catalogs, lexicons, benchmark and development sets: the guard reads them all), its settings and its code."""
+    from ..run_store import run_key
     from .encoder import encoder_spec
 
     here = Path(__file__).parent
     files = sorted([*here.glob("catalogs/*.yaml"), *here.glob("lexicon/*.yaml"), *here.glob("benchmarks/*.yaml")])
-    blob = json.dumps({"version": READER_VERSION, "keys": list(class_keys), "C": DETECTOR_C,
-                       "encoder": encoder_spec(_encoder_name(text_space)).sha256,
-                       "n": [N_NEGATIVES, SYNONYMS_PER_CLASS, NEGATIVE_SEED, MAX_QUERY_CHARS],
-                       "files": {f"{f.parent.name}/{f.name}": hashlib.sha256(f.read_bytes()).hexdigest() for f in files}},
-                      sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()[:10]
+    return run_key("query-reader",
+                   data={"keys": list(class_keys), "encoder": encoder_spec(_encoder_name(text_space)).sha256,
+                         "files": {f"{f.parent.name}/{f.name}": hashlib.sha256(f.read_bytes()).hexdigest()
+                                   for f in files}},
+                   sections={"C": DETECTOR_C, "n": [N_NEGATIVES, SYNONYMS_PER_CLASS, NEGATIVE_SEED, MAX_QUERY_CHARS]},
+                   code=(__name__,))
 
 
 def query_reader(text_space, class_keys=None, prototypes: np.ndarray | None = None) -> QueryReader:
@@ -343,10 +341,11 @@ _READERS: dict[tuple, QueryReader] = {}
 
 
 def _cached_reader(text_space, keys: tuple[str, ...]) -> QueryReader:
-    memo = (id(text_space), str(text_space.run_dir), keys)
+    folder = getattr(text_space, "query_dir", None) or text_space.run_dir  # the run whose encoder it reads
+    memo = (id(text_space), str(folder), keys)
     if memo in _READERS and _READERS[memo].text_space is text_space:
         return _READERS[memo]
-    path = Path(text_space.run_dir) / f"query-reader-{reader_key(text_space, keys)}.json"
+    path = Path(folder) / f"query-reader-{reader_key(text_space, keys)}.json"
     if path.is_file():
         from .encoder import load_encoder
 

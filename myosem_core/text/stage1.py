@@ -39,7 +39,7 @@ from tqdm.auto import tqdm
 
 from ..data.protocols import Split
 from ..data.windows import WindowSet
-from ..errors import ConfigError, DataError
+from ..errors import DataError
 from ..io import atomic_path, read_json, save_npz, write_json
 from ..paths import runs_root
 from ..run_store import is_complete, run_folder
@@ -111,6 +111,7 @@ class TextSpace:
     results: dict
     query_encoder: SentenceEncoder | None = None  # free text -> classes (None: the aligned encoder does it)
     query_prototypes: np.ndarray | None = None  # (K, D) its class prototypes (lexicon included)
+    query_dir: Path | None = None  # the query encoder's run folder
 
     def encode_text(self, texts: list[str] | str) -> np.ndarray:
         """(n, D) unit vectors of any sentences, in the aligned space (the prototypes', and EMG's after Stage 3)."""
@@ -296,35 +297,31 @@ def _train_query_encoder(cfg: Stage1Config, ws: WindowSet, views: list[ClassView
 
 @dataclass
 class Stage1Training:
-    """What training produced: the fine-tuned encoder, the query encoder (if any), their histories and cost."""
+    """What training the aligned space produced: the fine-tuned encoder, its history and cost."""
 
     encoder: SentenceEncoder
-    query: QueryEncoder | None
     n_texts: int
     n_classes: int
     history: list[dict]
     timing: dict
 
 
+def _timing(t0: float, c0: float, load0: float, steps: int) -> dict:
+    return {"train_seconds": time.perf_counter() - t0, "train_cpu_seconds": time.process_time() - c0,
+            "torch_threads": torch.get_num_threads(), "steps": steps, "cpu_count": os.cpu_count(),
+            "load_average": [load0, os.getloadavg()[0]]}  # 1-min load before/after: was the machine shared?
+
+
 def fit_stage1(cfg: Stage1Config, ws: WindowSet, views: list[ClassViews], heldout: list[str],
-               query_views: list[ClassViews] | None = None, progress: bool = True) -> Stage1Training:
-    """Fine-tune the packaged encoder on the seen classes' views (and the query encoder on ``query_views``)."""
+               progress: bool = True) -> Stage1Training:
+    """Fine-tune the packaged encoder on the seen classes' views: the aligned space."""
     corpus = training_corpus(views, heldout)
     _check_no_leak(corpus, views, heldout)
     encoder = load_encoder(cfg.encoder)
     t0, c0, load0 = time.perf_counter(), time.process_time(), os.getloadavg()[0]
     history = fine_tune(encoder, corpus, cfg, progress)
-    query = None
-    if cfg.query_epochs > 0:
-        if query_views is None:
-            raise ConfigError("Stage 1 with a query encoder needs the views with the lexicon (query_views)")
-        query = _train_query_encoder(cfg, ws, query_views, heldout, progress)
-    timing = {"train_seconds": time.perf_counter() - t0, "train_cpu_seconds": time.process_time() - c0,
-              "torch_threads": torch.get_num_threads(),
-              "steps": len(history) + (len(query.history) if query is not None else 0),
-              "cpu_count": os.cpu_count(),
-              "load_average": [load0, os.getloadavg()[0]]}  # 1-min load before/after: was the machine shared?
-    return Stage1Training(encoder, query, len(corpus), int(len(np.unique(corpus.class_index))), history, timing)
+    return Stage1Training(encoder, len(corpus), int(len(np.unique(corpus.class_index))), history,
+                          _timing(t0, c0, load0, len(history)))
 
 
 def evaluate_stage1(cfg: Stage1Config, ws: WindowSet, views: list[ClassViews], heldout: list[str],
@@ -341,16 +338,11 @@ def evaluate_stage1(cfg: Stage1Config, ws: WindowSet, views: list[ClassViews], h
     sel = texts.view != "heldout"
     protos_before = class_prototypes(emb_before[sel], texts.class_index[sel], texts.view[sel], K, pv)
     protos = class_prototypes(emb_after[sel], texts.class_index[sel], texts.view[sel], K, pv)
-    query = trained.query
-    if query is None:  # free text against the aligned space
-        ft = [(packaged, protos_before), (trained.encoder, protos)]
-    else:  # against the query encoder, and "before" = the packaged encoder with the query's views
-        ft = [(packaged, query.prototypes_before), (query.encoder, query.prototypes)]
     sets = benchmark_sets(ws.class_keys)  # scored, never trained on (_check_no_leak)
     free_text = {when: benchmark_results(sets, {n: enc.encode([x.text for x in v]) for n, v in sets.items()},
                                          ws.class_keys, P)
-                 for when, (enc, P) in zip(("before", "after"), ft)}
-    free_text["encoder"] = "query" if query is not None else "aligned"
+                 for when, (enc, P) in (("before", (packaged, protos_before)), ("after", (trained.encoder, protos)))}
+    free_text["encoder"] = "aligned"
     report = {"before": evaluate_embeddings(emb_before, texts.class_index, texts.view, ws.class_keys, heldout, pv),
               "after": evaluate_embeddings(emb_after, texts.class_index, texts.view, ws.class_keys, heldout, pv),
               "free_text": free_text}
@@ -360,39 +352,57 @@ def evaluate_stage1(cfg: Stage1Config, ws: WindowSet, views: list[ClassViews], h
 
 
 def train_stage1(cfg: Stage1Config, ws: WindowSet, split: Split, views: list[ClassViews], folder: Path,
-                 progress: bool = True, query_views: list[ClassViews] | None = None) -> TextSpace:
+                 progress: bool = True) -> TextSpace:
     """Train (:func:`fit_stage1`), evaluate (:func:`evaluate_stage1`), save everything into ``folder``; return the
-    frozen text space. ``query_views`` (the views with the lexicon) train the query encoder when
-    ``cfg.query_epochs > 0``."""
+    frozen text space (without a query encoder: :func:`train_query_encoder` adds one)."""
     heldout = list(split.heldout_classes)
-    trained = fit_stage1(cfg, ws, views, heldout, query_views, progress)
+    trained = fit_stage1(cfg, ws, views, heldout, progress)
     arrays, report = evaluate_stage1(cfg, ws, views, heldout, trained)
-    query, texts = trained.query, arrays["texts"]
+    texts = arrays["texts"]
     folder.mkdir(parents=True, exist_ok=True)
     write_json(folder / "views.json", _views_json(views, heldout))
     save_npz(folder / "embeddings.npz", text=np.asarray(texts.texts, dtype=str), class_index=texts.class_index,
              view=texts.view, before=arrays["before"], after=arrays["after"])
-    extra = ({"query_prototypes": query.prototypes, "query_prototypes_before": query.prototypes_before}
-             if query is not None else {})
     save_npz(folder / "prototypes.npz", class_keys=np.asarray(ws.class_keys, dtype=str),
-             prototypes=arrays["prototypes"], prototypes_before=arrays["prototypes_before"], **extra)
+             prototypes=arrays["prototypes"], prototypes_before=arrays["prototypes_before"])
     _save_top(folder / "encoder_top.safetensors", trained.encoder, cfg.train_layers)
-    if query is not None:
-        _save_top(folder / QUERY_TOP, query.encoder, cfg.train_layers)
     results = {
         "dataset": sorted(set(ws.dataset.tolist())), "synthetic": ws.is_synthetic, "protocol": split.config.name,
         "class_keys": list(ws.class_keys), "heldout_classes": heldout,
         "n_training_texts": trained.n_texts, "n_training_classes": trained.n_classes,
-        **report, "history": trained.history, "query_history": query.history if query is not None else [],
-        "timing": trained.timing, "stage1": asdict(cfg),
+        **report, "history": trained.history, "timing": trained.timing, "stage1": asdict(cfg),
     }
     write_json(folder / "results.json", results)  # written last: its presence marks a complete run
-    return TextSpace(tuple(ws.class_keys), arrays["prototypes"], views, trained.encoder, heldout, folder, results,
-                     query.encoder if query is not None else None, query.prototypes if query is not None else None)
+    return TextSpace(tuple(ws.class_keys), arrays["prototypes"], views, trained.encoder, heldout, folder, results)
 
 
-def load_stage1(folder: str | Path, encoder_name: str | None = None) -> TextSpace:
-    """The frozen text space saved in a Stage-1 run folder."""
+def train_query_encoder(cfg: Stage1Config, ws: WindowSet, split: Split, query_views: list[ClassViews],
+                        folder: Path, progress: bool = True) -> dict:
+    """Fine-tune the query encoder (free text -> classes) on ``query_views`` (the views with the lexicon), score
+    the free-text benchmark before and after, and save it into ``folder``; returns its results."""
+    heldout = list(split.heldout_classes)
+    t0, c0, load0 = time.perf_counter(), time.process_time(), os.getloadavg()[0]
+    query = _train_query_encoder(cfg, ws, query_views, heldout, progress)
+    timing = _timing(t0, c0, load0, len(query.history))
+    sets = benchmark_sets(ws.class_keys)  # scored, never trained on (_check_no_leak)
+    packaged = load_encoder(cfg.encoder)
+    free_text = {when: benchmark_results(sets, {n: enc.encode([x.text for x in v]) for n, v in sets.items()},
+                                         ws.class_keys, P)
+                 for when, (enc, P) in (("before", (packaged, query.prototypes_before)),
+                                        ("after", (query.encoder, query.prototypes)))}
+    folder.mkdir(parents=True, exist_ok=True)
+    save_npz(folder / "prototypes.npz", class_keys=np.asarray(ws.class_keys, dtype=str),
+             query_prototypes=query.prototypes, query_prototypes_before=query.prototypes_before)
+    _save_top(folder / QUERY_TOP, query.encoder, cfg.train_layers)
+    results = {"free_text": {**free_text, "encoder": "query"}, "query_history": query.history, "timing": timing,
+               "query": asdict(cfg.query_config())}
+    write_json(folder / "results.json", results)  # written last: its presence marks a complete run
+    return results
+
+
+def load_stage1(folder: str | Path, encoder_name: str | None = None, query_folder: str | Path | None = None
+                ) -> TextSpace:
+    """The frozen text space saved in a Stage-1 run folder, with the query encoder of ``query_folder`` if given."""
     folder = Path(folder)
     for name in _FILES:
         if not (folder / name).is_file():
@@ -402,22 +412,42 @@ def load_stage1(folder: str | Path, encoder_name: str | None = None) -> TextSpac
     _load_top(folder / "encoder_top.safetensors", encoder)
     with np.load(folder / "prototypes.npz", allow_pickle=False) as z:
         keys, protos = tuple(z["class_keys"].tolist()), z["prototypes"].astype(np.float32)
-        q_protos = z["query_prototypes"].astype(np.float32) if "query_prototypes" in z.files else None
-    q_encoder = None
-    if q_protos is not None:
-        if not (folder / QUERY_TOP).is_file():
-            raise DataError(folder / QUERY_TOP, None, "query encoder missing; train again with load_or_train_stage1")
-        q_encoder = load_encoder(encoder_name or results["stage1"]["encoder"])
-        _load_top(folder / QUERY_TOP, q_encoder)
     views = [ClassViews(**{k: v for k, v in d.items() if k != "heldout_class"}) for d in read_json(folder / "views.json")]
-    return TextSpace(keys, protos, views, encoder, list(results["heldout_classes"]), folder, results,
-                     q_encoder, q_protos)
+    space = TextSpace(keys, protos, views, encoder, list(results["heldout_classes"]), folder, results)
+    return attach_query_encoder(space, query_folder) if query_folder is not None else space
+
+
+def attach_query_encoder(space: TextSpace, query_folder: str | Path) -> TextSpace:
+    """``space`` with the query encoder saved in ``query_folder``; its free-text results replace the aligned
+    space's in ``space.results``."""
+    query_folder = Path(query_folder)
+    for name in (QUERY_TOP, "prototypes.npz", "results.json"):
+        if not (query_folder / name).is_file():
+            raise DataError(query_folder / name, None, "query encoder file missing; train again with "
+                            "load_or_train_stage1")
+    q = read_json(query_folder / "results.json")
+    encoder = load_encoder(space.results["stage1"]["encoder"])
+    _load_top(query_folder / QUERY_TOP, encoder)
+    with np.load(query_folder / "prototypes.npz", allow_pickle=False) as z:
+        if tuple(z["class_keys"].tolist()) != tuple(space.class_keys):
+            raise DataError(query_folder / "prototypes.npz", "class_keys", "the query encoder's classes differ "
+                            "from the text space's")
+        q_protos = z["query_prototypes"].astype(np.float32)
+    timing = {**space.results["timing"], "query_train_seconds": q["timing"]["train_seconds"]}
+    results = {**space.results, "free_text": q["free_text"], "query_history": q["query_history"], "timing": timing}
+    return replace(space, results=results, query_encoder=encoder, query_prototypes=q_protos, query_dir=query_folder)
+
+
+def aligned_settings(stage1: Stage1Config) -> Stage1Config:
+    """The settings the aligned space reads: the query encoder's fields at their defaults (they key its own run)."""
+    d = Stage1Config()
+    return replace(stage1, query_epochs=0, query_lr=d.query_lr, query_synonyms=d.query_synonyms)
 
 
 def stage1_folder(ws: WindowSet, split: Split, stage1: Stage1Config, views: list[ClassViews],
                   runs: str | Path | None = None) -> Path:
-    """The run folder of a Stage-1 text space: keyed by every text it reads (the views, process descriptions from
-    the training windows' pose included), the held-out classes, the packaged encoder, its config and code.
+    """The run folder of a Stage-1 aligned space: keyed by every text it reads (the views, process descriptions
+    from the training windows' pose included), the held-out classes, the packaged encoder, its settings and code.
 
     Stage 1 reads text and the pose stream, never the EMG, so an EMG-only data option (per-subject gain
     calibration) does not name a second folder.
@@ -425,16 +455,36 @@ def stage1_folder(ws: WindowSet, split: Split, stage1: Stage1Config, views: list
     return run_folder(runs_root(runs), "stage1", label=f"{ws.dataset_name}-{split.config.name}",
                       data={"views": views_digest(views), "heldout_classes": split.heldout_classes,
                             "encoder_sha256": encoder_spec(stage1.encoder).sha256},
-                      seed=stage1.seed, sections={"stage1": stage1}, code=(__name__,))
+                      seed=stage1.seed, sections={"stage1": aligned_settings(stage1)}, code=(__name__,))
+
+
+def query_folder(ws: WindowSet, split: Split, stage1: Stage1Config, query_views: list[ClassViews],
+                 runs: str | Path | None = None) -> Path:
+    """The run folder of a query encoder: keyed by its views (lexicon included), the held-out classes, the
+    packaged encoder, its settings and code."""
+    return run_folder(runs_root(runs), "stage1-query", label=f"{ws.dataset_name}-{split.config.name}",
+                      data={"views": views_digest(query_views), "heldout_classes": split.heldout_classes,
+                            "encoder_sha256": encoder_spec(stage1.encoder).sha256},
+                      seed=stage1.seed, sections={"query": stage1.query_config()}, code=(__name__,))
 
 
 def load_or_train_stage1(ws: WindowSet, split: Split, stage1: Stage1Config, runs: str | Path | None = None,
-                         progress: bool = True) -> TextSpace:
+                         progress: bool = True, query: bool = True) -> TextSpace:
     """The Stage-1 text space for these windows' classes and this split: from the run store, or trained and saved
-    there (``runs``: the runs root, default :func:`myosem_core.paths.runs_root`)."""
-    views = build_views(ws, split, stage1.process, stage1.synonyms)
-    query_views = build_views(ws, split, stage1.process, stage1.query_synonyms) if stage1.query_epochs > 0 else None
-    folder = stage1_folder(ws, split, stage1, views + (query_views or []), runs)
+    there (``runs``: the runs root, default :func:`myosem_core.paths.runs_root`). With ``query`` (and
+    ``stage1.query_epochs > 0``) its query encoder for free text comes along, a run of its own: the prototypes
+    alone, which Stage 3 and the comparison grid read, never train it."""
+    aligned = aligned_settings(stage1)
+    views = build_views(ws, split, aligned.process, aligned.synonyms)
+    folder = stage1_folder(ws, split, aligned, views, runs)
     if is_complete(folder) and all((folder / f).is_file() for f in _FILES):
-        return load_stage1(folder, stage1.encoder)
-    return train_stage1(stage1, ws, split, views, folder, progress, query_views)
+        space = load_stage1(folder, aligned.encoder)
+    else:
+        space = train_stage1(aligned, ws, split, views, folder, progress)
+    if not query or stage1.query_epochs <= 0:
+        return space
+    query_views = build_views(ws, split, stage1.process, stage1.query_synonyms)
+    qfolder = query_folder(ws, split, stage1, query_views, runs)
+    if not is_complete(qfolder):
+        train_query_encoder(stage1, ws, split, query_views, qfolder, progress)
+    return attach_query_encoder(space, qfolder)

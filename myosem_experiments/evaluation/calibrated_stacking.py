@@ -61,8 +61,8 @@ def pseudo_prototypes(cfg, ws: WindowSet, pseudo: Split, runs=None, progress: bo
     from myosem_core.scoring import prototypes_for
     from myosem_core.text.stage1 import load_or_train_stage1
 
-    s1 = replace(stage1 or replace(preset_section(cfg.preset, "stage1"), seed=cfg.seed), query_epochs=0)
-    return prototypes_for(load_or_train_stage1(ws, pseudo, s1, runs, progress), ws.class_keys)
+    s1 = stage1 or replace(preset_section(cfg.preset, "stage1"), seed=cfg.seed)
+    return prototypes_for(load_or_train_stage1(ws, pseudo, s1, runs, progress, query=False), ws.class_keys)
 
 
 def choose_class_penalty(cfg, ws: WindowSet, split: Split, stage1=None, stage2=None, stage3=None, runs=None,

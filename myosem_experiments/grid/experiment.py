@@ -53,7 +53,8 @@ class Context:
 
         s1 = replace(preset_section(cfg.preset, "stage1"), seed=cfg.seed)
         if source == "stage1":
-            return prototypes_for(load_or_train_stage1(ws, split, s1, self.runs, self.progress), ws.class_keys)
+            return prototypes_for(load_or_train_stage1(ws, split, s1, self.runs, self.progress, query=False),
+                                  ws.class_keys)
         from myosem_core.baselines.text import frozen_prototypes, tfidf_prototypes
         from myosem_core.text.views import build_views
 
