@@ -38,13 +38,13 @@ def test_few_shot_below_the_logistic_regression_on_one_device_says_so():
 
 def test_replay_sentences_read_every_number():
     res = {"samples": 2000, "file_samples": 2000, "live": pd.DataFrame({"top1": ["a"] * 29}), "agree_top1": 1.0,
-           "same_count": True, "latency_median_ms": 3.21, "latency_max_ms": 9.87, "watch": "close the index finger",
+           "same_count": True, "latency_median_ms": 3.21, "latency_max_ms": 9.87, "cpu_max_ms": 4.56, "watch": "close the index finger",
            "matches": 4, "normalizer": "calibration"}
     cal = {"held_out_repetitions": 3, "held_out_R@1": 0.875, "zero_shot_R@1": 0.15, "chance_R@1": 0.125}
     lines = replay_findings(res, cal)
     assert "3 repetitions" in lines[0] and "88 %" in lines[0] and "15 % zero-shot (chance 12 %)" in lines[0]
     assert "2,000 of the file's 2,000 samples; 29 windows" in lines[1] and "100 % of them" in lines[1]
-    assert "median 3.2 ms, at most 9.9 ms" in lines[2] and lines[3].endswith("4 of 29 windows matched (sentence "
+    assert "median 3.2 ms, at most 9.9 ms" in lines[2] and "at most 4.6 ms of one thread" in lines[2] and lines[3].endswith("4 of 29 windows matched (sentence "
                                                                               "score of 0.5 or more).")
     assert len(replay_findings({**res, "watch": None, "same_count": False}, {})) == 2
     inside = replay_findings({**res, "watched_prompt": "index closed", "inside": 10, "matched_inside": 3,
