@@ -10,7 +10,8 @@ alignment to the prototypes) is done through the one fit loop with the ``--old``
 sentence encoder's label embeddings (Stage 1 would add minutes and is the same for every row); validation
 R@1 is each validation window's nearest prototype. ``--old-arch`` sets architecture options the old recipe
 trained with (default: the TCN and the Atzori CNN at full temporal resolution, ``stride=1``, as before their
-strided stems). Reported per model: wall seconds, epochs, best validation top-1, and new/old ratios; each
+strided stems). Reported per model: CPU seconds of the training process (one thread: what a shared machine's
+load does not inflate the way it inflates wall time), epochs, validation R@1, and new/old ratios; each
 model's seconds are also given as a multiple of the median deep row's. Writes
 ``<runs>/benchmarks/recipe-<old>-vs-<new>.json``.
 """
@@ -43,10 +44,10 @@ def train_myosem(preset: str, train, val, P, seed: int) -> tuple[float, int, flo
     """MyoSem's Stages 2 and 3 under the preset's sections."""
     from myosem_core.training import train_stage2, train_stage3
 
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     s2 = train_stage2(train, val, preset_section(preset, "stage2"), seed=seed, progress=False)
     s3 = train_stage3(train, val, s2, P, preset_section(preset, "stage3"), seed=seed, progress=False)
-    return time.perf_counter() - t0, len(s2.curves) + len(s3.curves), val_r1(s3.embed, val, P)
+    return time.process_time() - t0, len(s2.curves) + len(s3.curves), val_r1(s3.embed, val, P)
 
 
 def train_baseline(arch: str, preset: str, arch_options: dict, train, val, P, seed: int) -> tuple[float, int, float]:
@@ -54,10 +55,10 @@ def train_baseline(arch: str, preset: str, arch_options: dict, train, val, P, se
     from myosem_core.baselines.deep import train_deep
 
     cfg = deep_config(preset, "rand")
-    cfg = replace(cfg, arch_options={**cfg.arch_options, **arch_options})
-    t0 = time.perf_counter()
+    cfg = replace(cfg, arch_options={**cfg.arch_options, arch: {**cfg.arch_options.get(arch, {}), **arch_options}})
+    t0 = time.process_time()
     run = train_deep(arch, train, val, P, cfg, seed=seed, progress=False)
-    return time.perf_counter() - t0, len(run.curves), val_r1(run.embed, val, P)
+    return time.process_time() - t0, len(run.curves), val_r1(run.embed, val, P)
 
 
 def main(argv=None) -> int:
@@ -66,12 +67,14 @@ def main(argv=None) -> int:
     ap.add_argument("--old", default="quick", help="preset of the old recipe")
     ap.add_argument("--new", default="book", help="preset of the new recipe")
     ap.add_argument("--old-arch", default=json.dumps(OLD_ARCH), help="JSON: architecture options of the old recipe")
+    ap.add_argument("--new-arch", default="{}", help="JSON: architecture options of the new recipe (default: the "
+                                                     "preset's)")
     ap.add_argument("--models", nargs="+", default=["myosem", *DEEP_BASELINES])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
     set_threads(args.threads)
-    old_arch = json.loads(args.old_arch)
+    old_arch, new_arch = json.loads(args.old_arch), json.loads(args.new_arch)
     ws, split = load_data(make_config(args.new, "ninapro-db1", args.data_dir, 0), "rand", progress=False)
     train, val = ws.subset(split.train), ws.subset(split.val)
     from myosem_core.baselines.text import frozen_prototypes
@@ -83,7 +86,7 @@ def main(argv=None) -> int:
         for recipe, preset in (("old", args.old), ("new", args.new)):
             for seed in args.seeds:
                 sec, epochs, acc = (train_myosem(preset, train, val, P, seed) if model == "myosem" else
-                                    train_baseline(model, preset, old_arch.get(model, {}) if recipe == "old" else {},
+                                    train_baseline(model, preset, (old_arch if recipe == "old" else new_arch).get(model, {}),
                                                    train, val, P, seed))
                 rows.append({"model": model, "recipe": recipe, "preset": preset, "seed": seed,
                              "seconds": round(sec, 1), "epochs": epochs, "val_r1": round(acc, 4)})
@@ -103,7 +106,7 @@ def main(argv=None) -> int:
             for m in args.models:
                 summary[m][f"over_median_deep_{recipe}"] = round(summary[m][f"seconds_{recipe}"] / median, 2)
     out = runs_root() / "benchmarks" / f"recipe-{args.old}-vs-{args.new}.json"
-    write_json(out, {"old": args.old, "new": args.new, "old_arch": old_arch, "threads": args.threads,
+    write_json(out, {"old": args.old, "new": args.new, "old_arch": old_arch, "new_arch": new_arch, "threads": args.threads,
                      "seeds": args.seeds, "load_1min_at_start": os.getloadavg()[0], "rows": rows, "summary": summary})
     print(f"{'model':14} {'s old':>7} {'s new':>7} {'new/old':>7} {'x med old':>9} {'x med new':>9} "
           f"{'R@1 old':>8} {'R@1 new':>8}")

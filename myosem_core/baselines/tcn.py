@@ -55,12 +55,14 @@ class TCN(nn.Module):
     """(B, L, C) window -> (B, width) last-step representation."""
 
     def __init__(self, n_channels: int, window_len: int, width: int = 64, kernel: int = 3, dropout: float = 0.1,
-                 stride: int = 4):
+                 stride: int = 4, stem_kernel: int | None = None, levels: int | None = None):
         super().__init__()
         stride = max(1, min(stride, window_len))
-        self.stem = nn.Sequential(nn.Conv1d(n_channels, width, stride, stride=stride), nn.ReLU()) if stride > 1 \
-            else nn.Identity()
-        n_levels = levels_for(window_len // stride, kernel)
+        stem_kernel = stem_kernel or stride
+        self.stem = nn.Sequential(nn.ConstantPad1d((stem_kernel - stride, 0), 0.0),  # causal: pad on the left
+                                  nn.Conv1d(n_channels, width, stem_kernel, stride=stride), nn.ReLU()) \
+            if stride > 1 else nn.Identity()
+        n_levels = levels or levels_for(window_len // stride, kernel)
         chans = [n_channels if stride == 1 else width] + [width] * n_levels
         self.blocks = nn.Sequential(*[TemporalBlock(chans[i], chans[i + 1], kernel, 2 ** i, dropout)
                                       for i in range(n_levels)])
