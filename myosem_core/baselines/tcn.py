@@ -6,11 +6,14 @@ ReLU, dropout); the dilation doubles per level so the receptive field covers
 the whole window. As in the paper's sequence classification, the segment
 representation is the output at the last time step.
 
-A strided stem first maps each ``stride`` samples to one step (a convolution over
-non-overlapping patches, so step t still sees no later sample): the blocks then run
-at a quarter of the length by default. On DB1's 100 Hz envelopes that cut the
-training time about fourfold at the same validation accuracy
-(``benchmarks/bench_baselines.py``).
+A strided stem first maps the window to half its length (a causal convolution of 4
+samples every 2: step t sees no later sample), and the blocks keep the depth they
+have at full resolution. Dropout is off: its random masks took about a third of a
+training step. Measured on DB1's ``rand`` validation repetition at the ``quick``
+recipe (``benchmarks/bench_recipe.py``, seeds 0 and 1, one thread): full resolution
+with dropout 144 CPU-s and validation R@1 64.4 %; without dropout 101 s and 64.9 %;
+this stem without dropout 61 s and 66.9 %. A stem of stride 4 was faster (30 s) but
+lost 4 points (60.4 %), one of stride 2 with fewer levels lost 1.4.
 """
 
 from __future__ import annotations
@@ -54,15 +57,15 @@ def levels_for(window_len: int, kernel: int) -> int:
 class TCN(nn.Module):
     """(B, L, C) window -> (B, width) last-step representation."""
 
-    def __init__(self, n_channels: int, window_len: int, width: int = 64, kernel: int = 3, dropout: float = 0.1,
-                 stride: int = 4, stem_kernel: int | None = None, levels: int | None = None):
+    def __init__(self, n_channels: int, window_len: int, width: int = 64, kernel: int = 3, dropout: float = 0.0,
+                 stride: int = 2, stem_kernel: int | None = 4, levels: int | None = None):
         super().__init__()
         stride = max(1, min(stride, window_len))
-        stem_kernel = stem_kernel or stride
+        stem_kernel = max(stride, stem_kernel or stride)
         self.stem = nn.Sequential(nn.ConstantPad1d((stem_kernel - stride, 0), 0.0),  # causal: pad on the left
                                   nn.Conv1d(n_channels, width, stem_kernel, stride=stride), nn.ReLU()) \
             if stride > 1 else nn.Identity()
-        n_levels = levels or levels_for(window_len // stride, kernel)
+        n_levels = levels or levels_for(window_len, kernel)  # the depth of full resolution
         chans = [n_channels if stride == 1 else width] + [width] * n_levels
         self.blocks = nn.Sequential(*[TemporalBlock(chans[i], chans[i + 1], kernel, 2 ** i, dropout)
                                       for i in range(n_levels)])
