@@ -24,10 +24,7 @@ buffering and the 5 ms polling interval to the processing latency.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,23 +36,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_scale import REPO  # noqa: E402
 
+from myosem_experiments.report.machine import machine  # noqa: E402
+
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "ninapro-db1"
 TARGET_MS = 20.0
 WATCH = "close the index finger"
-
-
-def machine() -> dict:
-    """Python, torch, the CPU's model name and how many CPUs this process sees."""
-    import torch
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
-        cpu = next((line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name")), cpu)
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return {"python": platform.python_version(), "torch": torch.__version__, "cpu": cpu,
-            "cpus_visible": os.cpu_count(), "load_avg_1min_at_start": round(os.getloadavg()[0], 2)}
 
 
 def _stats(values) -> dict:

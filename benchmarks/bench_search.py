@@ -266,7 +266,7 @@ def run(args) -> dict:
     out = {"command": "python benchmarks/bench_search.py " + " ".join(args.argv), "k": args.k,
            "model": str(stage3.folder), "targets": {"recall@5": TARGET_RECALL, "ms_per_query_at_1M": TARGET_MS,
                                                     "GiB_at_10M": TARGET_GIB}, "rows": []}
-    from bench_live import machine
+    from myosem_experiments.report.machine import machine
 
     out["machine"] = machine()
     sizes = sorted(args.sizes)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import time
 from datetime import datetime, timezone
@@ -25,10 +24,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_scale  # noqa: E402
+from myosem_experiments.report.machine import machine  # noqa: E402
 
 REPO = bench_scale.REPO
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "ninapro-db1"
 BOOK_TABLE = REPO / "book" / "executed" / "scale_results.md"
+GPU_RESULTS = sorted((REPO / "book" / "results").glob("gpu-full-grid-*.json"))
+GPU_TABLE = REPO / "book" / "executed" / "gpu_full_grid.md"
 
 
 def load_bench_windows(data_dir: Path | None, preset: str, seed: int):
@@ -41,14 +43,6 @@ def load_bench_windows(data_dir: Path | None, preset: str, seed: int):
     cfg = make_config(preset, dataset, str(data_dir) if data_dir else None, seed)
     ws = load_config_windows(cfg, progress=False)
     return ws.subset(make_split(ws, "rand").train), dataset
-
-
-def machine() -> dict:
-    import torch
-
-    return {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
-            "cpu": platform.processor() or platform.machine(), "cpus_visible": os.cpu_count(),
-            "load_avg_1min_at_start": round(os.getloadavg()[0], 2)}
 
 
 def run(args) -> dict:
@@ -95,6 +89,7 @@ def run(args) -> dict:
         from myosem_core.io import write_text
 
         write_text(BOOK_TABLE, render_markdown(out))
+        write_text(GPU_TABLE, render_gpu_grids(GPU_RESULTS))
     return out
 
 
@@ -113,11 +108,33 @@ def _big(r: dict) -> int:
     return next(iter(r["inference"].values())).get("big_batch", 256)
 
 
+def render_gpu_grids(paths) -> str:
+    """The ``full`` preset's comparison grid timed on a lent GPU (``book/results/gpu-full-grid-*.json``)."""
+    import json
+
+    if not paths:
+        return "No GPU run of the `full` preset's grid is recorded in `book/results/`.\n"
+    parts = []
+    for path in paths:
+        r = json.loads(Path(path).read_text())
+        rows = ["| model | wall s | training s | EMG→text R@1 | text→EMG R@1 |", "|---|---:|---:|---:|---:|"]
+        rows += [f"| {x['model']} | {x['wall_seconds']:.1f} | {x['train_seconds']:.1f} | {100 * x['emg_to_text R@1']:.1f} | "
+                 f"{100 * x['text_to_emg R@1']:.1f} |" for x in r["rows"]]
+        parts.append(f"`{Path(path).name}`: the `{r['preset']}` preset's grid, protocol `{r['protocol']}`, seed "
+                     f"{r['seed']}, every row one after the other on one {r['gpu']} ({r['cpu']}, {r['cpu_count']} cores, "
+                     f"{r['threads']} CPU threads for the parts that stay on the CPU: Stage 1, EMBridge/CPEP, AEMG, the "
+                     f"forest), torch {r['torch']}: **{r['wall_seconds'] / 60:.1f} min** of wall time from empty runs"
+                     f"{'' if r.get('complete') else ' (stopped before the last row)'}. Training seconds of rows that "
+                     "share a Stage-2 run count it again; wall seconds do not. GPU numbers are close to, not identical "
+                     "with, CPU numbers.\n\n" + "\n".join(rows) + "\n")
+    return "\n".join(parts)
+
+
 def render_markdown(r: dict) -> str:
     """The benchmark tables as MyST markdown, every number read from the result dict ``r``."""
     m = r["machine"]
     data = "the **synthetic** generator" if r["synthetic"] else f"real **{r['dataset']}**"
-    lines = [f"Measured {r['measured_utc']} by `{r['command'].strip()}` on {m['cpus_visible']} CPU(s) "
+    lines = [f"Measured {r['measured_utc']} by `{r['command'].strip()}` on {m['cpus_visible']} CPU(s) of an {m['cpu']} "
              f"(load average {m['load_avg_1min_at_start']} when it started: "
              f"{'other jobs shared the machine' if m['load_avg_1min_at_start'] >= 1 else 'the machine was otherwise idle'}), "
              f"torch {m['torch']}, on windows of {data} ({r['n_windows']:,} training windows of the `rand` split). "

@@ -24,12 +24,13 @@ same seed gives the same numbers to the bit.
 from __future__ import annotations
 
 import json
-import platform
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from myosem_core.errors import DataError
 from myosem_core.io import read_json, write_json
+
+from ..report.machine import machine
 
 METRICS = ("R@1", "R@3", "MRR")
 DIRECTIONS = {"emg_to_text": ("emg_to_text",), "text_to_emg": ("text_to_emg",),
@@ -167,24 +168,6 @@ def compare(expected: dict, produced: dict) -> Comparison:
     return Comparison(moved, missing, unpinned, n, overall)
 
 
-def machine() -> dict:
-    """The machine that produced the numbers: CPU model, the instruction sets that change float results, torch."""
-    import torch
-
-    cpu, flags = platform.processor() or platform.machine(), set()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name":
-                cpu = value.strip()
-            elif key.strip() == "flags":
-                flags = set(value.split())
-    isa = [f for f in ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile") if f in flags]
-    return {"cpu": cpu, "isa": isa, "torch": torch.__version__,
-            "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(), "python": platform.python_version()}
-
-
 def write_expected(path: str | Path, produced: dict, dataset: str, preset: str, seed: int,
                    rule: PinRule = PinRule(), command: str = "") -> Path:
     """Pin ``produced`` (atomically) with the rule and the machine; refuses an empty set, which would pin nothing
@@ -195,4 +178,4 @@ def write_expected(path: str | Path, produced: dict, dataset: str, preset: str, 
     rounded = {k: {m: {"value": round(v["value"], 6), "sigma": round(v["sigma"], 6)} for m, v in vals.items()}
                for k, vals in produced.items()}
     return write_json(path, {"dataset": dataset, "preset": preset, "seed": seed, "rule": asdict(rule),
-                             "machine": machine(), "written_by": command, "results": rounded})
+                             "machine": machine(load=False), "written_by": command, "results": rounded})
