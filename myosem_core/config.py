@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, is_dataclass, replace
 from pathlib import Path
 
 from .data.synthetic import SyntheticConfig
@@ -65,6 +65,28 @@ class Config:
     def hash(self) -> str:
         """Short stable hash of everything in the config."""
         return run_key(self)
+
+
+#: dataclass field metadata of an option added after runs were cached: it enters run keys only when set
+WHEN_SET = {"key": "when set"}
+
+
+def key_fields(obj):
+    """``asdict(obj)`` for run keys: fields marked :data:`WHEN_SET` are left out while at their default
+    (recursively), so adding an option never changes the keys of runs that do not use it."""
+    if is_dataclass(obj) and not isinstance(obj, type):
+        out = {}
+        for f in fields(obj):
+            value = getattr(obj, f.name)
+            if f.metadata.get("key") == "when set" and value == f.default:
+                continue
+            out[f.name] = key_fields(value)
+        return out
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(key_fields(v) for v in obj)
+    if isinstance(obj, dict):
+        return {k: key_fields(v) for k, v in obj.items()}
+    return obj
 
 
 def run_record(cfg: Config, **parts) -> dict:

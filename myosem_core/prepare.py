@@ -7,6 +7,7 @@ from pathlib import Path
 from .config import Config, run_directory
 from .data import Split, WindowSet, load_windows, make_split
 from .data.catalog import class_name
+from .errors import ConfigError
 from .io import write_json
 from .paths import cache_root, runs_root
 
@@ -18,14 +19,31 @@ def load_config_windows(cfg: Config, progress: bool = True) -> WindowSet:
 
     With ``cfg.data.subject_calibration`` every subject's channels are gain-calibrated first
     (:mod:`myosem_core.data.calibration`); the flag is part of the config, so it keys every cached run.
+    A calibration that reads only what a protocol allows (log standardisation) needs the split:
+    :func:`load_split_windows`.
     """
+    from .data.calibration import calibrate_subjects, calibration_repetitions, needs_split
+
+    if needs_split(cfg.data.subject_calibration):
+        raise ConfigError(f"data.subject_calibration={cfg.data.subject_calibration!r} reads each subject's windows "
+                          "as the protocol allows; load the windows with load_split_windows(cfg, protocol)")
     ws = load_windows(cfg.data.dataset, cfg.data.data_dir, cache_dir=cache_root(), progress=progress,
                       **cfg.data.load_options())
     if cfg.data.subject_calibration:
-        from .data.calibration import calibrate_subjects, calibration_repetitions
-
         ws = calibrate_subjects(ws, calibration_repetitions(cfg.data.subject_calibration))
     return ws
+
+
+def load_split_windows(cfg: Config, protocol: str, progress: bool = True, **split_options
+                       ) -> tuple[WindowSet, Split]:
+    """The windows of a config and their split under ``protocol`` (``ProtocolConfig`` fields override),
+    calibrated as the split allows (:func:`myosem_core.data.calibration.calibrate_split`)."""
+    from .data.calibration import calibrate_split
+
+    ws = load_windows(cfg.data.dataset, cfg.data.data_dir, cache_dir=cache_root(), progress=progress,
+                      **cfg.data.load_options())
+    split = make_split(ws, protocol, **split_options)
+    return calibrate_split(ws, split, cfg.data.subject_calibration), split
 
 
 def prepare_data(cfg: Config, protocols=DEFAULT_PROTOCOLS, run_dir: str | Path | None = None):

@@ -19,7 +19,7 @@ from myosem_core.config import Config, run_directory
 from myosem_core.data.protocols import Split, make_split
 from myosem_core.data.windows import WindowSet
 from myosem_core.paths import runs_root
-from myosem_core.prepare import load_config_windows
+from myosem_core.prepare import load_split_windows
 from myosem_core.evaluation.retrieval_results import evaluate_retriever
 from myosem_core.scoring import prototypes_for
 
@@ -43,10 +43,9 @@ def results_folder(cfg: Config, runs: str | Path | None = None, **parts) -> Path
 
 
 def load_data(cfg: Config, protocol: str, *, progress: bool = True, **split_options) -> tuple[WindowSet, Split]:
-    """Windows of the config (:func:`myosem_core.prepare.load_config_windows`, per-subject calibration included)
-    and their split under ``protocol`` (``ProtocolConfig`` fields override)."""
-    ws = load_config_windows(cfg, progress)
-    return ws, make_split(ws, protocol, **split_options)
+    """Windows of the config and their split under ``protocol`` (``ProtocolConfig`` fields override), per-subject
+    calibration included (:func:`myosem_core.prepare.load_split_windows`)."""
+    return load_split_windows(cfg, protocol, progress, **split_options)
 
 
 def train_myosem(cfg: Config, ws: WindowSet, split: Split, text_space=None, runs: str | Path | None = None,

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..config import Config, run_directory
+from ..config import WHEN_SET, Config, key_fields, run_directory
 from ..data.protocols import Split
 from ..data.windows import WindowSet
 from ..errors import ConfigError, DataError
@@ -51,6 +51,7 @@ class Stage2Config:
     cross_user_augment: AugmentConfig | None = None  # replaces ``augment`` under the user protocol (None: same)
     log_normalize: bool | None = None  # None: log-compress before z-scoring iff the signal is an RMS envelope
     log_eps_quantile: float = 0.1  # log floor eps = this quantile of the training values
+    center_windows: bool = field(default=False, metadata=WHEN_SET)  # each window minus its own mean log level
     w_subject: float = 0.0  # subject-adversarial weight (gradient reversal on the segment vector; 0: off)
     threads: int = 1  # intra-op threads (the machine is shared; more threads thrash under load)
 
@@ -62,8 +63,8 @@ class Stage2Config:
         return preset_section(name, "stage2")
 
     def key(self) -> dict:
-        """The fields that name a run."""
-        return asdict(self)
+        """The fields that name a run (:func:`~myosem_core.config.key_fields`)."""
+        return key_fields(self)
 
     def for_protocol(self, protocol: str | None) -> "Stage2Config":
         """The config a protocol trains with: new users (``user``) get ``cross_user_augment``."""
@@ -120,7 +121,7 @@ def encoder_config_for(ws: WindowSet, cfg: Stage2Config) -> EncoderConfig:
 
 def fit_normalizer(train_ws: WindowSet, cfg: Stage2Config) -> InputNormalizer:
     log = cfg.log_normalize if cfg.log_normalize is not None else train_ws.signal_kind == "rms"
-    return InputNormalizer.fit(train_ws.X, log, cfg.log_eps_quantile)
+    return InputNormalizer.fit(train_ws.X, log, cfg.log_eps_quantile, cfg.center_windows)
 
 
 def train_stage2(train_ws: WindowSet, val_ws: WindowSet, cfg: Stage2Config = Stage2Config(), seed: int = 0,

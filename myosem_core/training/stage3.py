@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..config import Config, run_directory
+from ..config import Config, key_fields, run_directory
 from ..data.protocols import Split
 from ..data.windows import WindowSet
 from ..errors import ConfigError, DataError
@@ -273,7 +273,7 @@ def load_or_train_stage3(cfg: Config, ws: WindowSet, split: Split, prototypes: n
         raise ConfigError("load_or_train_stage3 needs a saved Stage-2 run (one with a folder)")
     folder = run_directory(runs_root(runs), cfg, name=f"myosem-stage3-{cfg.data.dataset}-{split.config.name}",
                            stage="myosem-stage3", stage2_run=stage2.folder.name, protocol=split.config.key(),
-                           stage3=asdict(stage3), prototypes=config_hash(P, list(ws.class_keys)),
+                           stage3=key_fields(stage3), prototypes=config_hash(P, list(ws.class_keys)),
                            **ddp.run_key_extra())
     if (folder / "results.json").is_file():
         return load_stage3(folder)

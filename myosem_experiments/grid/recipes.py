@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, replace
 
-from myosem_core.config import Config
+from myosem_core.config import Config, key_fields
 
 from .rows import ModelSpec
 
@@ -49,7 +49,7 @@ def recipe(spec: ModelSpec, cfg: Config, protocol: str) -> dict:
         out["calibrated_stacking"] = CHOICE_RULE
     if spec.is_myosem or spec.text != "stage1":
         s2, s3 = row_stage_configs(spec, cfg.preset, protocol)
-        out.update(stage2=s2.key(), stage3=asdict(s3))
+        out.update(stage2=s2.key(), stage3=key_fields(s3))
     if spec.text in ("stage1", "frozen", "label", "tfidf"):
         from myosem_core.text.stage1 import Stage1Config
 
@@ -63,7 +63,7 @@ def recipe(spec: ModelSpec, cfg: Config, protocol: str) -> dict:
         if spec.emg in DEEP_BASELINES:
             from myosem_core.baselines.deep import DeepConfig
 
-            out["deep"] = asdict(DeepConfig.preset_named(cfg.preset, protocol))
+            out["deep"] = key_fields(DeepConfig.preset_named(cfg.preset, protocol))
     from myosem_core import distributed as ddp
 
     if trained_on := ddp.run_key_extra():  # a GPU gives close, not identical numbers; CPU hashes stay as they were
