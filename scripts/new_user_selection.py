@@ -53,7 +53,8 @@ def main(argv=None) -> int:
     choice = choose(rows)
     write_json(path, {"preset": args.preset, "dataset": args.dataset, "dev_split": DEV_SPLIT,
                       "candidates": {k: {"note": c.note, "calibration": c.calibration, "stage2": list(c.stage2),
-                                         "stage3": list(c.stage3), "val_subjects": c.val_subjects}
+                                         "stage3": list(c.stage3), "val_subjects": c.val_subjects,
+                                         "members": c.members}
                                      for k, c in CANDIDATES.items()},
                       "rows": rows, "choice": choice})
     for s in summarise(rows):

@@ -52,6 +52,7 @@ class NewUserAdaptation:
     rounds: int = 5  # balanced k-means rounds on unlabeled windows
     temperature: float = 0.07  # of the cosines the balanced assignment reads
     refit_copies: int = 5  # a scoring retriever refits with this many copies of the user's windows
+    prototypes_after_fine_tune: bool = False  # fine-tune, then the user's prototypes in the tuned embedding
     fine_tune: FineTuneConfig = field(default_factory=FineTuneConfig)
 
     def __post_init__(self):
@@ -73,7 +74,7 @@ class NewUserAdaptation:
             if setting == "unlabeled":
                 out.update(rounds=self.rounds, temperature=self.temperature)
             if method == "fine-tune":
-                out["fine_tune"] = asdict(self.fine_tune)
+                out.update(fine_tune=asdict(self.fine_tune), prototypes_after_fine_tune=self.prototypes_after_fine_tune)
         return out
 
 
@@ -113,7 +114,11 @@ def _user_scores(retriever, adapt: AdaptationWindows, test: WindowSet, prototype
         targets = balanced_assignment(window_cosines(Z, user_prototypes) / cfg.temperature, adapt.segment)
     if method == "fine-tune" and hasattr(retriever, "fine_tuned"):
         tuned = retriever.fine_tuned(adapt.windows.X, targets, prototypes, cfg.fine_tune, seed)
-        return retriever_scores(tuned, test, prototypes)
+        if not cfg.prototypes_after_fine_tune:
+            return retriever_scores(tuned, test, prototypes)
+        retriever, Z = tuned, tuned.embed(adapt.windows)
+        user_prototypes = (few_shot_prototypes(Z, adapt.y, prototypes, cfg.prior) if adapt.labelled else
+                           refine_prototypes(Z, prototypes, adapt.segment, cfg.rounds, cfg.temperature, cfg.prior))
     return window_posteriors(window_cosines(retriever.embed(test), user_prototypes))
 
 

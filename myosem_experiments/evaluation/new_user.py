@@ -34,6 +34,7 @@ SETTINGS = tuple(NEW_USER_SETTINGS)
 DEV_SPLIT = {"train_subjects": [f"S{i}" for i in (1, 2, 3, 4, *range(7, 13))],
              "test_subjects": [f"S{i}" for i in range(13, 17)]}
 METRICS = ("R@1", "R@3", "MRR")
+MEMBER_SEED_STEP = 1000  # ensemble member i of seed s trains with seed s + 1000 i
 RING = 8  # DB1: electrodes 1-8 are equally spaced around the forearm; 9 and 10 sit on the finger flexors/extensors
 
 
@@ -47,6 +48,7 @@ class Candidate:
     stage2: tuple[str, ...] = ()  # Stage2Config assignments, e.g. "center_windows=true"
     stage3: tuple[str, ...] = ()  # Stage3Config assignments
     val_subjects: int = 0  # validate on the last this-many training subjects instead of their repetition 10
+    members: int = 1  # an ensemble of this many MyoSem models (seeds seed, seed + 1000, ...; one text space)
 
     @property
     def settings(self) -> tuple[str, ...]:
@@ -89,6 +91,15 @@ CANDIDATES: dict[str, Candidate] = {c.name: c for c in (
     Candidate("log-standardised + small", "both", calibration=LOG_STD, stage2=SMALL),
     Candidate("log-standardised + subject validation", "both", calibration=LOG_STD, val_subjects=2),
     Candidate("log-standardised + strong augmentation", "both", calibration=LOG_STD, **_both(*STRONG_AUGMENT)),
+    Candidate("adversarial + ring-rotation + strong augmentation", "all three",
+              stage2=("w_subject=0.3", *RING_ROTATION, *STRONG_AUGMENT), stage3=(*RING_ROTATION, *STRONG_AUGMENT)),
+    Candidate("log-standardised + ring-rotation + strong augmentation", "all three", calibration=LOG_STD,
+              **_both(*RING_ROTATION, *STRONG_AUGMENT)),
+    Candidate("log-standardised + ring-rotation + adversarial", "all three", calibration=LOG_STD,
+              stage2=("w_subject=0.3", *RING_ROTATION), stage3=RING_ROTATION),
+    Candidate("log-standardised + ring-rotation + strong augmentation + adversarial", "all four",
+              calibration=LOG_STD, stage2=("w_subject=0.3", *RING_ROTATION, *STRONG_AUGMENT),
+              stage3=(*RING_ROTATION, *STRONG_AUGMENT)),
 )}
 
 #: adaptation variants: name -> how a fitted model adapts (``none`` is the only one under ``nothing``)
@@ -97,6 +108,8 @@ ADAPTATIONS: dict[str, NewUserAdaptation] = {
     "prototypes": NewUserAdaptation("prototypes", "prototypes", prior=1.0, rounds=5),
     "centroids": NewUserAdaptation("prototypes", "prototypes", prior=0.0, rounds=5),
     "fine-tune": NewUserAdaptation("fine-tune", "fine-tune", fine_tune=FineTuneConfig()),
+    "fine-tune + prototypes": NewUserAdaptation("fine-tune", "fine-tune", fine_tune=FineTuneConfig(),
+                                                prototypes_after_fine_tune=True),
 }
 
 
@@ -133,6 +146,7 @@ def score_candidate(candidate: Candidate, seed: int, stage: str = "dev", adaptat
 
     ``stage``: ``dev`` (:data:`DEV_SPLIT`) or ``test`` (the protocol's own split, S17-S20 on DB1).
     """
+    from myosem_core.baselines.ensemble import EnsembleRetriever
     from myosem_core.baselines.myosem import MyoSemRetriever
     from myosem_core.baselines.registry import make_retriever
 
@@ -147,9 +161,14 @@ def score_candidate(candidate: Candidate, seed: int, stage: str = "dev", adaptat
         if setting not in candidate.settings:
             raise ConfigError(f"candidate {candidate.name!r} cannot serve the setting {setting!r}")
         ws, split = load_data(cfg, "user", progress=False, new_user=setting, **options)
-        _, P, _, run3 = train_myosem(cfg, ws, split, runs=runs, stage2=s2, stage3=s3, progress=progress)
+        text, P, _, run3 = train_myosem(cfg, ws, split, runs=runs, stage2=s2, stage3=s3, progress=progress)
+        members = [MyoSemRetriever.from_run(run3)]
+        for i in range(1, candidate.members):
+            member_cfg = replace(cfg, seed=seed + MEMBER_SEED_STEP * i)
+            members.append(MyoSemRetriever.from_run(train_myosem(member_cfg, ws, split, text, runs, stage2=s2,
+                                                                 stage3=s3, progress=progress)[3]))
         y = ws.y[split.test]
-        models = {"MyoSem": MyoSemRetriever.from_run(run3)}
+        models = {"MyoSem": members[0] if len(members) == 1 else EnsembleRetriever(members)}
         for name in baselines:
             if name not in fitted:  # the training windows are the same in every setting
                 fitted[name] = make_retriever(name, seed=seed, preset=preset).fit(
@@ -236,3 +255,94 @@ def selection_path(preset: str, folder: str | Path | None = None) -> Path:
     from myosem_core.paths import repo_root
 
     return Path(folder) if folder else repo_root() / "book" / "results" / f"new-user-{preset}.json"
+
+
+#: what the book asks of MyoSem for a new user (test users, mean of seeds): setting -> (E→T R@1, E→T R@3), percent
+TARGETS = {"nothing": (30.0, 58.0), "unlabeled": (40.0, 68.0), "one-repetition": (65.0, 85.0)}
+MODEL_LABELS = {"MyoSem": "MyoSem", "LDA": "LDA", "RF": "random forest"}
+
+
+def _cell(s: dict, metric: str) -> str:
+    n = len(s["seeds"])
+    return f"{100 * s[metric]:.1f} ± {100 * s[metric + ' std']:.1f}" if n > 1 else f"{100 * s[metric]:.1f}"
+
+
+def method_table(rows: list[dict], models=("MyoSem", "LDA")):
+    """Development figures of every method tried: rows (candidate, adaptation), columns (setting, model metric);
+    'mean ± std' over seeds, percent; empty where a method does not apply."""
+    import pandas as pd
+
+    out: dict = {}
+    for s in summarise([r for r in rows if r["stage"] == "dev" and r["model"] in models]):
+        row = out.setdefault((s["candidate"], s["adaptation"]), {})
+        for metric in ("E→T R@1", "E→T R@3"):
+            row[(s["setting"], f"{s['model']} {metric[4:]}")] = _cell(s, metric)
+        row[(s["setting"], "seeds")] = len(s["seeds"])
+    order = {name: i for i, name in enumerate(CANDIDATES)}
+    table = pd.DataFrame.from_dict(out, orient="index")
+    table = table.loc[sorted(table.index, key=lambda k: (order.get(k[0], len(order)), list(ADAPTATIONS).index(k[1])
+                                                         if k[1] in ADAPTATIONS else 99))]
+    table.index.names = ["candidate", "adaptation"]
+    cols = [(st, c) for st in SETTINGS for c in [f"{m} {x}" for m in models for x in ("R@1", "R@3")] + ["seeds"]
+            if (st, c) in table.columns]
+    table = table[cols]
+    table.columns = pd.MultiIndex.from_tuples(cols)
+    return table.astype(object).where(table.notna(), "")
+
+
+def held_out_table(rows: list[dict]):
+    """Test-user figures per setting and model (mean ± std over seeds, percent), the chosen method's adaptation."""
+    import pandas as pd
+
+    out = []
+    for s in summarise([r for r in rows if r["stage"] == "test"]):
+        out.append({"setting": s["setting"], "model": MODEL_LABELS.get(s["model"], s["model"]),
+                    "method": f"{s['candidate']} + {s['adaptation']}",
+                    **{m: _cell(s, m) for m in ("E→T R@1", "E→T R@3", "E→T MRR", "T→E R@1")}, "seeds": len(s["seeds"])})
+    if not out:
+        return pd.DataFrame()
+    table = pd.DataFrame(out)
+    table["setting"] = pd.Categorical(table["setting"], SETTINGS, ordered=True)
+    return table.sort_values(["setting", "model", "method"]).set_index(["setting", "model", "method"])
+
+
+def target_verdicts(rows: list[dict], choice: dict[str, dict]) -> list[dict]:
+    """Per setting: MyoSem's test mean under the chosen method against :data:`TARGETS` and the baselines' best."""
+    out = []
+    summary = summarise([r for r in rows if r["stage"] == "test"])
+    for setting, chosen in choice.items():
+        mine = [s for s in summary if s["setting"] == setting and s["model"] == "MyoSem"
+                and s["candidate"] == chosen["candidate"] and s["adaptation"] == chosen["adaptation"]]
+        if not mine:
+            continue
+        m = mine[0]
+        others = [s for s in summary if s["setting"] == setting and s["model"] != "MyoSem"
+                  and s["candidate"] == chosen["candidate"] and s["adaptation"] == chosen["adaptation"]]
+        r1, r3 = TARGETS[setting]
+        out.append({"setting": setting, "method": f"{chosen['candidate']} + {chosen['adaptation']}",
+                    "seeds": m["seeds"], "R@1": 100 * m["E→T R@1"], "R@3": 100 * m["E→T R@3"],
+                    "T→E R@1": 100 * m["T→E R@1"], "target R@1": r1, "target R@3": r3,
+                    "met": bool(100 * m["E→T R@1"] >= r1 and 100 * m["E→T R@3"] >= r3),
+                    "baselines": {MODEL_LABELS.get(o["model"], o["model"]): (100 * o["E→T R@1"], 100 * o["E→T R@3"],
+                                                                             100 * o["T→E R@1"]) for o in others}})
+    return out
+
+
+def new_user_sentences(rows: list[dict], choice: dict[str, dict]) -> list[str]:
+    """What the new-user results say, one sentence per setting: the method chosen on the development users and
+    what it reaches on the test users, against the target and the classical baselines."""
+    out = []
+    verdicts = {v["setting"]: v for v in target_verdicts(rows, choice)}
+    for setting, chosen in choice.items():
+        dev = (f"`{setting}`: chosen on S13–S16, {chosen['candidate']} + {chosen['adaptation']} "
+               f"(development R@1 {100 * chosen['E→T R@1']:.1f}, seeds {chosen['seeds']})")
+        v = verdicts.get(setting)
+        if v is None:
+            out.append(dev + "; not yet scored on the test users.")
+            continue
+        base = "; ".join(f"{name} {a:.1f} / {b:.1f}" for name, (a, b, _) in v["baselines"].items())
+        word = "meets" if v["met"] else "misses"
+        out.append(f"{dev}. On S17–S20 MyoSem reaches EMG→text R@1 {v['R@1']:.1f} / R@3 {v['R@3']:.1f} "
+                   f"(seeds {v['seeds']}), which {word} the target {v['target R@1']:.0f} / {v['target R@3']:.0f}"
+                   + (f"; on the same windows {base}." if base else "."))
+    return out
