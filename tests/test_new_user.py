@@ -311,3 +311,28 @@ def test_adaptation_options_are_checked():
     assert described["method"] == "fine-tune" and "fine_tune" in described
     assert NewUserAdaptation().describe("nothing") == {"setting": "nothing", "method": "none"}
     assert ProtocolConfig("user").label == "user"
+
+
+def test_a_retriever_is_evaluated_per_setting_under_the_settings_label(small, tmp_path):
+    from myosem_core.evaluation.retrieval_results import evaluate_retriever
+
+    ws, subjects = small
+    split = make_split(ws, "user-one-repetition", **subjects)
+    r = evaluate_retriever("lda", ws, split, None, 0, tmp_path)
+    assert r["protocol"] == "user-one-repetition" and r["new_user"] == "one-repetition"
+    assert r["adaptation"]["method"] == NewUserAdaptation().one_repetition
+    assert r["n_test"] == len(split.test) and (tmp_path / "ninapro-db1__user-one-repetition__lda__seed0.json").is_file()
+
+
+def test_grid_settings_train_like_user_and_key_their_adaptation():
+    from myosem_core.config import make_config
+    from myosem_core.training import Stage2Config
+    from myosem_experiments.grid.recipes import recipe
+    from myosem_experiments.grid.rows import MODELS
+
+    s2 = Stage2Config.preset_named("quick")
+    assert s2.for_protocol("user-unlabeled") == s2.for_protocol("user") != s2.for_protocol("rand")
+    cfg = make_config("quick", "ninapro-db1", None, 0)
+    plain, unlabeled = recipe(MODELS["myosem"], cfg, "user"), recipe(MODELS["myosem"], cfg, "user-unlabeled")
+    assert "adaptation" in unlabeled and "adaptation" not in plain and plain["hash"] != unlabeled["hash"]
+    assert plain["stage2"] == unlabeled["stage2"]

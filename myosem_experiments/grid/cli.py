@@ -14,7 +14,7 @@ from myosem_core.config import report_seeds
 from myosem_core.io import write_text
 
 from .results import experiment_folder, load_experiment_results
-from .rows import MODELS, PROTOCOLS
+from .rows import MODELS, NEW_USER_PROTOCOLS, PROTOCOLS
 from .runner import run_experiments
 from .views import experiment_tables, tables_markdown
 
@@ -26,7 +26,7 @@ def main(argv=None) -> int:
     ap.add_argument("--dataset", default="ninapro-db1")
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--seeds", type=int, nargs="+", default=None, help="default: 0 (quick), 0 1 2 (full)")
-    ap.add_argument("--protocols", nargs="+", default=list(PROTOCOLS), choices=PROTOCOLS + ("cross-dataset",))
+    ap.add_argument("--protocols", nargs="+", default=list(PROTOCOLS), choices=PROTOCOLS + NEW_USER_PROTOCOLS + ("cross-dataset",))
     ap.add_argument("--models", nargs="+", default=None, choices=list(MODELS))
     ap.add_argument("--runs", default=None, help="runs root (default $MYOSEM_RUNS or <repo>/runs)")
     ap.add_argument("--threads", type=int, default=1,

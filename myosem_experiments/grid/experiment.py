@@ -17,7 +17,7 @@ from myosem_core.scoring import prototypes_for
 
 from .recipes import TFIDF_DIM, recipe, row_stage_configs
 from .results import cached_result, experiment_folder, resolve_data_dir
-from .rows import PROTOCOLS, ModelSpec, model_spec
+from .rows import NEW_USER_PROTOCOLS, PROTOCOLS, ModelSpec, model_spec
 
 
 class Context:
@@ -84,8 +84,8 @@ def run_experiment(name: str, protocol: str, seed: int = 0, preset: str = "quick
     from myosem_core.baselines.registry import make_retriever
 
     spec = model_spec(name)
-    if protocol not in PROTOCOLS:
-        raise ConfigError(f"protocol {protocol!r} is not run here; expected one of {PROTOCOLS} "
+    if protocol not in PROTOCOLS + NEW_USER_PROTOCOLS:
+        raise ConfigError(f"protocol {protocol!r} is not run here; expected one of {PROTOCOLS + NEW_USER_PROTOCOLS} "
                           "(cross-dataset needs two datasets)")
     data_dir = resolve_data_dir(data_dir)
     ctx = ctx or Context(runs, progress)

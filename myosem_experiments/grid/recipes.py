@@ -11,7 +11,7 @@ from dataclasses import asdict, replace
 
 from myosem_core.config import Config, key_fields
 
-from .rows import ModelSpec
+from .rows import NEW_USER_PROTOCOLS, ModelSpec
 
 #: bump when a change to the training code should invalidate cached results
 RECIPE_VERSION = 4
@@ -43,6 +43,10 @@ def recipe(spec: ModelSpec, cfg: Config, protocol: str) -> dict:
     # cost: a scheduling hint; calibrated_stacking: its own entry below, only where it changes the result
     row = {k: v for k, v in asdict(spec).items() if k not in ("cost", "calibrated_stacking")}
     out: dict = {"version": RECIPE_VERSION, "data": cfg.to_dict(), "protocol": protocol, "spec": row}
+    if protocol in NEW_USER_PROTOCOLS:  # how every row adapts to each new user
+        from myosem_core.adaptation import NewUserAdaptation
+
+        out["adaptation"] = key_fields(NewUserAdaptation())
     if spec.calibrated_stacking and protocol == "class":
         from ..evaluation.calibrated_stacking import CHOICE_RULE
 

@@ -14,7 +14,7 @@ from myosem_core.paths import runs_root
 from myosem_core.evaluation.retrieval_results import result_path
 
 from .recipes import recipe
-from .rows import MODELS, PROTOCOLS, model_spec
+from .rows import MODELS, NEW_USER_PROTOCOLS, PROTOCOLS, model_spec
 
 
 def resolve_data_dir(data_dir: str | Path | None) -> str | None:
@@ -53,7 +53,7 @@ def current_results(folder: str | Path, models, preset: str, dataset: str, data_
     """
     data_dir, out = resolve_data_dir(data_dir), []
     for r in load_experiment_results(folder):
-        if r.get("dataset") != dataset or r.get("model") not in models or r.get("protocol") not in PROTOCOLS:
+        if r.get("dataset") != dataset or r.get("model") not in models or r.get("protocol") not in PROTOCOLS + NEW_USER_PROTOCOLS:
             continue
         cfg = make_config(preset, dataset, data_dir, r["seed"])
         if r.get("recipe_hash") == recipe(MODELS[r["model"]], cfg, r["protocol"])["hash"]:

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from myosem_core.errors import ConfigError
 
 PROTOCOLS = ("rand", "user", "class")
+#: the user protocol's new-user settings as grid protocols (run when asked for; not in the default grid)
+NEW_USER_PROTOCOLS = ("user-nothing", "user-unlabeled", "user-one-repetition")
 
 
 @dataclass(frozen=True)
