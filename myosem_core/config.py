@@ -25,8 +25,10 @@ class DataConfig:
     exercise: int = 1
     window: WindowConfig = WindowConfig()
     synthetic: SyntheticConfig = SyntheticConfig()
-    #: per-subject channel-gain calibration (:mod:`myosem_core.data.calibration`): None (off), true (gains
-    #: from all of a subject's windows) or {"repetitions": [1]} (from those repetitions' windows only)
+    #: per-subject input calibration (:mod:`myosem_core.data.calibration`): None (off), true (median gains
+    #: from all of a subject's windows), {"repetitions": [1]} (from those repetitions' windows only) or
+    #: {"method": "log-standardise"} (log envelope standardised per subject from the windows the split lets
+    #: a model read; a new user's only from the adaptation windows of a new-user setting)
     subject_calibration: bool | dict | None = None
 
     def load_options(self) -> dict:

@@ -181,5 +181,5 @@ def plot_new_user_methods(summary: list[dict], setting: str, title: str = "", ax
     ax.set_yticks(y, [f"{s['candidate']} + {s['adaptation']}" for s in mine], fontsize=7)
     ax.invert_yaxis()
     ax.set(xlabel="EMG→text R@1 on S13–S16 (%)", title=title or setting)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="best")
     return ax

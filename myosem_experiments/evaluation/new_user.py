@@ -100,6 +100,8 @@ CANDIDATES: dict[str, Candidate] = {c.name: c for c in (
     Candidate("log-standardised + ring-rotation + strong augmentation + adversarial", "all four",
               calibration=LOG_STD, stage2=("w_subject=0.3", *RING_ROTATION, *STRONG_AUGMENT),
               stage3=(*RING_ROTATION, *STRONG_AUGMENT)),
+    Candidate("plain, ensemble of 3", "three models of the preset from different seeds, their embeddings averaged",
+              members=3),
     Candidate("log-standardised + ring-rotation, ensemble of 3", "three such models from different seeds, "
               "their embeddings averaged", calibration=LOG_STD, members=3, **_both(*RING_ROTATION)),
 )}
@@ -271,6 +273,16 @@ MODEL_LABELS = {"MyoSem": "MyoSem", "LDA": "LDA", "RF": "random forest"}
 def _cell(s: dict, metric: str) -> str:
     n = len(s["seeds"])
     return f"{100 * s[metric]:.1f} ± {100 * s[metric + ' std']:.1f}" if n > 1 else f"{100 * s[metric]:.1f}"
+
+
+def finalists(summary: list[dict]) -> list[dict]:
+    """The development summary rows of the methods carried to the most seeds of their setting (those that compete
+    in :func:`choose`; the others were screened on fewer seeds)."""
+    dev = [s for s in summary if s["stage"] == "dev"]
+    most = {}
+    for s in dev:
+        most[s["setting"]] = max(most.get(s["setting"], 0), len(s["seeds"]))
+    return [s for s in dev if len(s["seeds"]) == most[s["setting"]]]
 
 
 def method_table(rows: list[dict], models=("MyoSem", "LDA")):
