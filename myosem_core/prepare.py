@@ -9,6 +9,7 @@ from .config import Config
 from .data import Split, WindowSet, load_windows, make_split
 from .data.catalog import class_name
 from .data.protocols import PROTOCOLS
+from .errors import ConfigError
 from .io import write_json
 from .paths import cache_root, runs_root
 from .run_store import data_identity, run_folder
@@ -19,21 +20,31 @@ def load_config_windows(cfg: Config, progress: bool = True) -> WindowSet:
 
     With ``cfg.data.subject_calibration`` every subject's channels are gain-calibrated first
     (:mod:`myosem_core.data.calibration`); the flag is part of the config, so it keys every cached run.
+    A calibration that reads only what a protocol allows (log standardisation) needs the split:
+    :func:`load_data`.
     """
+    from .data.calibration import calibrate_subjects, calibration_repetitions, needs_split
+
+    if needs_split(cfg.data.subject_calibration):
+        raise ConfigError(f"data.subject_calibration={cfg.data.subject_calibration!r} reads each subject's windows "
+                          "as the protocol allows; load the windows with load_data(cfg, protocol)")
     ws = load_windows(cfg.data.dataset, cfg.data.data_dir, cache_dir=cache_root(), progress=progress,
                       **cfg.data.load_options())
     if cfg.data.subject_calibration:
-        from .data.calibration import calibrate_subjects, calibration_repetitions
-
         ws = calibrate_subjects(ws, calibration_repetitions(cfg.data.subject_calibration))
     return ws
 
 
 def load_data(cfg: Config, protocol: str, progress: bool = True, **split_options) -> tuple[WindowSet, Split]:
-    """The config's windows (:func:`load_config_windows`) and their split under ``protocol``
-    (``ProtocolConfig`` fields in ``split_options`` override the protocol's defaults)."""
-    ws = load_config_windows(cfg, progress)
-    return ws, make_split(ws, protocol, **split_options)
+    """The config's windows and their split under ``protocol`` (``ProtocolConfig`` fields in ``split_options``
+    override the protocol's defaults), calibrated as the split allows
+    (:func:`myosem_core.data.calibration.calibrate_split`)."""
+    from .data.calibration import calibrate_split
+
+    ws = load_windows(cfg.data.dataset, cfg.data.data_dir, cache_dir=cache_root(), progress=progress,
+                      **cfg.data.load_options())
+    split = make_split(ws, protocol, **split_options)
+    return calibrate_split(ws, split, cfg.data.subject_calibration), split
 
 
 def prepare_data(cfg: Config, protocols=PROTOCOLS, run_dir: str | Path | None = None, progress: bool = True):

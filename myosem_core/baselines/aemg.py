@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from dataclasses import asdict
 
@@ -21,7 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..data.windows import WindowSet
+from ..data.windows import WindowSet, concat_windows
 from ..errors import ConfigError
 from ..threads import limit_threads
 from ..training.aemg import AEMGConfig, load_or_pretrain_aemg
@@ -33,13 +32,7 @@ def _concat(a: WindowSet, b: WindowSet | None) -> WindowSet:
     """Training and validation windows together (label-free pretraining may use both)."""
     if b is None or len(b) == 0:
         return a
-    fields = {f.name: getattr(a, f.name) for f in dataclasses.fields(a)}
-    for name, v in fields.items():
-        if isinstance(v, np.ndarray):
-            fields[name] = np.concatenate([v, getattr(b, name)])
-    if a.pose is None or b.pose is None:
-        fields["pose"] = None
-    return WindowSet(**fields)
+    return concat_windows([a, b])
 
 
 class AEMGRetriever:

@@ -253,6 +253,20 @@ class DeepRetriever:
             raise ConfigError(f"{self.arch}: embed called before fit")
         return self.run.embed(ws.X)
 
+    def fine_tuned(self, X: np.ndarray, targets: np.ndarray, prototypes: np.ndarray, config, seed: int = 0
+                   ) -> "DeepRetriever":
+        """A copy whose backbone and projection are fine-tuned on raw windows ``X`` towards soft ``targets``
+        (N, K) (:func:`myosem_core.adaptation.fine_tune.fine_tune_network`); this one is left unchanged."""
+        from ..adaptation.fine_tune import fine_tune_network
+
+        if self.run is None:
+            raise ConfigError(f"{self.arch}: fine_tuned called before fit")
+        net = fine_tune_network(self.run.model, lambda m, x: m.embed(x), self.run.normalizer.transform(X), targets,
+                                prototypes, config, seed)
+        out = copy.copy(self)
+        out.run = replace(self.run, model=net)
+        return out
+
     def describe(self) -> dict:
         """What the results JSON records about this model."""
         return {"arch": self.arch, "config": asdict(self.config),

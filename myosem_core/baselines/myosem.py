@@ -36,3 +36,17 @@ class MyoSemRetriever:
         if self.run is None:
             raise ConfigError("MyoSemRetriever.embed called before fit")
         return self.run.embed(ws.X)
+
+    def fine_tuned(self, X: np.ndarray, targets: np.ndarray, prototypes: np.ndarray, config, seed: int = 0
+                   ) -> "MyoSemRetriever":
+        """A copy whose whole Stage-3 model is fine-tuned on raw windows ``X`` towards soft ``targets`` (N, K)
+        (:func:`myosem_core.adaptation.fine_tune.fine_tune_network`); this one is left unchanged."""
+        from dataclasses import replace
+
+        from ..adaptation.fine_tune import fine_tune_network
+
+        if self.run is None:
+            raise ConfigError("MyoSemRetriever.fine_tuned called before fit")
+        net = fine_tune_network(self.run.model, lambda m, x: m(x).embedding, self.run.normalizer.transform(X),
+                                targets, prototypes, config, seed)
+        return MyoSemRetriever.from_run(replace(self.run, model=net, folder=None))

@@ -5,6 +5,11 @@
 - ``user``: subjects disjoint between train and test. Validation is the
   training subjects' ``val_repetitions``, or with ``val_subjects`` whole
   training subjects, so that model selection watches people never trained on.
+  A **new-user setting** (``new_user``, :data:`NEW_USER_SETTINGS`) says what a model may read of a test
+  user before it is scored: ``nothing``, ``unlabeled`` (the ``adapt_repetitions``, without labels) or
+  ``one-repetition`` (the ``labelled_repetitions``, with labels). Every setting evaluates the same windows,
+  the test users' repetitions outside ``adapt_repetitions``; the windows it may read are marked ``adapt``
+  in the manifest, and it trains on the same windows as plain ``user``.
 - ``class``: held-out classes never reach train or val; test holds them plus
   the seen classes' test repetitions, and every class is a retrieval candidate.
 - ``cross-dataset``: train on dataset A, test on dataset B.
@@ -25,6 +30,17 @@ from .windows import WindowSet
 #: the protocols the book reports on one dataset (``cross-dataset`` needs two)
 PROTOCOLS = ("rand", "user", "class")
 ALL_PROTOCOLS = PROTOCOLS + ("cross-dataset",)
+
+#: The ``user`` protocol's new-user settings: what a model may read of a test user before it is scored.
+NEW_USER_SETTINGS = {
+    "nothing": "no data of the new user",
+    "unlabeled": "the new user's adaptation repetitions without labels (transductive)",
+    "one-repetition": "one labelled repetition of each movement of the new user",
+}
+#: the fields that choose a new-user setting: they change the test users' windows only, never training
+NEW_USER_FIELDS = ("new_user", "adapt_repetitions", "labelled_repetitions")
+#: the ``user`` protocol under each new-user setting, as protocol labels (opt-in rows of the grid)
+NEW_USER_PROTOCOLS = tuple(f"user-{setting}" for setting in NEW_USER_SETTINGS)
 
 #: Development defaults per dataset (DESIGN.md section 3).
 DEFAULTS = {
@@ -52,16 +68,35 @@ class ProtocolConfig:
     heldout_classes: list[str] | None = None  # class: class keys; None = dataset default
     train_dataset: str | None = None  # cross-dataset
     test_dataset: str | None = None
+    new_user: str | None = None  # user: None (every repetition of the test users evaluated) or a NEW_USER_SETTINGS key
+    adapt_repetitions: tuple[int, ...] = (1, 2, 3)  # new-user settings: test users' repetitions never evaluated
+    labelled_repetitions: tuple[int, ...] = (1,)  # one-repetition: the adaptation repetitions read with labels
 
     def key(self) -> dict:
-        """The fields that define this protocol's split, for run-cache hashes.
+        """The fields that define this protocol's training windows, for the run-cache hashes of trained models.
 
         ``val_subjects`` enters only when set (``user``), so runs cached before the field existed keep their keys.
+        The new-user fields never enter: they choose test users' windows only, so every setting reuses the
+        models trained for plain ``user`` (:meth:`evaluation_key` names them).
         """
         out = asdict(self)
         if self.name != "user" or self.val_subjects is None:
             out.pop("val_subjects")
+        for name in NEW_USER_FIELDS:
+            out.pop(name)
         return out
+
+    def evaluation_key(self) -> dict:
+        """:meth:`key` plus the new-user setting (when one is set): what defines the evaluated windows."""
+        out = self.key()
+        if self.new_user is not None:
+            out.update({name: getattr(self, name) for name in NEW_USER_FIELDS})
+        return out
+
+    @property
+    def label(self) -> str:
+        """The protocol's name in result files and tables: ``user-unlabeled`` under a new-user setting."""
+        return self.name if self.new_user is None else f"{self.name}-{self.new_user}"
 
 
 @dataclass
@@ -88,6 +123,20 @@ class Split:
         return self.indices("test")
 
     @property
+    def adapt(self) -> np.ndarray:
+        """The new user's windows a new-user setting may read (empty under ``nothing`` and other protocols)."""
+        return self.indices("adapt")
+
+    @property
+    def new_user(self) -> str | None:
+        return self.config.new_user
+
+    @property
+    def adapt_labelled(self) -> bool:
+        """Whether the adaptation windows come with their labels (``one-repetition``)."""
+        return self.config.new_user == "one-repetition"
+
+    @property
     def heldout_classes(self) -> list[str]:
         return list(self.extra.get("heldout_classes", []))
 
@@ -96,12 +145,12 @@ class Split:
         return pd.crosstab(self.manifest["split"], self.manifest["class_key"])
 
     def save(self, folder: str | Path) -> Path:
-        """Write ``<protocol>.csv`` and ``<protocol>.json`` atomically into ``folder``."""
+        """Write ``<label>.csv`` and ``<label>.json`` atomically into ``folder`` (label: ``user-unlabeled`` ...)."""
         folder = Path(folder)
-        path = folder / f"{self.config.name}.csv"
+        path = folder / f"{self.config.label}.csv"
         with atomic_path(path) as tmp:
             self.manifest.to_csv(tmp, index_label="window")
-        write_json(folder / f"{self.config.name}.json", {"config": asdict(self.config), **self.extra})
+        write_json(folder / f"{self.config.label}.json", {"config": asdict(self.config), **self.extra})
         return path
 
 
@@ -141,12 +190,53 @@ def _val_subjects(cfg: ProtocolConfig, train: list[str], present: set) -> list[s
     return chosen
 
 
+def _check_new_user(cfg: ProtocolConfig) -> None:
+    if cfg.new_user is None:
+        return
+    if cfg.name != "user":
+        raise ConfigError(f"protocol {cfg.name!r}: new_user={cfg.new_user!r} is a setting of the user protocol only")
+    if cfg.new_user not in NEW_USER_SETTINGS:
+        raise ConfigError(f"user protocol: unknown new_user {cfg.new_user!r}; expected one of {list(NEW_USER_SETTINGS)}")
+    if not cfg.adapt_repetitions:
+        raise ConfigError("user protocol: a new-user setting needs adapt_repetitions (the repetitions never evaluated)")
+    outside = set(cfg.labelled_repetitions) - set(cfg.adapt_repetitions)
+    if cfg.new_user == "one-repetition" and (not cfg.labelled_repetitions or outside):
+        raise ConfigError(f"user protocol: labelled_repetitions {list(cfg.labelled_repetitions)} must be a non-empty "
+                          f"subset of adapt_repetitions {list(cfg.adapt_repetitions)}")
+
+
+def _mark_new_user_windows(split: np.ndarray, ws: WindowSet, test_subjects, cfg: ProtocolConfig) -> None:
+    """Under a new-user setting: the test users' adaptation repetitions become ``adapt`` (what the setting may
+    read) or ``unused``; their other repetitions stay ``test``, the same windows in every setting."""
+    is_test_user = np.isin(ws.subject, test_subjects)
+    reserved = is_test_user & np.isin(ws.repetition, list(cfg.adapt_repetitions))
+    split[reserved] = "unused"
+    readable = {"nothing": (), "unlabeled": cfg.adapt_repetitions,
+                "one-repetition": cfg.labelled_repetitions}[cfg.new_user]
+    split[reserved & np.isin(ws.repetition, list(readable))] = "adapt"
+    if readable and not (split == "adapt").any():
+        raise DataError("<windows>", "repetition", f"user protocol, new user setting {cfg.new_user!r}: no window of "
+                        f"the test users in repetitions {list(readable)}")
+
+
+def protocol_options(label: str) -> tuple[str, dict]:
+    """A protocol label and the fields it sets: ``user-unlabeled`` -> ``("user", {"new_user": "unlabeled"})``."""
+    for setting in NEW_USER_SETTINGS:
+        if label == f"user-{setting}":
+            return "user", {"new_user": setting}
+    return label, {}
+
+
 def make_split(ws: WindowSet, cfg: ProtocolConfig | str = "rand", **overrides) -> Split:
-    """Assign every window of ``ws`` to train / val / test / unused under a protocol."""
+    """Assign every window of ``ws`` to train / val / test / adapt / unused under a protocol.
+
+    ``cfg`` is a :class:`ProtocolConfig` or a protocol label (``rand``, ``user``, ``user-unlabeled`` ...)."""
     if isinstance(cfg, str):
-        cfg = ProtocolConfig(name=cfg, **overrides)
+        name, implied = protocol_options(cfg)
+        cfg = ProtocolConfig(name=name, **{**implied, **overrides})
     if cfg.name not in ALL_PROTOCOLS:
         raise ConfigError(f"unknown protocol {cfg.name!r}; expected one of {ALL_PROTOCOLS}")
+    _check_new_user(cfg)
     extra: dict = {}
     if cfg.name == "rand":
         split = _rep_split(ws, cfg.test_repetitions, cfg.val_repetitions)
@@ -167,6 +257,8 @@ def make_split(ws: WindowSet, cfg: ProtocolConfig | str = "rand", **overrides) -
         else:
             split[in_train & np.isin(ws.repetition, list(cfg.val_repetitions))] = "val"
         split[np.isin(ws.subject, test)] = "test"
+        if cfg.new_user is not None:
+            _mark_new_user_windows(split, ws, test, cfg)
         extra.update(train_subjects=sorted(set(train) & present), test_subjects=sorted(set(test) & present),
                      val_subjects=sorted(val_subjects))
     elif cfg.name == "class":

@@ -78,6 +78,28 @@ class WindowSet:
         return "+".join(sorted({str(d) for d in np.unique(self.dataset)})) or "windows"
 
 
+def concat_windows(parts: list[WindowSet]) -> WindowSet:
+    """The windows of ``parts`` one after another (class keys, rate and channels of the first; pose only when
+    every part has one). Empty parts are skipped."""
+    parts = [p for p in parts if p is not None and len(p)]
+    if not parts:
+        raise DataError("<windows>", None, "nothing to concatenate")
+    first = parts[0]
+    for p in parts[1:]:
+        if p.class_keys != first.class_keys or p.X.shape[1:] != first.X.shape[1:]:
+            raise DataError("<windows>", "X", f"cannot concatenate windows of shape {p.X.shape[1:]} and classes "
+                            f"{p.class_keys[:2]}... with {first.X.shape[1:]} and {first.class_keys[:2]}...")
+    no_pose = any(p.pose is None for p in parts)
+    out = {}
+    for f in fields(first):
+        v = getattr(first, f.name)
+        if f.name == "pose" and no_pose:
+            out["pose"], out["pose_kind"] = None, "none"
+        elif f.name != "pose_kind" or not no_pose:
+            out[f.name] = np.concatenate([getattr(p, f.name) for p in parts]) if isinstance(v, np.ndarray) else v
+    return WindowSet(**out)
+
+
 def segments(rec: Recording, include_rest: bool = False) -> list[tuple[int, int, int, int]]:
     """Runs of constant (label, repetition): (start, stop, label, repetition).
 
@@ -167,3 +189,27 @@ def include(label: int, cfg: WindowConfig) -> bool:
 def _natural(key: str):
     prefix, _, last = key.rpartition("/")
     return (prefix, int(last)) if last.isdigit() else (prefix, 0, last)
+
+
+def contiguous_segments(ws: WindowSet) -> np.ndarray:
+    """(N,) id of the contiguous stretch of movement each window lies in, read from the windows' timing only.
+
+    Windows of one recording whose starts follow each other at the hop (``meta["window"]["hop_s"]``, else the
+    smallest step between starts) form one segment: one repetition of one movement, since windows never
+    cross a repetition boundary and rest is left out. No label is read, so an unlabeled new user's windows
+    can be grouped by the movement they belong to (which movement stays unknown).
+    """
+    hop_s = (ws.meta.get("window") or {}).get("hop_s")
+    order = np.lexsort((ws.start, ws.recording))
+    rec, start = ws.recording[order], ws.start[order]
+    step = np.diff(start)
+    if hop_s is not None:
+        hop = int(round(hop_s * ws.fs))
+    else:
+        same = (np.diff(rec) == 0) & (step > 0)
+        hop = int(step[same].min()) if same.any() else 1
+    new = np.ones(len(ws), dtype=bool)
+    new[1:] = (np.diff(rec) != 0) | (step > hop)
+    out = np.empty(len(ws), dtype=np.int64)
+    out[order] = np.cumsum(new) - 1
+    return out

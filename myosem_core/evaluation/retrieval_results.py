@@ -56,17 +56,31 @@ def save_result(folder: str | Path, result: dict) -> Path:
 
 
 def evaluate_retriever(name: str, ws: WindowSet, split: Split, prototypes: np.ndarray, seed: int = 0,
-                       folder: str | Path | None = None, retriever=None, **options) -> dict:
-    """Fit registry entry ``name`` (or use the fitted ``retriever``), evaluate on the test split, save the JSON."""
+                       folder: str | Path | None = None, retriever=None, adaptation=None, **options) -> dict:
+    """Fit registry entry ``name`` (or use the fitted ``retriever``), evaluate on the test split, save the JSON.
+
+    Under a new-user setting of ``user`` the retriever is first adapted to each test user as the setting
+    allows (:func:`myosem_core.adaptation.new_user_scores`, ``adaptation``: a
+    :class:`~myosem_core.adaptation.NewUserAdaptation`, default its defaults); the result's protocol is the
+    setting's label (``user-unlabeled`` ...).
+    """
     if retriever is None:
         retriever = make_retriever(name, seed=seed, **options)
         retriever.fit(ws.subset(split.train), ws.subset(split.val), prototypes)
     test = ws.subset(split.test)
-    S = retriever_scores(retriever, test, prototypes)
-    result = {"dataset": str(ws.meta.get("dataset") or test.dataset[0]), "protocol": split.config.name,
+    extra = {}
+    if split.new_user is not None:
+        from ..adaptation import NewUserAdaptation, new_user_scores
+
+        adaptation = adaptation or NewUserAdaptation()
+        S = new_user_scores(retriever, ws, split, prototypes, adaptation, seed)
+        extra = {"new_user": split.new_user, "adaptation": adaptation.describe(split.new_user)}
+    else:
+        S = retriever_scores(retriever, test, prototypes)
+    result = {"dataset": str(ws.meta.get("dataset") or test.dataset[0]), "protocol": split.config.label,
               "model": name, "seed": int(seed), "synthetic": bool(test.is_synthetic), "class_keys": list(ws.class_keys),
-              "n_test": int(len(test)), **evaluate_scores(S, test.y, list(ws.class_keys), split.heldout_classes,
-                                                          seed=seed)}
+              "n_test": int(len(test)), **extra,
+              **evaluate_scores(S, test.y, list(ws.class_keys), split.heldout_classes, seed=seed)}
     run = getattr(retriever, "run", None)
     if run is not None and getattr(run, "folder", None) is not None:
         result["run_folder"] = Path(run.folder).name

@@ -63,12 +63,16 @@ class Stage2Config:
     cross_user_augment: AugmentConfig | None = None  # replaces ``augment`` under the user protocol (None: same)
     log_normalize: bool | None = None  # None: log-compress before z-scoring iff the signal is an RMS envelope
     log_eps_quantile: float = 0.1  # log floor eps = this quantile of the training values
+    center_windows: bool = False  # each window minus its own mean log level
     w_subject: float = 0.0  # subject-adversarial weight (gradient reversal on the segment vector; 0: off)
     threads: int = 1  # intra-op threads (the machine is shared; more threads thrash under load)
 
     def for_protocol(self, protocol: str | None) -> "Stage2Config":
-        """The config a protocol trains with: new users (``user``) get ``cross_user_augment``."""
-        if protocol == "user" and self.cross_user_augment is not None:
+        """The config a protocol trains with: new users (``user`` and its new-user settings, ``user-unlabeled`` ...)
+        get ``cross_user_augment``."""
+        from ..data.protocols import protocol_options
+
+        if protocol and protocol_options(protocol)[0] == "user" and self.cross_user_augment is not None:
             return replace(self, augment=self.cross_user_augment, cross_user_augment=None)
         return self
 
@@ -121,7 +125,7 @@ def encoder_config_for(ws: WindowSet, cfg: Stage2Config) -> EncoderConfig:
 
 def fit_normalizer(train_ws: WindowSet, cfg: Stage2Config) -> InputNormalizer:
     log = cfg.log_normalize if cfg.log_normalize is not None else train_ws.signal_kind == "rms"
-    return InputNormalizer.fit(train_ws.X, log, cfg.log_eps_quantile)
+    return InputNormalizer.fit(train_ws.X, log, cfg.log_eps_quantile, cfg.center_windows)
 
 
 def train_stage2(train_ws: WindowSet, val_ws: WindowSet, cfg: Stage2Config = Stage2Config(), seed: int = 0,

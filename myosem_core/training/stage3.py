@@ -73,8 +73,11 @@ class Stage3Config:
     threads: int = 1  # intra-op threads (the machine is shared; more threads thrash under load)
 
     def for_protocol(self, protocol: str | None) -> "Stage3Config":
-        """The config a protocol trains with: new users (``user``) get ``cross_user_augment``."""
-        if protocol == "user" and self.cross_user_augment is not None:
+        """The config a protocol trains with: new users (``user`` and its new-user settings, ``user-unlabeled`` ...)
+        get ``cross_user_augment``."""
+        from ..data.protocols import protocol_options
+
+        if protocol and protocol_options(protocol)[0] == "user" and self.cross_user_augment is not None:
             return replace(self, augment=self.cross_user_augment, cross_user_augment=None)
         return self
 

@@ -22,7 +22,7 @@ from myosem_core.scoring import prototypes_for
 
 from .recipes import TFIDF_DIM, recipe, row_stage_configs
 from .results import cached_result, experiment_config, experiment_folder
-from .rows import ModelSpec, model_spec
+from .rows import NEW_USER_PROTOCOLS, ModelSpec, model_spec
 
 
 class Context:
@@ -99,8 +99,8 @@ def run_experiment(name: str, protocol: str, seed: int = 0, preset: str = "quick
     ``data`` replaces the preset's data config (e.g. with per-subject calibration); its results go to a
     results folder of their own."""
     spec = model_spec(name)
-    if protocol not in PROTOCOLS:
-        raise ConfigError(f"protocol {protocol!r} is not run here; expected one of {PROTOCOLS} "
+    if protocol not in PROTOCOLS + NEW_USER_PROTOCOLS:
+        raise ConfigError(f"protocol {protocol!r} is not run here; expected one of {PROTOCOLS + NEW_USER_PROTOCOLS} "
                           "(cross-dataset needs two datasets)")
     ctx = ctx or Context(runs, progress)
     cfg = experiment_config(preset, dataset, data_dir, seed, data)

@@ -10,7 +10,7 @@ from dataclasses import asdict, is_dataclass, replace
 from myosem_core.config import Config
 from myosem_core.presets import preset_section
 
-from .rows import ModelSpec
+from .rows import NEW_USER_PROTOCOLS, ModelSpec
 
 TFIDF_DIM = 64
 
@@ -45,6 +45,8 @@ def row_code(spec: ModelSpec, protocol: str) -> tuple[str, ...]:
         code.append("myosem_core.baselines.text")
     if spec.calibrated_stacking and protocol == "class":
         code.append("myosem_experiments.evaluation.calibrated_stacking")
+    if protocol in NEW_USER_PROTOCOLS:
+        code.append("myosem_core.adaptation.new_user")
     return tuple(code)
 
 
@@ -58,6 +60,10 @@ def recipe(spec: ModelSpec, cfg: Config, protocol: str) -> dict:
     row = {k: v for k, v in asdict(spec).items() if k not in ("cost", "calibrated_stacking")}
     out: dict = {"data": data_identity(cfg.data), "seed": cfg.seed, "preset": cfg.preset, "protocol": protocol,
                  "spec": row}
+    if protocol in NEW_USER_PROTOCOLS:  # how every row adapts to each new user
+        from myosem_core.adaptation import NewUserAdaptation
+
+        out["adaptation"] = asdict(NewUserAdaptation())
     if spec.calibrated_stacking and protocol == "class":
         from ..evaluation.calibrated_stacking import CHOICE_RULE
 

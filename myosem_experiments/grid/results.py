@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from myosem_core.config import Config, DataConfig
-from myosem_core.data.protocols import PROTOCOLS
+from myosem_core.data.protocols import NEW_USER_PROTOCOLS, PROTOCOLS
 from myosem_core.evaluation.retrieval_results import result_path
 from myosem_core.io import read_json
 from myosem_core.paths import runs_root
@@ -75,7 +75,7 @@ def current_results(folder: str | Path, models, preset: str, dataset: str, data_
     """
     out, data = [], folder_data(folder)
     for r in load_experiment_results(folder):
-        if r.get("dataset") != dataset or r.get("model") not in models or r.get("protocol") not in PROTOCOLS:
+        if r.get("dataset") != dataset or r.get("model") not in models or r.get("protocol") not in PROTOCOLS + NEW_USER_PROTOCOLS:
             continue
         cfg = experiment_config(preset, dataset, data_dir, r["seed"], data)
         if r.get("recipe_hash") == recipe(MODELS[r["model"]], cfg, r["protocol"])["hash"]:

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from myosem_core.data.protocols import PROTOCOLS  # noqa: F401  (re-exported: the grid runs every protocol of one dataset)
+# re-exported: the grid runs every protocol of one dataset, and the new-user settings when asked for
+from myosem_core.data.protocols import NEW_USER_PROTOCOLS, PROTOCOLS  # noqa: F401
 from myosem_core.errors import ConfigError
-
 
 @dataclass(frozen=True)
 class ModelSpec:

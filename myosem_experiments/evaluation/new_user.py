@@ -1,0 +1,365 @@
+"""MyoSem for a new user: methods chosen on development subjects, then scored once on the test users.
+
+    rows = run_selection(["plain", "log-standardised"], seeds=(0, 1, 2), data_dir=...)   # S13-S16 only
+    choice = choose(rows)                               # per setting: candidate + adaptation, by dev R@1
+    test_rows = run_test(choice, seeds=(0, 1, 2), data_dir=...)                            # S17-S20
+
+The ``user`` protocol's three new-user settings (``nothing``, ``unlabeled``, ``one-repetition``;
+:data:`myosem_core.data.protocols.NEW_USER_SETTINGS`) evaluate the same windows, repetitions 4-10 of
+the test users. A method is a **training candidate** (:class:`Candidate`: per-subject input calibration
+and Stage-2/3 changes of the preset) with an **adaptation** (:data:`ADAPTATIONS`,
+:class:`~myosem_core.adaptation.NewUserAdaptation`). Methods are compared on the development split
+(:data:`DEV_SPLIT`: train S1-S4, S7-S12, test S13-S16, never S17-S20), with LDA scored beside MyoSem on
+the same windows; :func:`choose` takes, per setting, the method with the best mean EMG->text R@1 over
+seeds, and only that method is then trained on the real split and scored on S17-S20 (:func:`run_test`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from myosem_core.adaptation import NewUserAdaptation, new_user_scores
+from myosem_core.adaptation.fine_tune import FineTuneConfig
+from myosem_core.data.calibration import needs_split
+from myosem_core.data.protocols import NEW_USER_SETTINGS
+from myosem_core.errors import ConfigError
+from myosem_core.evaluation.retrieval_results import evaluate_scores
+from myosem_core.presets import make_config
+
+SETTINGS = tuple(NEW_USER_SETTINGS)
+#: development split inside the ``user`` protocol's training subjects (DB1)
+DEV_SPLIT = {"train_subjects": [f"S{i}" for i in (1, 2, 3, 4, *range(7, 13))],
+             "test_subjects": [f"S{i}" for i in range(13, 17)]}
+METRICS = ("R@1", "R@3", "MRR")
+MEMBER_SEED_STEP = 1000  # ensemble member i of seed s trains with seed s + 1000 i
+RING = 8  # DB1: electrodes 1-8 are equally spaced around the forearm; 9 and 10 sit on the finger flexors/extensors
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """How MyoSem is trained for new users: the preset with these changes."""
+
+    name: str
+    note: str
+    calibration: bool | dict | None = None  # DataConfig.subject_calibration
+    stage2: tuple[str, ...] = ()  # Stage2Config assignments, e.g. "center_windows=true"
+    stage3: tuple[str, ...] = ()  # Stage3Config assignments
+    val_subjects: int = 0  # validate on the last this-many training subjects instead of their repetition 10
+    members: int = 1  # an ensemble of this many MyoSem models (seeds seed, seed + 1000, ...; one text space)
+
+    @property
+    def settings(self) -> tuple[str, ...]:
+        """The settings it can serve: a calibration that reads adaptation windows has none under ``nothing``."""
+        return SETTINGS[1:] if needs_split(self.calibration) else SETTINGS
+
+    def stage_configs(self, preset: str):
+        from myosem_core.presets import preset_section, with_overrides
+
+        return tuple(with_overrides(preset_section(preset, stage), list(changes), f"candidate {self.name}")
+                     for stage, changes in (("stage2", self.stage2), ("stage3", self.stage3)))
+
+
+def _both(*assignments: str) -> dict:
+    """The same augmentation change for Stages 2 and 3 (the user protocol trains with ``cross_user_augment``)."""
+    return {"stage2": assignments, "stage3": assignments}
+
+
+LOG_STD = {"method": "log-standardise"}
+RING_ROTATION = (f"cross_user_augment.ring_channels={RING}", "cross_user_augment.ring_rotation=0.5")
+STRONG_AUGMENT = ("cross_user_augment.noise=0.1", "cross_user_augment.channel_dropout=0.1")
+SMALL = ("encoder.d_model=32", "encoder.dropout=0.3")
+
+#: every training candidate tried, in the order the book lists them
+CANDIDATES: dict[str, Candidate] = {c.name: c for c in (
+    Candidate("plain", "the preset as it is"),
+    Candidate("window-centred", "each window minus its own mean log level (needs no data of the user)",
+              stage2=("center_windows=true",)),
+    Candidate("ring-rotation", "the 8 ring electrodes turned by one position (p = 0.5)", **_both(*RING_ROTATION)),
+    Candidate("adversarial", "subject-adversarial head on the segment vector (weight 0.3)",
+              stage2=("w_subject=0.3",)),
+    Candidate("small", "d_model 32, dropout 0.3", stage2=SMALL),
+    Candidate("subject validation", "early stopping on whole training subjects (the last two)", val_subjects=2),
+    Candidate("strong augmentation", "noise 0.1 and channel dropout 0.1", **_both(*STRONG_AUGMENT)),
+    Candidate("log-standardised", "per-subject log standardisation of the input", calibration=LOG_STD),
+    Candidate("log-standardised + ring-rotation", "both", calibration=LOG_STD, **_both(*RING_ROTATION)),
+    Candidate("log-standardised + window-centred", "both", calibration=LOG_STD, stage2=("center_windows=true",)),
+    Candidate("log-standardised + adversarial", "both", calibration=LOG_STD, stage2=("w_subject=0.3",)),
+    Candidate("log-standardised + small", "both", calibration=LOG_STD, stage2=SMALL),
+    Candidate("log-standardised + subject validation", "both", calibration=LOG_STD, val_subjects=2),
+    Candidate("log-standardised + strong augmentation", "both", calibration=LOG_STD, **_both(*STRONG_AUGMENT)),
+    Candidate("adversarial + ring-rotation + strong augmentation", "all three",
+              stage2=("w_subject=0.3", *RING_ROTATION, *STRONG_AUGMENT), stage3=(*RING_ROTATION, *STRONG_AUGMENT)),
+    Candidate("log-standardised + ring-rotation + strong augmentation", "all three", calibration=LOG_STD,
+              **_both(*RING_ROTATION, *STRONG_AUGMENT)),
+    Candidate("log-standardised + ring-rotation + adversarial", "all three", calibration=LOG_STD,
+              stage2=("w_subject=0.3", *RING_ROTATION), stage3=RING_ROTATION),
+    Candidate("log-standardised + ring-rotation + strong augmentation + adversarial", "all four",
+              calibration=LOG_STD, stage2=("w_subject=0.3", *RING_ROTATION, *STRONG_AUGMENT),
+              stage3=(*RING_ROTATION, *STRONG_AUGMENT)),
+    Candidate("plain, ensemble of 3", "three models of the preset from different seeds, their embeddings averaged",
+              members=3),
+    Candidate("log-standardised + ring-rotation, ensemble of 3", "three such models from different seeds, "
+              "their embeddings averaged", calibration=LOG_STD, members=3, **_both(*RING_ROTATION)),
+)}
+
+#: adaptation variants: name -> how a fitted model adapts (``none`` is the only one under ``nothing``)
+ADAPTATIONS: dict[str, NewUserAdaptation] = {
+    "none": NewUserAdaptation("none", "none"),
+    "prototypes": NewUserAdaptation("prototypes", "prototypes", prior=1.0, rounds=5),
+    "centroids": NewUserAdaptation("prototypes", "prototypes", prior=0.0, rounds=5),
+    "fine-tune": NewUserAdaptation("fine-tune", "fine-tune", fine_tune=FineTuneConfig()),
+    "fine-tune + prototypes": NewUserAdaptation("fine-tune", "fine-tune", fine_tune=FineTuneConfig(),
+                                                prototypes_after_fine_tune=True),
+}
+
+
+def split_options(candidate: Candidate, stage: str, dataset: str = "ninapro-db1") -> dict:
+    """The ``user`` protocol's overrides of a stage: the development split (``dev``) or none (``test``), and the
+    candidate's validation subjects (the last training subjects)."""
+    from myosem_core.data.protocols import DEFAULTS
+
+    if stage not in ("dev", "test"):
+        raise ConfigError(f"stage must be 'dev' or 'test', got {stage!r}")
+    out = dict(DEV_SPLIT) if stage == "dev" else {}
+    if candidate.val_subjects:
+        train = out.get("train_subjects") or DEFAULTS.get(dataset, {}).get("train_subjects")
+        if not train:
+            raise ConfigError(f"candidate {candidate.name!r} validates on whole subjects; {dataset!r} has no default "
+                              "training subjects")
+        out["val_subjects"] = list(train[-candidate.val_subjects:])
+    return out
+
+
+def _row(stage: str, candidate: str, seed: int, setting: str, adaptation: str, model: str, result: dict,
+         n_test: int) -> dict:
+    e, t = result["emg_to_text"], result["text_to_emg"]
+    return {"stage": stage, "candidate": candidate, "seed": seed, "setting": setting, "adaptation": adaptation,
+            "model": model, **{f"E→T {k}": float(e[k]) for k in METRICS}, "T→E R@1": float(t["R@1"]),
+            "n_test": int(n_test)}
+
+
+def score_candidate(candidate: Candidate, seed: int, stage: str = "dev", adaptations=None, preset: str = "quick",
+                    dataset: str = "ninapro-db1", data_dir=None, runs=None, settings=None, baselines=("lda",),
+                    progress: bool = False) -> list[dict]:
+    """One row per (setting, adaptation, model): MyoSem trained as ``candidate`` (cached runs), and ``baselines``
+    (registry names) fitted on the same windows, each adapted and scored on the evaluated windows.
+
+    ``stage``: ``dev`` (:data:`DEV_SPLIT`) or ``test`` (the protocol's own split, S17-S20 on DB1).
+    """
+    from myosem_core.baselines.ensemble import EnsembleRetriever
+    from myosem_core.baselines.myosem import MyoSemRetriever
+    from myosem_core.baselines.registry import make_retriever
+
+    from ..pipeline import load_data, train_myosem
+
+    cfg = make_config(preset, dataset, data_dir, seed)
+    cfg = replace(cfg, data=replace(cfg.data, subject_calibration=candidate.calibration))
+    s2, s3 = candidate.stage_configs(preset)
+    options = split_options(candidate, stage, dataset)
+    rows, fitted = [], {}
+    for setting in settings or candidate.settings:
+        if setting not in candidate.settings:
+            raise ConfigError(f"candidate {candidate.name!r} cannot serve the setting {setting!r}")
+        ws, split = load_data(cfg, "user", progress=False, new_user=setting, **options)
+        text, P, _, run3 = train_myosem(cfg, ws, split, runs=runs, stage2=s2, stage3=s3, progress=progress)
+        members = [MyoSemRetriever.from_run(run3)]
+        for i in range(1, candidate.members):
+            member_cfg = replace(cfg, seed=seed + MEMBER_SEED_STEP * i)
+            members.append(MyoSemRetriever.from_run(train_myosem(member_cfg, ws, split, text, runs, stage2=s2,
+                                                                 stage3=s3, progress=progress)[3]))
+        y = ws.y[split.test]
+        models = {"MyoSem": members[0] if len(members) == 1 else EnsembleRetriever(members)}
+        for name in baselines:
+            if name not in fitted:  # the training windows are the same in every setting
+                fitted[name] = make_retriever(name, seed=seed, preset=preset).fit(
+                    ws.subset(split.train), ws.subset(split.val), P)
+            models[name.upper() if name in ("lda", "rf") else name] = fitted[name]
+        for adaptation in adaptations or ADAPTATIONS:
+            method = ADAPTATIONS[adaptation]
+            if setting == "nothing" and adaptation != "none":
+                continue
+            for model, retriever in models.items():
+                if model != "MyoSem" and adaptation not in ("none", "prototypes"):
+                    continue  # a scoring baseline is refitted the same way under every variant
+                S = new_user_scores(retriever, ws, split, P, method, seed)
+                result = evaluate_scores(S, y, list(ws.class_keys), seed=seed)
+                rows.append(_row(stage, candidate.name, seed, setting, adaptation, model, result, len(y)))
+    return rows
+
+
+def summarise(rows: list[dict]) -> list[dict]:
+    """Per (stage, setting, candidate, adaptation, model): mean and std over seeds of every metric."""
+    keys = ("stage", "setting", "candidate", "adaptation", "model")
+    groups: dict = {}
+    for r in rows:
+        groups.setdefault(tuple(r[k] for k in keys), []).append(r)
+    out = []
+    for key, sel in groups.items():
+        row = dict(zip(keys, key), seeds=sorted(r["seed"] for r in sel))
+        for m in (*(f"E→T {k}" for k in METRICS), "T→E R@1"):
+            values = [r[m] for r in sel]
+            row[m] = float(np.mean(values))
+            row[f"{m} std"] = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+        out.append(row)
+    return out
+
+
+def choose(rows: list[dict], seeds=None) -> dict[str, dict]:
+    """Per setting, MyoSem's development method with the best mean E->T R@1 (then R@3) over ``seeds``;
+    ``{setting: {"candidate", "adaptation", "E→T R@1", ...}}``.
+
+    Only methods scored on every one of ``seeds`` compete (default: the largest seed set any method has, so
+    methods screened on one seed and not carried further are listed but not chosen).
+    """
+    dev = [r for r in rows if r["stage"] == "dev" and r["model"] == "MyoSem"]
+    if seeds is None:
+        per_method: dict = {}
+        for r in dev:
+            per_method.setdefault((r["setting"], r["candidate"], r["adaptation"]), set()).add(r["seed"])
+        seeds = max(per_method.values(), key=len) if per_method else set()
+    seeds = set(seeds)
+    out = {}
+    for s in summarise([r for r in dev if r["seed"] in seeds]):
+        if set(s["seeds"]) != seeds:
+            continue
+        best = out.get(s["setting"])
+        if best is None or (s["E→T R@1"], s["E→T R@3"]) > (best["E→T R@1"], best["E→T R@3"]):
+            out[s["setting"]] = s
+    return {k: out[k] for k in SETTINGS if k in out}
+
+
+def run_selection(candidates=None, seeds=(0, 1, 2), adaptations=None, **kw) -> list[dict]:
+    """Development rows of ``candidates`` (default: all) and ``adaptations`` (default: all) for every seed."""
+    rows = []
+    for name in candidates or CANDIDATES:
+        for seed in seeds:
+            rows += score_candidate(CANDIDATES[name], seed, "dev", adaptations, **kw)
+    return rows
+
+
+def run_test(choice: dict[str, dict], seeds=(0, 1, 2), baselines=("lda", "rf"), **kw) -> list[dict]:
+    """Test rows (the protocol's own test users) of each setting's chosen method, with ``baselines`` beside it."""
+    rows = []
+    for setting, chosen in choice.items():
+        for seed in seeds:
+            rows += score_candidate(CANDIDATES[chosen["candidate"]], seed, "test", ("none", chosen["adaptation"]),
+                                    settings=[setting], baselines=baselines, **kw)
+    return rows
+
+
+def merge_rows(kept: list[dict], fresh: list[dict]) -> list[dict]:
+    """``kept`` rows not recomputed in ``fresh``, then ``fresh`` (a rerun replaces its own rows only)."""
+    keys = ("stage", "candidate", "seed", "setting", "adaptation", "model")
+    new = {tuple(r[k] for k in keys) for r in fresh}
+    return [r for r in kept if tuple(r[k] for k in keys) not in new] + fresh
+
+
+def selection_path(preset: str, folder: str | Path | None = None) -> Path:
+    """The committed result file the book reads: ``book/results/new-user-<preset>.json``."""
+    from myosem_core.paths import repo_root
+
+    return Path(folder) if folder else repo_root() / "book" / "results" / f"new-user-{preset}.json"
+
+
+#: what the book asks of MyoSem for a new user (test users, mean of seeds): setting -> (E→T R@1, E→T R@3), percent
+TARGETS = {"nothing": (30.0, 58.0), "unlabeled": (40.0, 68.0), "one-repetition": (65.0, 85.0)}
+MODEL_LABELS = {"MyoSem": "MyoSem", "LDA": "LDA", "RF": "random forest"}
+
+
+def _cell(s: dict, metric: str) -> str:
+    n = len(s["seeds"])
+    return f"{100 * s[metric]:.1f} ± {100 * s[metric + ' std']:.1f}" if n > 1 else f"{100 * s[metric]:.1f}"
+
+
+def finalists(summary: list[dict]) -> list[dict]:
+    """The development summary rows of the methods carried to the most seeds of their setting (those that compete
+    in :func:`choose`; the others were screened on fewer seeds)."""
+    dev = [s for s in summary if s["stage"] == "dev"]
+    most = {}
+    for s in dev:
+        most[s["setting"]] = max(most.get(s["setting"], 0), len(s["seeds"]))
+    return [s for s in dev if len(s["seeds"]) == most[s["setting"]]]
+
+
+def method_table(rows: list[dict], models=("MyoSem", "LDA")):
+    """Development figures of every method tried: rows (candidate, adaptation), columns (setting, model metric);
+    'mean ± std' over seeds, percent; empty where a method does not apply."""
+    import pandas as pd
+
+    out: dict = {}
+    for s in summarise([r for r in rows if r["stage"] == "dev" and r["model"] in models]):
+        row = out.setdefault((s["candidate"], s["adaptation"]), {})
+        for metric in ("E→T R@1", "E→T R@3"):
+            row[(s["setting"], f"{s['model']} {metric[4:]}")] = _cell(s, metric)
+        row[(s["setting"], "seeds")] = len(s["seeds"])
+    order = {name: i for i, name in enumerate(CANDIDATES)}
+    table = pd.DataFrame.from_dict(out, orient="index")
+    table = table.loc[sorted(table.index, key=lambda k: (order.get(k[0], len(order)), list(ADAPTATIONS).index(k[1])
+                                                         if k[1] in ADAPTATIONS else 99))]
+    table.index.names = ["candidate", "adaptation"]
+    cols = [(st, c) for st in SETTINGS for c in [f"{m} {x}" for m in models for x in ("R@1", "R@3")] + ["seeds"]
+            if (st, c) in table.columns]
+    table = table[cols]
+    table.columns = pd.MultiIndex.from_tuples(cols)
+    return table.astype(object).where(table.notna(), "")
+
+
+def held_out_table(rows: list[dict]):
+    """Test-user figures per setting and model (mean ± std over seeds, percent), the chosen method's adaptation."""
+    import pandas as pd
+
+    out = []
+    for s in summarise([r for r in rows if r["stage"] == "test"]):
+        out.append({"setting": s["setting"], "model": MODEL_LABELS.get(s["model"], s["model"]),
+                    "method": f"{s['candidate']} + {s['adaptation']}",
+                    **{m: _cell(s, m) for m in ("E→T R@1", "E→T R@3", "E→T MRR", "T→E R@1")}, "seeds": len(s["seeds"])})
+    if not out:
+        return pd.DataFrame()
+    table = pd.DataFrame(out)
+    table["setting"] = pd.Categorical(table["setting"], SETTINGS, ordered=True)
+    return table.sort_values(["setting", "model", "method"]).set_index(["setting", "model", "method"])
+
+
+def target_verdicts(rows: list[dict], choice: dict[str, dict]) -> list[dict]:
+    """Per setting: MyoSem's test mean under the chosen method against :data:`TARGETS` and the baselines' best."""
+    out = []
+    summary = summarise([r for r in rows if r["stage"] == "test"])
+    for setting, chosen in choice.items():
+        mine = [s for s in summary if s["setting"] == setting and s["model"] == "MyoSem"
+                and s["candidate"] == chosen["candidate"] and s["adaptation"] == chosen["adaptation"]]
+        if not mine:
+            continue
+        m = mine[0]
+        others = [s for s in summary if s["setting"] == setting and s["model"] != "MyoSem"
+                  and s["candidate"] == chosen["candidate"] and s["adaptation"] == chosen["adaptation"]]
+        r1, r3 = TARGETS[setting]
+        out.append({"setting": setting, "method": f"{chosen['candidate']} + {chosen['adaptation']}",
+                    "seeds": m["seeds"], "R@1": 100 * m["E→T R@1"], "R@3": 100 * m["E→T R@3"],
+                    "T→E R@1": 100 * m["T→E R@1"], "target R@1": r1, "target R@3": r3,
+                    "met": bool(100 * m["E→T R@1"] >= r1 and 100 * m["E→T R@3"] >= r3),
+                    "baselines": {MODEL_LABELS.get(o["model"], o["model"]): (100 * o["E→T R@1"], 100 * o["E→T R@3"],
+                                                                             100 * o["T→E R@1"]) for o in others}})
+    return out
+
+
+def new_user_sentences(rows: list[dict], choice: dict[str, dict]) -> list[str]:
+    """What the new-user results say, one sentence per setting: the method chosen on the development users and
+    what it reaches on the test users, against the target and the classical baselines."""
+    out = []
+    verdicts = {v["setting"]: v for v in target_verdicts(rows, choice)}
+    for setting, chosen in choice.items():
+        dev = (f"`{setting}`: chosen on S13–S16, {chosen['candidate']} + {chosen['adaptation']} "
+               f"(development R@1 {100 * chosen['E→T R@1']:.1f}, seeds {chosen['seeds']})")
+        v = verdicts.get(setting)
+        if v is None:
+            out.append(dev + "; not yet scored on the test users.")
+            continue
+        base = "; ".join(f"{name} {a:.1f} / {b:.1f}" for name, (a, b, _) in v["baselines"].items())
+        word = "meets" if v["met"] else "misses"
+        out.append(f"{dev}. On S17–S20 MyoSem reaches EMG→text R@1 {v['R@1']:.1f} / R@3 {v['R@3']:.1f} "
+                   f"(seeds {v['seeds']}), which {word} the target {v['target R@1']:.0f} / {v['target R@3']:.0f}"
+                   + (f"; on the same windows {base}." if base else "."))
+    return out

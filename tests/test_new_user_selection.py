@@ -1,0 +1,83 @@
+"""Choosing a new-user method on development rows, and the tables and sentences the book reads off them."""
+
+from __future__ import annotations
+
+import pytest
+
+from myosem_core.errors import ConfigError
+from myosem_experiments.evaluation.new_user import (CANDIDATES, DEV_SPLIT, TARGETS, choose, held_out_table,
+                                                    merge_rows, method_table, new_user_sentences, split_options,
+                                                    summarise, target_verdicts)
+
+
+def row(candidate, adaptation, seed, r1, r3=0.5, setting="unlabeled", model="MyoSem", stage="dev", t1=0.3):
+    return {"stage": stage, "candidate": candidate, "seed": seed, "setting": setting, "adaptation": adaptation,
+            "model": model, "E→T R@1": r1, "E→T R@3": r3, "E→T MRR": 0.4, "T→E R@1": t1, "n_test": 100}
+
+
+def test_the_best_mean_over_common_seeds_is_chosen_per_setting():
+    rows = [row("plain", "none", 0, 0.30), row("plain", "none", 1, 0.20),  # mean 0.25
+            row("log-standardised", "prototypes", 0, 0.28), row("log-standardised", "prototypes", 1, 0.26),  # 0.27
+            row("small", "none", 0, 0.90),  # one seed only: not comparable, never chosen
+            row("plain", "none", 0, 0.99, model="LDA"),  # another model: never chosen
+            row("plain", "none", 0, 0.99, stage="test"),  # test rows never choose
+            row("plain", "none", 0, 0.40, setting="nothing"), row("plain", "none", 1, 0.40, setting="nothing")]
+    chosen = choose(rows, seeds=[0, 1])
+    assert chosen["unlabeled"]["candidate"] == "log-standardised" and chosen["unlabeled"]["adaptation"] == "prototypes"
+    assert chosen["unlabeled"]["E→T R@1"] == pytest.approx(0.27)
+    assert chosen["nothing"]["candidate"] == "plain" and list(chosen) == ["nothing", "unlabeled"]
+    # by default only methods with the largest seed set compete: 'small' (seed 0 only) is listed, not chosen
+    assert choose(rows)["unlabeled"]["candidate"] == "log-standardised"
+    assert choose(rows, seeds=[0])["unlabeled"]["candidate"] == "small"
+
+
+def test_ties_on_r1_go_to_r3_and_std_is_over_seeds():
+    rows = [row("plain", "none", s, 0.3, 0.5) for s in (0, 1)] + [row("small", "none", s, 0.3, 0.6) for s in (0, 1)]
+    assert choose(rows)["unlabeled"]["candidate"] == "small"
+    s = summarise([row("plain", "none", 0, 0.2), row("plain", "none", 1, 0.4)])[0]
+    assert s["E→T R@1"] == pytest.approx(0.3) and s["E→T R@1 std"] == pytest.approx(0.1414, abs=1e-4)
+
+
+def test_merge_replaces_only_recomputed_rows():
+    kept = [row("plain", "none", 0, 0.1), row("plain", "none", 1, 0.2)]
+    out = merge_rows(kept, [row("plain", "none", 1, 0.5)])
+    assert sorted((r["seed"], r["E→T R@1"]) for r in out) == [(0, 0.1), (1, 0.5)]
+
+
+def test_development_split_never_holds_the_test_users_and_subject_validation_maps():
+    assert not set(DEV_SPLIT["train_subjects"]) & {"S17", "S18", "S19", "S20"}
+    assert not set(DEV_SPLIT["test_subjects"]) & {"S17", "S18", "S19", "S20"}
+    c = CANDIDATES["subject validation"]
+    assert split_options(c, "dev")["val_subjects"] == ["S11", "S12"]
+    assert split_options(c, "test") == {"val_subjects": ["S15", "S16"]}
+    with pytest.raises(ConfigError, match="stage"):
+        split_options(c, "final")
+    assert CANDIDATES["log-standardised"].settings == ("unlabeled", "one-repetition")  # no data under nothing
+    assert "nothing" in CANDIDATES["plain"].settings
+
+
+def test_verdicts_tables_and_sentences_read_the_test_rows():
+    choice = {"unlabeled": {"candidate": "plain", "adaptation": "prototypes", "E→T R@1": 0.3, "seeds": [0, 1]}}
+    rows = [row("plain", "prototypes", s, r1, r3, stage="test") for s, r1, r3 in ((0, 0.42, 0.70), (1, 0.40, 0.68))]
+    rows += [row("plain", "prototypes", s, 0.35, 0.6, stage="test", model="LDA") for s in (0, 1)]
+    v = target_verdicts(rows, choice)[0]
+    assert v["R@1"] == pytest.approx(41.0) and v["R@3"] == pytest.approx(69.0)
+    assert v["met"] == (41.0 >= TARGETS["unlabeled"][0] and 69.0 >= TARGETS["unlabeled"][1])
+    assert v["baselines"]["LDA"][0] == pytest.approx(35.0)
+    text = new_user_sentences(rows, choice)
+    assert len(text) == 1 and "41.0 / R@3 69.0" in text[0] and "LDA 35.0 / 60.0" in text[0]
+    low = [dict(r, **{"E→T R@1": 0.2}) if r["model"] == "MyoSem" else r for r in rows]
+    assert "misses" in new_user_sentences(low, choice)[0] and not target_verdicts(low, choice)[0]["met"]
+    assert "not yet scored" in new_user_sentences([], choice)[0]
+    t = held_out_table(rows)
+    assert t.loc[("unlabeled", "MyoSem", "plain + prototypes"), "E→T R@1"] == "41.0 ± 1.4"
+
+
+def test_method_table_lists_every_method_with_its_seeds():
+    rows = [row("plain", "none", s, 0.2, setting="nothing") for s in (0, 1, 2)] + \
+        [row("log-standardised", "fine-tune", 0, 0.5, setting="one-repetition")]
+    t = method_table(rows)
+    assert t.loc[("plain", "none"), ("nothing", "MyoSem R@1")] == "20.0 ± 0.0"
+    assert t.loc[("plain", "none"), ("nothing", "seeds")] == 3
+    assert t.loc[("log-standardised", "fine-tune"), ("one-repetition", "MyoSem R@1")] == "50.0"
+    assert t.loc[("plain", "none"), ("one-repetition", "MyoSem R@1")] == ""
