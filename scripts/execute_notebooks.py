@@ -55,7 +55,7 @@ from myosem_core.io import write_json, write_text
 from myosem_core.presets import OVERRIDES_ENV, active_overrides, preset_names
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from notebook_order import read_prerequisites, run_graph  # noqa: E402
+from notebook_order import read_prerequisites, run_graph, start_order  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK_GLOB = "[0-9][0-9]_*.md"
@@ -378,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
         bar.write(f"   {stem}: {'ok' if ok else 'FAILED'} in {timings[executed_name(by_stem[stem])]:.0f} s")
         bar.update()
 
-    result = run_graph([s.stem for s in sources], after, run, args.jobs, started, ended)
+    result = run_graph(start_order(sources), after, run, args.jobs, started, ended)
     bar.close()
     wall = time.perf_counter() - wall_start
     for stem, ok in result.items():

@@ -11,6 +11,10 @@ train beside the MyoSem chain instead of after it. A prerequisite must come
 earlier in reading order, so the reading order is always a valid serial order
 (``jobs=1`` runs exactly that) and the graph can have no cycle. When a notebook
 fails, nothing that depends on it starts; the others finish.
+
+Among the notebooks ready to start, a higher ``myosem.priority`` (default 0) starts
+first (:func:`start_order`): the longest chapter (the comparison grid) is given one,
+so it does not wait behind a short one for a slot and end the build last.
 """
 
 from __future__ import annotations
@@ -22,6 +26,19 @@ from pathlib import Path
 import jupytext
 
 METADATA_KEY = "myosem"
+
+
+def start_order(sources: list[Path]) -> list[str]:
+    """The stems of ``sources`` by ``myosem.priority`` (higher first), then in reading order; ready notebooks
+    start in this order (:func:`run_graph` still waits for each one's prerequisites)."""
+    priority = {}
+    for source in sources:
+        value = (jupytext.read(source).metadata.get(METADATA_KEY, {}) or {}).get("priority", 0)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise SystemExit(f"error: {source}: front matter field {METADATA_KEY}.priority must be an integer, "
+                             f"got {value!r}")
+        priority[source.stem] = value
+    return sorted(priority, key=lambda stem: (-priority[stem], [s.stem for s in sources].index(stem)))
 
 
 def read_prerequisites(sources: list[Path]) -> dict[str, list[str]]:

@@ -17,10 +17,10 @@ order = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(order)
 
 
-def myst(path: Path, after) -> Path:
+def myst(path: Path, after, **meta) -> Path:
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
     nb.metadata["jupytext"] = {"notebook_metadata_filter": "myosem"}
-    nb.metadata["myosem"] = {"after": after}
+    nb.metadata["myosem"] = {"after": after, **meta}
     jupytext.write(nb, path, fmt="md:myst")
     return path
 
@@ -84,3 +84,18 @@ def test_one_slot_runs_in_reading_order():
     seen = []
     order.run_graph(list(after), after, lambda n: seen.append(n) or True, jobs=1)
     assert seen == ["a", "b", "c"]
+
+
+def test_a_ready_notebook_of_higher_priority_takes_the_free_slot_first(tmp_path):
+    """After 01 ends, 02 (priority 1) and 03 are both ready and one slot is free: 02 must start before 03,
+    although 03 comes first in reading order; a serial run still respects every prerequisite."""
+    sources = [myst(tmp_path / "00_a.md", []), myst(tmp_path / "01_b.md", ["00_a"]),
+               myst(tmp_path / "02_long.md", ["01_b"], priority=1), myst(tmp_path / "03_short.md", ["00_a"])]
+    # reading order would start 03_short beside 01_b; by priority 02_long is first in line once 01_b is done
+    assert order.start_order(sources) == ["02_long", "00_a", "01_b", "03_short"]
+    seen = []
+    result = order.run_graph(order.start_order(sources), order.read_prerequisites(sources),
+                             lambda n: seen.append(n) or True, jobs=1)
+    assert all(result.values()) and seen == ["00_a", "01_b", "02_long", "03_short"]
+    with pytest.raises(SystemExit, match=r"02_x.md: .*myosem.priority must be an integer"):
+        order.start_order([myst(tmp_path / "02_x.md", [], priority="high")])
