@@ -237,6 +237,19 @@ def test_parallel_grid_gives_the_serial_results_in_the_serial_order(tmp_path, mo
     assert len(written) == 8  # every worker's results reached the shared folder
 
 
+def test_an_in_process_grid_without_model_progress_shows_no_training_bar(tmp_path, monkeypatch):
+    """A notebook's grid (model_progress=False) must not stream every training's bars into the kernel: past ZMQ's
+    message buffer nbval loses the cell's end. In-process, each training reads its bar switch from the context."""
+    from myosem_experiments.grid import runner
+
+    seen = []
+    monkeypatch.setattr(runner, "run_experiment", lambda name, *a, **k: seen.append(a[6].progress) or {"model": name})
+    ex.run_experiments(["lda", "rf"], ("rand",), [0], "quick", "synthetic", runs=tmp_path, jobs=1, progress=True,
+                       model_progress=False)
+    ex.run_experiments(["lda"], ("rand",), [0], "quick", "synthetic", runs=tmp_path, jobs=1, progress=True)
+    assert seen == [False, False, True]
+
+
 def test_one_protocol_and_seed_is_split_into_units_that_never_share_a_run():
     units = ex.work_units(list(ex.TABLES["emg"].models + ex.TABLES["text"].models[1:]
                                + ex.TABLES["ablation"].models[1:]), [("rand", 0)])

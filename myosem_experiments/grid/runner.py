@@ -45,7 +45,7 @@ def run_experiments(models=None, protocols=PROTOCOLS, seeds=None, preset: str = 
         return run_in_parallel(models, groups, preset, dataset, data_dir, runs, force, jobs, progress,
                                torch.get_num_threads(), scheduler)
     mark = {RETRAIN_ENV: str(time.time())} if force else {}  # every run made before now is retrained, once
-    ctx = Context(runs, progress)
+    ctx = Context(runs, progress and model_progress)  # the trainings' own bars
     out = []
     bar = tqdm([(g, m) for g in groups for m in models], desc="experiments", disable=not progress)
     with environment(mark, torch.get_num_threads()):
