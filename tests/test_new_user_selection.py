@@ -81,3 +81,17 @@ def test_method_table_lists_every_method_with_its_seeds():
     assert t.loc[("plain", "none"), ("nothing", "seeds")] == 3
     assert t.loc[("log-standardised", "fine-tune"), ("one-repetition", "MyoSem R@1")] == "50.0"
     assert t.loc[("plain", "none"), ("one-repetition", "MyoSem R@1")] == ""
+
+
+def test_the_test_step_scores_each_chosen_method_once_per_seed_beside_adapted_baselines(monkeypatch):
+    """Under `nothing` the chosen adaptation is `none` too: asking for it twice doubled the rows (and halved the
+    spread over seeds); the baselines are scored unadapted and refitted with the user's windows."""
+    from myosem_experiments.evaluation import new_user as nu
+
+    calls = []
+    monkeypatch.setattr(nu, "score_candidate", lambda cand, seed, stage, adaptations, settings, **kw:
+                        calls.append((cand.name, seed, stage, adaptations, tuple(settings))) or [])
+    nu.run_test({"nothing": {"candidate": "plain", "adaptation": "none"},
+                 "one-repetition": {"candidate": "adversarial", "adaptation": "fine-tune"}}, seeds=(0, 1))
+    assert calls == [("plain", s, "test", ("none", "prototypes"), ("nothing",)) for s in (0, 1)] + \
+        [("adversarial", s, "test", ("none", "prototypes", "fine-tune"), ("one-repetition",)) for s in (0, 1)]

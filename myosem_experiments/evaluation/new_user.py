@@ -241,11 +241,13 @@ def run_selection(candidates=None, seeds=(0, 1, 2), adaptations=None, **kw) -> l
 
 
 def run_test(choice: dict[str, dict], seeds=(0, 1, 2), baselines=("lda", "rf"), **kw) -> list[dict]:
-    """Test rows (the protocol's own test users) of each setting's chosen method, with ``baselines`` beside it."""
+    """Test rows (the protocol's own test users) of each setting's chosen method, with ``baselines`` beside it:
+    unadapted, with the user's prototypes (a scoring baseline refitted with the user's windows), and as chosen."""
     rows = []
     for setting, chosen in choice.items():
+        adaptations = tuple(dict.fromkeys(("none", "prototypes", chosen["adaptation"])))
         for seed in seeds:
-            rows += score_candidate(CANDIDATES[chosen["candidate"]], seed, "test", ("none", chosen["adaptation"]),
+            rows += score_candidate(CANDIDATES[chosen["candidate"]], seed, "test", adaptations,
                                     settings=[setting], baselines=baselines, **kw)
     return rows
 
