@@ -29,7 +29,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -243,10 +243,11 @@ class BoardStream:
                 pass
             self._shim = None
 
-    def chunks(self) -> Iterator[tuple[np.ndarray, float]]:
-        """(data (num_rows, n), arrival perf_counter) as samples arrive; ends with a playback file."""
+    def chunks(self, stop: Callable[[], bool] | None = None) -> Iterator[tuple[np.ndarray, float]]:
+        """(data (num_rows, n), arrival perf_counter) as samples arrive; ends with a playback file, or as soon
+        as ``stop()`` is true (checked at every poll)."""
         last = time.perf_counter()
-        while True:
+        while stop is None or not stop():
             data = self._shim.get_board_data()
             now = time.perf_counter()
             if data.shape[1]:
@@ -278,9 +279,10 @@ class BoardStream:
         return path
 
 
-def stream_windows(stream: BoardStream, retriever: LiveRetriever) -> Iterator[LiveWindow]:
-    """Described windows of a running board stream, as they complete."""
+def stream_windows(stream: BoardStream, retriever: LiveRetriever, stop: Callable[[], bool] | None = None
+                   ) -> Iterator[LiveWindow]:
+    """Described windows of a running board stream, as they complete, until the stream ends or ``stop()``."""
     spec = stream.spec
-    for data, arrival in stream.chunks():
+    for data, arrival in stream.chunks(stop):
         stamps = data[spec.timestamp_row] if spec.timestamp_row is not None else None
         yield from retriever.push(data[list(spec.emg_rows)].T, arrival, stamps)

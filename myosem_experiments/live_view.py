@@ -9,10 +9,12 @@ stops the stream, the board session is released, and ``--record`` is written who
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import threading
 import time
 from collections import deque
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 
 import numpy as np
 
@@ -69,6 +71,26 @@ def _percentile(values, q) -> float | None:
     return float(np.percentile(values, q)) if len(values) else None
 
 
+@contextmanager
+def ctrl_c_sets(event: threading.Event):
+    """Inside: Ctrl-C sets ``event`` (the loop then ends at its next poll and the board session is closed in
+    order) instead of raising wherever the program is, BrainFlow's session calls included; a second Ctrl-C
+    raises ``KeyboardInterrupt`` as usual."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_ctrl_c(signum, frame):
+        if event.is_set():
+            raise KeyboardInterrupt
+        event.set()
+
+    previous = signal.signal(signal.SIGINT, on_ctrl_c)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
 def run_live(args, model) -> dict:
     """``myosem live``: stream, describe, show; returns the run's summary (JSON mode: printed as a last line)."""
     from myosem_core.live import BoardStream, LiveRetriever, stream_windows
@@ -88,13 +110,14 @@ def run_live(args, model) -> dict:
              f"{'calibrated: ' + model.calibration.name if model.calibration else 'uncalibrated: ' + model.stage3.name}")
     view = None if args.json else LiveTable(title, args.k, args.watch)
     windows, interrupted, saved = [], False, None
+    stop = threading.Event()
     t0 = time.perf_counter()
     try:
         from rich.live import Live
 
         screen = nullcontext() if view is None else Live(view.render(), refresh_per_second=8, transient=False)
-        with stream, screen as shown:
-            for w in stream_windows(stream, live):
+        with ctrl_c_sets(stop), stream, screen as shown:
+            for w in stream_windows(stream, live, stop.is_set):
                 windows.append(w)
                 if view is None:
                     print(json.dumps(w.to_dict()), flush=True)
@@ -104,9 +127,10 @@ def run_live(args, model) -> dict:
                 if (args.duration and time.perf_counter() - t0 >= args.duration) or \
                         (args.max_windows and len(windows) >= args.max_windows):
                     break
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # a second Ctrl-C
         interrupted = True
     finally:
+        interrupted = interrupted or stop.is_set()
         if args.record is not None and stream.received:
             saved = stream.save(args.record)  # whole or not at all (atomic), also after Ctrl-C or a stall
     on_time = [w.latency_ms for w in windows if not w.backlog]
