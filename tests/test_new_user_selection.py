@@ -60,12 +60,14 @@ def test_verdicts_tables_and_sentences_read_the_test_rows():
     choice = {"unlabeled": {"candidate": "plain", "adaptation": "prototypes", "E→T R@1": 0.3, "seeds": [0, 1]}}
     rows = [row("plain", "prototypes", s, r1, r3, stage="test") for s, r1, r3 in ((0, 0.42, 0.70), (1, 0.40, 0.68))]
     rows += [row("plain", "prototypes", s, 0.35, 0.6, stage="test", model="LDA") for s in (0, 1)]
+    unadapted = [row("plain", "none", s, 0.30, 0.5, stage="test", model="LDA") for s in (0, 1)]
+    assert target_verdicts(rows + unadapted, choice)[0]["baselines"] == target_verdicts(rows, choice)[0]["baselines"]
     v = target_verdicts(rows, choice)[0]
     assert v["R@1"] == pytest.approx(41.0) and v["R@3"] == pytest.approx(69.0)
     assert v["met"] == (41.0 >= TARGETS["unlabeled"][0] and 69.0 >= TARGETS["unlabeled"][1])
-    assert v["baselines"]["LDA"][0] == pytest.approx(35.0)
+    assert v["baselines"]["LDA (refitted with the user's windows)"][0] == pytest.approx(35.0)  # its best, refitted
     text = new_user_sentences(rows, choice)
-    assert len(text) == 1 and "41.0 / R@3 69.0" in text[0] and "LDA 35.0 / 60.0" in text[0]
+    assert len(text) == 1 and "41.0 / R@3 69.0" in text[0] and "LDA (refitted with the user's windows) 35.0 / 60.0" in text[0]
     low = [dict(r, **{"E→T R@1": 0.2}) if r["model"] == "MyoSem" else r for r in rows]
     assert "misses" in new_user_sentences(low, choice)[0] and not target_verdicts(low, choice)[0]["met"]
     assert "not yet scored" in new_user_sentences([], choice)[0]
