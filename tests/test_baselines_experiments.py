@@ -55,7 +55,7 @@ def test_a_change_to_a_rows_code_recomputes_its_result_and_no_other(tmp_path, mo
     # a reworded docstring or comment is not a code change: the same recipe
     edit_module(monkeypatch, tmp_path, "myosem_core.baselines.forest", '"""', '"""Reworded. ')
     assert ex.recipe(ex.MODELS["rf"], make_config("quick", "synthetic", None, 0), "rand")["hash"] == rf1["recipe_hash"]
-    edit_module(monkeypatch, tmp_path, "myosem_core.baselines.forest", "n_jobs: int = 2", "n_jobs: int = 1")
+    edit_module(monkeypatch, tmp_path, "myosem_core.baselines.forest", "n_jobs: int = 1", "n_jobs: int = 2")
     calls = []
     real = grid_experiment.evaluate_retriever
     monkeypatch.setattr(grid_experiment, "evaluate_retriever", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
@@ -248,6 +248,17 @@ def test_an_in_process_grid_without_model_progress_shows_no_training_bar(tmp_pat
                        model_progress=False)
     ex.run_experiments(["lda"], ("rand",), [0], "quick", "synthetic", runs=tmp_path, jobs=1, progress=True)
     assert seen == [False, False, True]
+
+
+def test_two_local_clusters_at_once_warn_nothing():
+    """Two notebooks run their grids at once: the second cluster must not warn (into the book) that the first holds
+    the scheduler's usual HTTP port."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with grid_pool.dask_client(1) as a, grid_pool.dask_client(1) as b:
+            assert a.scheduler_info()["address"] != b.scheduler_info()["address"]
 
 
 def test_one_protocol_and_seed_is_split_into_units_that_never_share_a_run():

@@ -45,7 +45,9 @@ class RandomForestRetriever:
 
     name = "rf"
 
-    def __init__(self, seed: int = 0, config: ForestConfig = ForestConfig(), n_jobs: int = 2,
+    # one job: the trees' probabilities are then summed in one order, so the same seed gives the same bits
+    # (with threads the order varies run to run), and a grid's Dask worker (daemonic) needs no override
+    def __init__(self, seed: int = 0, config: ForestConfig = ForestConfig(), n_jobs: int = 1,
                  zc_threshold: float = 0.01, **_):
         self.seed = seed
         self.n_estimators = config.n_estimators

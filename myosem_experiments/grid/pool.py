@@ -113,8 +113,11 @@ def dask_client(jobs: int, scheduler: str | None = None):
         with Client(scheduler) as client:
             yield client
         return
+    # no dashboard, and the scheduler's HTTP server on a free port: two notebooks' clusters at once would
+    # otherwise both ask for 8787 and the second warn into the book
     with LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None,
-                      silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+                      scheduler_kwargs={"dashboard_address": ":0"}, silence_logs=logging.ERROR
+                      ) as cluster, Client(cluster) as client:
         yield client
 
 
