@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import argparse
 
-from myosem_core.data.protocols import ALL_PROTOCOLS, NEW_USER_PROTOCOLS, PROTOCOLS
+from myosem_core.data.protocols import PROTOCOLS
 from myosem_core.io import write_text
 from myosem_core.presets import preset_names, report_seeds
 
 from .results import experiment_folder, load_experiment_results
-from .rows import MODELS
+from .rows import GRID_PROTOCOLS, MODELS
 from .runner import run_experiments
 from .views import experiment_tables, tables_markdown
 
@@ -27,7 +27,7 @@ def main(argv=None) -> int:
     ap.add_argument("--dataset", default="ninapro-db1")
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--seeds", type=int, nargs="+", default=None, help="default: 0 (quick), 0 1 2 (full)")
-    ap.add_argument("--protocols", nargs="+", default=list(PROTOCOLS), choices=ALL_PROTOCOLS + NEW_USER_PROTOCOLS)
+    ap.add_argument("--protocols", nargs="+", default=list(PROTOCOLS), choices=GRID_PROTOCOLS + ("cross-dataset",))
     ap.add_argument("--models", nargs="+", default=None, choices=list(MODELS))
     ap.add_argument("--runs", default=None, help="runs root (default $MYOSEM_RUNS or <repo>/runs)")
     ap.add_argument("--threads", type=int, default=1,

@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 
 from myosem_core.config import Config, DataConfig
-from myosem_core.data.protocols import PROTOCOLS
 from myosem_core.errors import ConfigError
 from myosem_core.evaluation.retrieval_results import evaluate_retriever, save_result
 from myosem_core.prepare import load_data
@@ -22,7 +21,7 @@ from myosem_core.scoring import prototypes_for
 
 from .recipes import TFIDF_DIM, recipe, row_stage_configs
 from .results import cached_result, experiment_config, experiment_folder
-from .rows import NEW_USER_PROTOCOLS, ModelSpec, model_spec
+from .rows import GRID_PROTOCOLS, ModelSpec, model_spec
 
 
 class Context:
@@ -99,8 +98,8 @@ def run_experiment(name: str, protocol: str, seed: int = 0, preset: str = "quick
     ``data`` replaces the preset's data config (e.g. with per-subject calibration); its results go to a
     results folder of their own."""
     spec = model_spec(name)
-    if protocol not in PROTOCOLS + NEW_USER_PROTOCOLS:
-        raise ConfigError(f"protocol {protocol!r} is not run here; expected one of {PROTOCOLS + NEW_USER_PROTOCOLS} "
+    if protocol not in GRID_PROTOCOLS:
+        raise ConfigError(f"protocol {protocol!r} is not run here; expected one of {GRID_PROTOCOLS} "
                           "(cross-dataset needs two datasets)")
     ctx = ctx or Context(runs, progress)
     cfg = experiment_config(preset, dataset, data_dir, seed, data)

@@ -11,7 +11,6 @@ from dataclasses import replace
 from pathlib import Path
 
 from myosem_core.config import Config, DataConfig
-from myosem_core.data.protocols import NEW_USER_PROTOCOLS, PROTOCOLS
 from myosem_core.evaluation.retrieval_results import result_path
 from myosem_core.io import read_json
 from myosem_core.paths import runs_root
@@ -20,7 +19,7 @@ from myosem_core.run_store import data_identity, read_record, run_folder
 from myosem_core.typed import build_config
 
 from .recipes import recipe
-from .rows import MODELS, model_spec
+from .rows import GRID_PROTOCOLS, MODELS, model_spec
 
 
 def results_folder(cfg: Config, runs: str | Path | None = None, **variant) -> Path:
@@ -75,7 +74,7 @@ def current_results(folder: str | Path, models, preset: str, dataset: str, data_
     """
     out, data = [], folder_data(folder)
     for r in load_experiment_results(folder):
-        if r.get("dataset") != dataset or r.get("model") not in models or r.get("protocol") not in PROTOCOLS + NEW_USER_PROTOCOLS:
+        if r.get("dataset") != dataset or r.get("model") not in models or r.get("protocol") not in GRID_PROTOCOLS:
             continue
         cfg = experiment_config(preset, dataset, data_dir, r["seed"], data)
         if r.get("recipe_hash") == recipe(MODELS[r["model"]], cfg, r["protocol"])["hash"]:

@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from myosem_core.data.protocols import NEW_USER_PROTOCOLS, PROTOCOLS  # noqa: F401
 from myosem_core.errors import ConfigError
 
+#: what one grid cell may run on one dataset: the protocols and the user protocol's new-user settings
+GRID_PROTOCOLS = PROTOCOLS + NEW_USER_PROTOCOLS
+
 @dataclass(frozen=True)
 class ModelSpec:
     """One row of the comparison: which EMG encoder, which text prototypes, which switches."""
