@@ -32,7 +32,7 @@ One concept per module:
 - :mod:`.recipes`: what a result depends on, and its hash;
 - :mod:`.results`: where results go, and which saved ones are current;
 - :mod:`.experiment`: one cell (row x protocol x seed) and the per-process memo (:class:`Context`);
-- :mod:`.pool`: the grid cut into work units, on a process pool;
+- :mod:`.pool`: the grid cut into work units, on Dask workers;
 - :mod:`.runner`: the whole grid (:func:`run_experiments`);
 - :mod:`.views`: tables of the results, as notebooks 05/06 show them;
 - :mod:`.cli`: the command above.
@@ -53,6 +53,7 @@ from .runner import run_experiments
 from .views import (
            ExperimentView,
            experiment_tables,
+           new_user_protocols,
            notebook_experiments,
            tables_markdown,
            timing_table,
@@ -60,6 +61,7 @@ from .views import (
 
 __all__ = ["Context", "ExperimentView", "MODELS", "ModelSpec", "PROTOCOLS",
            "TABLES", "TFIDF_DIM", "TableSpec", "cached_result", "current_results", "default_jobs",
-           "experiment_folder", "experiment_tables", "load_experiment_results", "model_spec", "notebook_experiments",
+           "experiment_folder", "experiment_tables", "load_experiment_results", "model_spec", "new_user_protocols",
+           "notebook_experiments",
            "recipe", "results_folder", "row_stage_configs", "run_experiment", "run_experiments", "stage_presets",
            "tables_markdown", "timing_table", "work_units"]

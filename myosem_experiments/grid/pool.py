@@ -1,7 +1,9 @@
 """The grid on Dask workers: how it is cut into work units, and the cluster that runs them.
 
 Rows that train a shared run stay in one unit (else two workers would train it at once); each
-(protocol, seed)'s Stage 1 is a task of its own that the group's units wait for. A local cluster
+(protocol, seed)'s Stage 1 is a task of its own that the group's units wait for. A new-user setting
+(``user-unlabeled`` ...) scores the models of the ``user`` protocol, so its units wait for the ``user``
+unit of the same seed and rows, and share its Stage 1. A local cluster
 (``jobs`` worker processes of one thread each) is the default; ``scheduler="tcp://host:8786"`` (or
 ``$MYOSEM_SCHEDULER``) sends the tasks to a cluster of the user's, whose workers must see the same
 runs folder and data. A unit lost with its worker is run again by Dask. Results come back in the
@@ -15,6 +17,7 @@ import logging
 import os
 import time
 
+from myosem_core.data.protocols import protocol_options
 from myosem_core.errors import ConfigError
 from myosem_core.presets import make_config
 from myosem_core.run_store import RETRAIN_ENV
@@ -60,9 +63,10 @@ def environment(env: dict, n_threads: int):
 
 
 def _run_group(models, protocol, seed, preset, dataset, data_dir, runs, force, env, n_threads,
-               _stage1=None) -> list[dict]:
+               _stage1=None, _trained=None) -> list[dict]:
     """One worker's unit of the grid: ``models`` of one (protocol, seed), in order, sharing one memo
-    (``_stage1``: the group's Stage-1 task, which Dask finishes first)."""
+    (``_stage1``: the group's Stage-1 task, ``_trained``: the unit that trains its models; Dask finishes both
+    first)."""
     with environment(env, n_threads):
         ctx = Context(runs, progress=False)
         return [run_experiment(m, protocol, seed, preset, dataset, data_dir, runs, ctx, False, force) for m in models]
@@ -73,6 +77,11 @@ def _prepare_stage1(protocol, seed, preset, dataset, data_dir, runs, env, n_thre
     with environment(env, n_threads):
         Context(runs, progress=False).prototypes("stage1", make_config(preset, dataset, data_dir, seed), protocol)
     return f"{protocol}-{seed}"
+
+
+def training_protocol(protocol: str) -> str:
+    """The protocol whose trained models a grid protocol scores: ``user`` for its new-user settings."""
+    return protocol_options(protocol)[0]
 
 
 def _shared_run(name: str) -> str:
@@ -153,11 +162,19 @@ def run_in_parallel(models, groups, preset, dataset, data_dir, runs, force, jobs
         stage1 = {}
         for p, s in todo:
             if any(MODELS[m].text == "stage1" for pp, ss, ms in units if (pp, ss) == (p, s) for m in ms):
-                stage1[(p, s)] = client.submit(_prepare_stage1, p, s, preset, dataset, data_dir, runs, env, n_threads,
-                                               pure=False, priority=10_000)
-        futures = [client.submit(_run_group, ms, p, s, preset, dataset, data_dir, runs, force, env, n_threads,
-                                 stage1.get((p, s)), pure=False, priority=int(sum(MODELS[m].cost for m in ms)))
-                   for p, s, ms in units]
+                key = (training_protocol(p), s)
+                if key not in stage1:
+                    stage1[key] = client.submit(_prepare_stage1, key[0], s, preset, dataset, data_dir, runs, env,
+                                                n_threads, pure=False, priority=10_000)
+        futures, trainer = [], {}  # trainer: (seed, model) -> the unit that trains it under its protocol
+        for p, s, ms in sorted(units, key=lambda u: training_protocol(u[0]) != u[0]):  # trainers submitted first
+            scores_only = training_protocol(p) != p
+            waits = {trainer[(s, m)].key: trainer[(s, m)] for m in ms if scores_only and (s, m) in trainer}
+            futures.append(client.submit(_run_group, ms, p, s, preset, dataset, data_dir, runs, force, env, n_threads,
+                                         stage1.get((training_protocol(p), s)), list(waits.values()) or None,
+                                         pure=False, priority=int(sum(MODELS[m].cost for m in ms))))
+            if not scores_only:
+                trainer.update({(s, m): futures[-1] for m in ms})
         for f in tqdm(as_completed(futures), total=len(futures), desc=f"experiments ({len(client.nthreads())} workers)",
                       disable=not progress):
             for r in f.result():

@@ -9,7 +9,7 @@ from myosem_core.presets import report_protocols, report_seeds
 
 from ..report import DIRECTIONS, comparison_table, reading
 from .results import current_results, experiment_folder
-from .rows import MODELS, PROTOCOLS, TABLES
+from .rows import MODELS, NEW_USER_PROTOCOLS, PROTOCOLS, TABLES
 from .runner import run_experiments
 
 
@@ -23,6 +23,12 @@ def experiment_tables(results: list[dict], protocols=PROTOCOLS, seeds=None, pres
     return {(name, d): comparison_table(results, TABLES[name].models, columns, d, labels=labels, n_seeds=n_seeds,
                                         title=f"{TABLES[name].title} — {DIRECTIONS[d]}{tag}")
             for name in (names or TABLES) for d in DIRECTIONS}
+
+
+def new_user_protocols(protocols) -> list[str]:
+    """The ``user`` protocol's new-user settings as grid protocols (``user-nothing`` ...), wherever ``protocols``
+    report ``user``: they score its trained models, so they add adaptation and evaluation, not training."""
+    return list(NEW_USER_PROTOCOLS) if "user" in protocols else []
 
 
 def timing_table(results: list[dict], models):
