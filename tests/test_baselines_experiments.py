@@ -359,14 +359,12 @@ def test_new_user_settings_on_workers_score_the_user_models_and_match_the_serial
     """A new-user setting's unit waits for the `user` unit that trains its rows, on any number of workers."""
     monkeypatch.setenv("MYOSEM_CACHE", str(tmp_path / "cache"))
     protocols = ("user", *ex.new_user_protocols(["rand", "user"]))
-    grid = dict(models=["lda", "rf"], protocols=protocols, seeds=[0], preset="quick", dataset="synthetic",
-                progress=False)
+    grid = dict(models=["lda"], protocols=protocols, seeds=[0], preset="quick", dataset="synthetic", progress=False)
     parallel = ex.run_experiments(**grid, runs=tmp_path / "parallel", jobs=2)
     serial = ex.run_experiments(**grid, runs=tmp_path / "serial", jobs=1)
-    assert [(r["protocol"], r["model"]) for r in serial] == [(p, m) for p in protocols for m in ("lda", "rf")]
+    assert [r["protocol"] for r in serial] == list(protocols)
     assert _metrics(parallel) == _metrics(serial)
-    by = {(r["protocol"], r["model"]): r for r in serial}
-    for m in ("lda", "rf"):  # the same test windows in every setting; with labels the user is served better
-        assert by[("user-nothing", m)]["n_test"] == by[("user-one-repetition", m)]["n_test"] < by[("user", m)]["n_test"]
-        assert by[("user-one-repetition", m)]["emg_to_text"]["R@1"] > by[("user-nothing", m)]["emg_to_text"]["R@1"]
+    by = {r["protocol"]: r for r in serial}  # the same test windows in every setting; labels serve the user better
+    assert by["user-nothing"]["n_test"] == by["user-one-repetition"]["n_test"] < by["user"]["n_test"]
+    assert by["user-one-repetition"]["emg_to_text"]["R@1"] > by["user-nothing"]["emg_to_text"]["R@1"]
     assert ex.new_user_protocols(["rand"]) == []
