@@ -36,6 +36,13 @@ def test_a_gap_within_the_spread_is_a_tie_and_a_trailing_myosem_is_placed():
     assert "Random forest" not in claim  # MyoSem is clearly ahead of it
 
 
+def test_a_trailing_myosem_is_given_its_rank_among_the_rows():
+    res = grid({("lda", "user"): [0.30, 0.30, 0.30], ("rf", "user"): [0.20, 0.20, 0.20],
+                ("myosem", "user"): [0.10, 0.10, 0.10]})
+    line = findings.leaders(res, ["user"], LABELS)[0]
+    assert line.endswith("; MyoSem ranks 3 of 3 with 10.0 % (-20.0).")
+
+
 def test_module_effects_and_claims_read_the_rows():
     res = grid({("myosem", "rand"): [0.85, 0.85, 0.85], ("myosem-no-vq", "rand"): [0.80, 0.80, 0.80],
                 ("cpep", "rand"): [0.45, 0.46, 0.44], ("embridge", "rand"): [0.32, 0.33, 0.31],

@@ -62,7 +62,7 @@ def leaders(results: list[dict], protocols, labels: dict) -> list[str]:
             if m1 != "myosem" and ("myosem", p) in cells:
                 mine = cells[("myosem", p)]
                 rank = [m for _, m in ranked].index("myosem") + 1
-                lead += f"; MyoSem is {rank}. with {mine[0]:.1f} % ({mine[0] - best[0]:+.1f})"
+                lead += f"; MyoSem ranks {rank} of {len(ranked)} with {mine[0]:.1f} % ({mine[0] - best[0]:+.1f})"
             out.append(f"**{p}, {dname}:** {lead}.")
     return out
 
