@@ -2,7 +2,7 @@
 
 Rows that train a shared run stay in one unit (else two workers would train it at once); each
 (protocol, seed)'s Stage 1 is a task of its own that the group's units wait for. A new-user setting
-(``user-unlabeled`` ...) scores the models of the ``user`` protocol, so its units wait for the ``user``
+(``user-unlabeled`` ...) reads the runs the ``user`` protocol stores, so its units wait for the ``user``
 unit of the same seed and rows, and share its Stage 1. A local cluster
 (``jobs`` worker processes of one thread each) is the default; ``scheduler="tcp://host:8786"`` (or
 ``$MYOSEM_SCHEDULER``) sends the tasks to a cluster of the user's, whose workers must see the same
@@ -168,12 +168,12 @@ def run_in_parallel(models, groups, preset, dataset, data_dir, runs, force, jobs
                                                 n_threads, pure=False, priority=10_000)
         futures, trainer = [], {}  # trainer: (seed, model) -> the unit that trains it under its protocol
         for p, s, ms in sorted(units, key=lambda u: training_protocol(u[0]) != u[0]):  # trainers submitted first
-            scores_only = training_protocol(p) != p
-            waits = {trainer[(s, m)].key: trainer[(s, m)] for m in ms if scores_only and (s, m) in trainer}
+            trains = training_protocol(p)
+            waits = {trainer[(s, m)].key: trainer[(s, m)] for m in ms if trains != p and (s, m) in trainer}
             futures.append(client.submit(_run_group, ms, p, s, preset, dataset, data_dir, runs, force, env, n_threads,
-                                         stage1.get((training_protocol(p), s)), list(waits.values()) or None,
+                                         stage1.get((trains, s)), list(waits.values()) or None,
                                          pure=False, priority=int(sum(MODELS[m].cost for m in ms))))
-            if not scores_only:
+            if trains == p:
                 trainer.update({(s, m): futures[-1] for m in ms})
         for f in tqdm(as_completed(futures), total=len(futures), desc=f"experiments ({len(client.nthreads())} workers)",
                       disable=not progress):

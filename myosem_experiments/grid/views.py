@@ -27,7 +27,8 @@ def experiment_tables(results: list[dict], protocols=PROTOCOLS, seeds=None, pres
 
 def new_user_protocols(protocols) -> list[str]:
     """The ``user`` protocol's new-user settings as grid protocols (``user-nothing`` ...), wherever ``protocols``
-    report ``user``: they score its trained models, so they add adaptation and evaluation, not training."""
+    report ``user``. Rows stored as runs (MyoSem's stages, the pose MAE) are reused from ``user``; the deep rows,
+    which are not, train again for each setting."""
     return list(NEW_USER_PROTOCOLS) if "user" in protocols else []
 
 
