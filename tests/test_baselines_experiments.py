@@ -261,6 +261,31 @@ def test_two_local_clusters_at_once_warn_nothing():
             assert a.scheduler_info()["address"] != b.scheduler_info()["address"]
 
 
+def _page_faults_of_reused_buffers() -> int:
+    """Minor page faults of 40 steps that each fill and free 1 MB, as a training step does its buffers."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(40):
+        np.ones(128_000).sum()
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+
+
+def test_grid_workers_reuse_freed_memory_instead_of_faulting_it_in_again():
+    """A grid worker keeps glibc's adaptive allocator: freed buffers are reused, not unmapped and faulted in
+    again on every step. Reference: a worker of a plain LocalCluster, with Dask's own environment."""
+    from dask.distributed import Client, LocalCluster
+
+    with grid_pool.dask_client(1) as client:
+        ours = client.submit(_page_faults_of_reused_buffers, pure=False).result()
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
+                      scheduler_kwargs={"dashboard_address": ":0"}) as cluster, Client(cluster) as client:
+        dask_default = client.submit(_page_faults_of_reused_buffers, pure=False).result()
+    pages = 40 * 128_000 * 8 // 4096  # every page of every step
+    assert dask_default > pages / 2, "the reference no longer faults every buffer in: the test shows nothing"
+    assert ours < pages / 10
+
+
 def test_one_protocol_and_seed_is_split_into_units_that_never_share_a_run():
     units = ex.work_units(list(ex.TABLES["emg"].models + ex.TABLES["text"].models[1:]
                                + ex.TABLES["ablation"].models[1:]), [("rand", 0)])

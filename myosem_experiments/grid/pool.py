@@ -111,10 +111,18 @@ def work_units(models, groups) -> list[tuple[str, int, tuple[str, ...]]]:
     return sorted(units, key=lambda u: -sum(MODELS[m].cost for m in u[2]))  # stable: ties keep the grid's order
 
 
+#: Dask starts its workers with ``MALLOC_TRIM_THRESHOLD_=65536``, which also fixes glibc's mmap threshold at
+#: 128 KiB: every activation and gradient buffer of a training step is then mapped and unmapped afresh, and a
+#: third of the grid's CPU went to page faults in the kernel. Unset, glibc's adaptive thresholds keep the
+#: buffers in the heap (same numbers; ``benchmarks/bench_grid.py --dask-trim`` measures the difference).
+WORKER_ALLOCATOR = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+
+
 @contextlib.contextmanager
 def dask_client(jobs: int, scheduler: str | None = None):
     """A Dask client: on ``scheduler`` (an address such as ``tcp://host:8786``, default ``$MYOSEM_SCHEDULER``), or
     on a local cluster of ``jobs`` worker processes with one thread each, closed afterwards."""
+    import dask
     from dask.distributed import Client, LocalCluster
 
     scheduler = scheduler or os.environ.get(SCHEDULER_ENV) or None
@@ -124,9 +132,10 @@ def dask_client(jobs: int, scheduler: str | None = None):
         return
     # no dashboard, and the scheduler's HTTP server on a free port: two notebooks' clusters at once would
     # otherwise both ask for 8787 and the second warn into the book
-    with LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None,
-                      scheduler_kwargs={"dashboard_address": ":0"}, silence_logs=logging.ERROR
-                      ) as cluster, Client(cluster) as client:
+    with dask.config.set(WORKER_ALLOCATOR), LocalCluster(
+            n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None,
+            scheduler_kwargs={"dashboard_address": ":0"}, silence_logs=logging.ERROR) as cluster, \
+            Client(cluster) as client:
         yield client
 
 
