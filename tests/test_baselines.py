@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from myosem_core.baselines import deep
 from myosem_core.baselines.deep import ARCHITECTURES, train_deep
 from myosem_core.baselines.forest import ForestConfig, slope_sign_changes, zero_crossings
 from myosem_core.baselines.registry import (
@@ -56,6 +57,12 @@ def split_tiny(ws):
 BASELINES = [*CLASSICAL_BASELINES, *DEEP_BASELINES]  # foundation-model rows are tested by their own issues
 
 
+@pytest.fixture(autouse=True)
+def empty_run_store(tmp_path, monkeypatch):
+    """Each test trains its deep models afresh, in a run store of its own."""
+    monkeypatch.setenv("MYOSEM_RUNS", str(tmp_path / "runs"))
+
+
 def options(name):
     return {"config": TINY} if name in ARCHITECTURES else {"config": ForestConfig(10)} if name == "rf" else {}
 
@@ -79,10 +86,12 @@ def test_every_registry_entry_builds_a_retriever_of_the_registry_interface():
 
 
 @pytest.mark.parametrize("name", BASELINES)
-def test_baseline_scores_shape_and_determinism(name):
+def test_baseline_scores_shape_and_determinism(name, tmp_path):
     train, val, test = split_tiny(tiny_windows())
     P = unit_prototypes()
-    runs = [make_retriever(name, seed=0, **options(name)).fit(train, val, P) for _ in range(2)]
+    # two run stores: a deep model is trained twice, not read back
+    runs = [make_retriever(name, seed=0, runs=tmp_path / str(i), **options(name)).fit(train, val, P)
+            for i in range(2)]
     S1, S2 = (retriever_scores(r, test, P) for r in runs)
     assert S1.shape == (len(test), K)
     assert np.isfinite(S1).all()
@@ -156,3 +165,46 @@ def test_deep_baseline_rejects_bad_inputs():
         train_deep("tcn", train, val, unit_prototypes()[:2], TINY)
     with pytest.raises(ConfigError):
         train_deep("resnet", train, val, unit_prototypes(), TINY)
+
+
+def _counting_trainings(monkeypatch) -> list:
+    """Record every call of ``train_deep`` made through the retriever."""
+    calls = []
+
+    def counted(*args, **kwargs):
+        calls.append(args[0])
+        return train_deep(*args, **kwargs)
+
+    monkeypatch.setattr(deep, "train_deep", counted)
+    return calls
+
+
+def test_a_deep_baseline_fitted_again_on_the_same_windows_is_read_back_from_the_run_store(monkeypatch):
+    train, val, test = split_tiny(tiny_windows())
+    calls = _counting_trainings(monkeypatch)
+    first = make_retriever("plain-cnn", seed=0, config=TINY).fit(train, val, unit_prototypes())
+    again = make_retriever("plain-cnn", seed=0, config=TINY).fit(train, val, unit_prototypes())
+    assert calls == ["plain-cnn"]
+    np.testing.assert_array_equal(first.embed(test), again.embed(test))  # weights and normaliser, to the bit
+    assert again.run.curves == first.run.curves and again.run.train_seconds == first.run.train_seconds
+    assert again.describe()["run"] == first.run.folder.name
+
+
+def test_other_prototypes_seed_or_windows_train_a_deep_baseline_again(monkeypatch):
+    train, val, _ = split_tiny(tiny_windows())
+    calls = _counting_trainings(monkeypatch)
+    make_retriever("plain-cnn", seed=0, config=TINY).fit(train, val, unit_prototypes())
+    make_retriever("plain-cnn", seed=0, config=TINY).fit(train, val, unit_prototypes(seed=1))
+    make_retriever("plain-cnn", seed=1, config=TINY).fit(train, val, unit_prototypes())
+    make_retriever("plain-cnn", seed=0, config=TINY).fit(train.subset(train.repetition <= 7), val,
+                                                         unit_prototypes())
+    assert len(calls) == 4
+
+
+def test_a_deep_run_folder_without_its_results_file_is_trained_again(monkeypatch):
+    train, val, _ = split_tiny(tiny_windows())
+    calls = _counting_trainings(monkeypatch)
+    run = make_retriever("plain-cnn", seed=0, config=TINY).fit(train, val, unit_prototypes()).run
+    (run.folder / "results.json").unlink()  # stopped after the weights, before the marker
+    make_retriever("plain-cnn", seed=0, config=TINY).fit(train, val, unit_prototypes())
+    assert len(calls) == 2 and (run.folder / "results.json").is_file()

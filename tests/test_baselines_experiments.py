@@ -393,3 +393,20 @@ def test_new_user_settings_on_workers_score_the_user_models_and_match_the_serial
     assert by["user-nothing"]["n_test"] == by["user-one-repetition"]["n_test"] < by["user"]["n_test"]
     assert by["user-one-repetition"]["emg_to_text"]["R@1"] > by["user-nothing"]["emg_to_text"]["R@1"]
     assert ex.new_user_protocols(["rand"]) == []
+
+
+def test_new_user_settings_read_a_deep_row_back_from_the_user_protocols_run(tmp_path, monkeypatch):
+    """A deep row is trained once for `user`; its three new-user settings read that model back."""
+    from myosem_core.baselines import deep
+
+    monkeypatch.setenv("MYOSEM_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("MYOSEM_SET", "stage1.epochs=1; stage1.query_epochs=1; stage2.max_epochs=1; "
+                                     "stage3.phase1_epochs=1; stage3.phase2_epochs=1; deep.width=8")
+    trained, real = [], deep.train_deep
+    monkeypatch.setattr(deep, "train_deep", lambda *a, **k: trained.append(a[0]) or real(*a, **k))
+    protocols = ("user", *ex.new_user_protocols(["user"]))
+    results = ex.run_experiments(models=["plain-cnn"], protocols=protocols, seeds=[0], preset="quick",
+                                 dataset="synthetic", progress=False, runs=tmp_path / "runs", jobs=1)
+    assert trained == ["plain-cnn"]
+    assert len({r["details"]["run"] for r in results}) == 1
+    assert len({r["train_seconds"] for r in results}) == 1

@@ -27,6 +27,7 @@ from __future__ import annotations
 import copy
 import time
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -37,10 +38,13 @@ from torch import nn
 from .. import distributed as ddp
 from ..data.windows import WindowSet
 from ..errors import ConfigError, DataError
+from ..io import read_json, write_json
 from ..losses import classification_loss, prototype_info_nce
+from ..paths import runs_root
+from ..run_store import array_content, is_complete, run_folder, windows_identity
 from ..threads import limit_threads
 from ..training.augment import AugmentConfig, augment
-from ..training.common import batches, predict_in_batches, seed_everything
+from ..training.common import batches, load_checkpoint, predict_in_batches, save_checkpoint, seed_everything
 from ..training.fit import FitConfig, fit
 from ..training.normalization import InputNormalizer
 from ..training.stage3 import Stage3Config, phase_fit_config
@@ -133,6 +137,7 @@ class DeepRun:
     config: DeepConfig
     curves: list[dict] = field(default_factory=list)
     train_seconds: float = 0.0
+    folder: Path | None = None  # its run-store folder (:func:`load_or_train_deep`), if it has one
 
     @torch.no_grad()
     def embed(self, X: np.ndarray, batch_size: int = 512) -> np.ndarray:
@@ -178,9 +183,7 @@ def train_deep(arch: str, train_ws: WindowSet, val_ws: WindowSet, prototypes: np
         Xtr, ytr = torch.from_numpy(normalizer.transform(train_ws.X)).to(dev), torch.from_numpy(train_ws.y).to(dev)
         Xva, yva = torch.from_numpy(normalizer.transform(val_ws.X)).to(dev), torch.from_numpy(val_ws.y).to(dev)
         allowed, P = torch.from_numpy(np.unique(train_ws.y)).to(dev), P.to(dev)
-        backbone = ARCHITECTURES[arch](train_ws.X.shape[2], train_ws.X.shape[1], width=cfg.width,
-                                       **cfg.arch_options.get(arch, {}))
-        model = AlignedBaseline(backbone, train_ws.n_classes, P.shape[1]).to(dev)
+        model = _build(arch, train_ws, P.shape[1], cfg).to(dev)
 
         # step 1: classification
         def ce(x, y):
@@ -233,19 +236,57 @@ def train_deep(arch: str, train_ws: WindowSet, val_ws: WindowSet, prototypes: np
     return DeepRun(arch, model, normalizer, cfg, curves, time.perf_counter() - t_start)
 
 
-class DeepRetriever:
-    """Registry adapter: ``fit(train_ws, val_ws, prototypes)`` trains ``arch``; ``embed(ws)`` -> (N, D) unit rows."""
+def _build(arch: str, train_ws: WindowSet, dim: int, cfg: DeepConfig) -> "AlignedBaseline":
+    """The untrained network of ``arch`` for windows shaped like ``train_ws``'s and prototypes of width ``dim``."""
+    backbone = ARCHITECTURES[arch](train_ws.X.shape[2], train_ws.X.shape[1], width=cfg.width,
+                                   **cfg.arch_options.get(arch, {}))
+    return AlignedBaseline(backbone, train_ws.n_classes, dim)
 
-    def __init__(self, arch: str, config: DeepConfig, seed: int = 0, progress: bool = False, **overrides):
+
+def deep_run_folder(arch: str, train_ws: WindowSet, val_ws: WindowSet, prototypes: np.ndarray, cfg: DeepConfig,
+                    seed: int = 0, runs=None) -> Path:
+    """The run-store folder of baseline ``arch`` trained on these windows towards these prototypes."""
+    return run_folder(runs_root(runs), f"deep-{arch}", label=train_ws.dataset_name,
+                      data={"train": windows_identity(train_ws), "val": windows_identity(val_ws)}, seed=seed,
+                      sections={"deep": cfg, "prototypes": array_content(prototypes), **ddp.run_key_extra()},
+                      code=(__name__,))
+
+
+def load_or_train_deep(arch: str, train_ws: WindowSet, val_ws: WindowSet, prototypes: np.ndarray,
+                       cfg: DeepConfig = DeepConfig(), seed: int = 0, progress: bool = True, runs=None) -> DeepRun:
+    """:func:`train_deep` through the run store: a complete folder (:func:`deep_run_folder`) is read back,
+    otherwise the baseline is trained and saved there (weights first, ``results.json`` last)."""
+    folder = deep_run_folder(arch, train_ws, val_ws, prototypes, cfg, seed, runs)
+    if is_complete(folder):
+        saved = read_json(folder / "results.json")
+        model = _build(arch, train_ws, np.shape(prototypes)[1], cfg)
+        model.load_state_dict(load_checkpoint(folder / "model.pt")["state_dict"])
+        model.requires_grad_(False)
+        return DeepRun(arch, model.eval(), InputNormalizer.from_dict(saved["normalizer"]), cfg, saved["curves"],
+                       saved["train_seconds"], folder)
+    run = train_deep(arch, train_ws, val_ws, prototypes, cfg, seed, progress)
+    save_checkpoint(folder / "model.pt", state_dict=run.model.state_dict())
+    write_json(folder / "results.json", {"normalizer": run.normalizer.to_dict(), "curves": run.curves,
+                                         "train_seconds": run.train_seconds})
+    return replace(run, folder=folder)
+
+
+class DeepRetriever:
+    """Registry adapter: ``fit(train_ws, val_ws, prototypes)`` trains ``arch``, or reads it back from the run store
+    under ``runs`` (default :func:`~myosem_core.paths.runs_root`); ``embed(ws)`` -> (N, D) unit rows."""
+
+    def __init__(self, arch: str, config: DeepConfig, seed: int = 0, progress: bool = False, runs=None,
+                 **overrides):
         if arch not in ARCHITECTURES:
             raise ConfigError(f"unknown deep baseline {arch!r}; expected one of {sorted(ARCHITECTURES)}")
         known = {k: v for k, v in overrides.items() if k in DeepConfig.__dataclass_fields__}
-        self.name, self.arch, self.seed, self.progress = arch, arch, seed, progress
+        self.name, self.arch, self.seed, self.progress, self.runs = arch, arch, seed, progress, runs
         self.config = replace(config, **known)
         self.run: DeepRun | None = None
 
     def fit(self, train_ws: WindowSet, val_ws: WindowSet, prototypes: np.ndarray) -> "DeepRetriever":
-        self.run = train_deep(self.arch, train_ws, val_ws, prototypes, self.config, self.seed, self.progress)
+        self.run = load_or_train_deep(self.arch, train_ws, val_ws, prototypes, self.config, self.seed,
+                                      self.progress, self.runs)
         return self
 
     def embed(self, ws: WindowSet) -> np.ndarray:
@@ -271,4 +312,5 @@ class DeepRetriever:
         """What the results JSON records about this model."""
         return {"arch": self.arch, "config": asdict(self.config),
                 "train_seconds": self.run.train_seconds if self.run else None,
+                "run": self.run.folder.name if self.run and self.run.folder else None,
                 "curves": self.run.curves if self.run else []}

@@ -68,8 +68,8 @@ class Context:
 
 
 def _train(spec: ModelSpec, cfg: Config, ws, split, P, ctx: Context):
-    """The row's retriever fitted on the split's training windows (MyoSem rows through the run store), and what
-    its result records about the training."""
+    """The row's retriever fitted on the split's training windows (MyoSem and the deep rows through the run
+    store), and what its result records about the training."""
     from myosem_core.baselines.registry import make_retriever
     from myosem_core.training.common import training_seconds
 
@@ -87,6 +87,8 @@ def _train(spec: ModelSpec, cfg: Config, ws, split, P, ctx: Context):
     info = {"train_seconds": time.perf_counter() - t0}
     if hasattr(retriever, "describe"):
         info["details"] = {k: v for k, v in retriever.describe().items() if k != "curves"}
+        if info["details"].get("run"):  # a run-store model (deep rows): the seconds its training took
+            info["train_seconds"] = info["details"]["train_seconds"]
     return retriever, info
 
 

@@ -27,8 +27,9 @@ def experiment_tables(results: list[dict], protocols=PROTOCOLS, seeds=None, pres
 
 def new_user_protocols(protocols) -> list[str]:
     """The ``user`` protocol's new-user settings as grid protocols (``user-nothing`` ...), wherever ``protocols``
-    report ``user``. Rows stored as runs (MyoSem's stages, the pose MAE) are reused from ``user``; the deep rows,
-    which are not, train again for each setting."""
+    report ``user``. Every trained network (MyoSem's stages, the deep rows, the pose and AEMG encoders) is read
+    back from the runs ``user`` stores; what is not stored (LDA, the random forest, the linear heads on frozen
+    encoders) is fitted again for each setting."""
     return list(NEW_USER_PROTOCOLS) if "user" in protocols else []
 
 
