@@ -265,9 +265,11 @@ def load_or_train_deep(arch: str, train_ws: WindowSet, val_ws: WindowSet, protot
         return DeepRun(arch, model.eval(), InputNormalizer.from_dict(saved["normalizer"]), cfg, saved["curves"],
                        saved["train_seconds"], folder)
     run = train_deep(arch, train_ws, val_ws, prototypes, cfg, seed, progress)
-    save_checkpoint(folder / "model.pt", state_dict=run.model.state_dict())
-    write_json(folder / "results.json", {"normalizer": run.normalizer.to_dict(), "curves": run.curves,
-                                         "train_seconds": run.train_seconds})
+    if ddp.is_main():  # data-parallel replicas end identical: one of them saves
+        save_checkpoint(folder / "model.pt", state_dict=run.model.state_dict())
+        write_json(folder / "results.json", {"normalizer": run.normalizer.to_dict(), "curves": run.curves,
+                                             "train_seconds": run.train_seconds})
+    ddp.barrier()
     return replace(run, folder=folder)
 
 
