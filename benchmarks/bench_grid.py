@@ -19,6 +19,7 @@ import os
 import resource
 import tempfile
 import time
+from unittest.mock import patch
 
 from myosem_core.io import write_json
 from myosem_core.paths import runs_root
@@ -79,17 +80,12 @@ def _cpu_seconds():
     return np.array([mine.ru_utime + kids.ru_utime, mine.ru_stime + kids.ru_stime])
 
 
-@contextlib.contextmanager
 def _allocator(kind: str):
-    """``dask-trim-65536``: the workers started in the block inherit Dask's own allocator setting."""
+    """``dask-trim-65536``: the workers started in the block inherit Dask's own allocator setting; the
+    environment is restored as it was afterwards."""
     if kind == "adaptive":
-        yield
-        return
-    os.environ["MALLOC_TRIM_THRESHOLD_"] = "65536"
-    try:
-        yield
-    finally:
-        del os.environ["MALLOC_TRIM_THRESHOLD_"]
+        return contextlib.nullcontext()
+    return patch.dict(os.environ, {"MALLOC_TRIM_THRESHOLD_": "65536"})
 
 
 if __name__ == "__main__":
