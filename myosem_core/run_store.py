@@ -13,7 +13,8 @@ A run's key covers
     folder = run_folder(runs_root(), "myosem-stage2", label="ninapro-db1-rand", data=data_identity(cfg.data),
                         seed=0, sections={"stage2": s2, "protocol": split.config.key()},
                         code=("myosem_core.training.stage2",))
-    if not is_complete(folder): ...train, then write results.json last...
+    with claimed(folder):  # one process trains it; another that needs it meanwhile waits, then reads it
+        if not is_complete(folder): ...train, then write results.json last...
     s2 = read_section(folder, "stage2", Stage2Config)
 
 Every folder holds ``config.json`` (what the key covers, readable) and, once complete, a marker file
@@ -25,6 +26,7 @@ whichever process needs it first.
 from __future__ import annotations
 
 import ast
+import contextlib
 import functools
 import hashlib
 import importlib.util
@@ -275,6 +277,29 @@ def is_complete(folder: str | os.PathLike, marker: str = "results.json") -> bool
         return False
     before = os.environ.get(RETRAIN_ENV)
     return not before or path.stat().st_mtime >= float(before)
+
+
+@contextlib.contextmanager
+def claimed(folder: str | os.PathLike):
+    """Hold ``folder``'s lock while its run is checked for and trained: another process (a notebook, a grid
+    worker) that needs the same run meanwhile waits, then reads it back instead of training it a second time.
+
+        with claimed(folder):
+            run = load(folder) if is_complete(folder) else train(..., folder)
+
+    The lock is the operating system's (``filelock``, in ``<runs>/.locks/``), released when its holder ends for
+    any reason. Under torchrun the replicas train one run together (rank 0 saves it), so none is taken there.
+    """
+    if int(os.environ.get("WORLD_SIZE", "1") or 1) > 1:
+        yield
+        return
+    from filelock import FileLock
+
+    folder = Path(folder)
+    locks = folder.parent / ".locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    with FileLock(locks / f"{folder.name}.lock"):
+        yield
 
 
 def read_record(folder: str | os.PathLike) -> dict:

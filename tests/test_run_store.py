@@ -148,3 +148,43 @@ def test_force_retrains_each_run_once_whichever_process_asks_first(tmp_path, mon
     st2.load_or_train_stage2(train, val, S2, 0, runs, progress=False)
     assert counted.take() == []  # trained after the mark: reused
     assert float(os.environ[run_store.RETRAIN_ENV]) <= (first.folder / "results.json").stat().st_mtime
+
+
+def _train_stage2_at_once(runs, log, barrier, lock: bool):
+    """A second process's view of the run store: count this process's Stage-2 trainings in ``log``."""
+    import contextlib
+
+    ws = tiny_windows()
+    split = make_split(ws, "rand")
+    real = st2.train_stage2
+
+    def counted(*a, **k):
+        with open(log, "a") as f:
+            f.write(f"{os.getpid()}\n")
+        time.sleep(0.5)  # a training long enough for the other process to ask meanwhile
+        return real(*a, **k)
+
+    st2.train_stage2 = counted
+    if not lock:
+        st2.claimed = lambda folder: contextlib.nullcontext()
+    barrier.wait()
+    run = st2.load_or_train_stage2(ws.subset(split.train), ws.subset(split.val), S2, 0, runs, progress=False)
+    return run.folder.name
+
+
+@pytest.mark.parametrize("lock", [True, False])
+def test_two_processes_asking_for_one_run_at_once_train_it_once(tmp_path, lock):
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    ctx = multiprocessing.get_context("fork")
+    barrier, log = ctx.Manager().Barrier(2), tmp_path / "trainings.log"
+    with ProcessPoolExecutor(2, mp_context=ctx) as pool:
+        names = [f.result() for f in [pool.submit(_train_stage2_at_once, tmp_path / "runs", log, barrier, lock)
+                                      for _ in range(2)]]
+    assert names[0] == names[1]
+    trainings = log.read_text().split()
+    if lock:  # the second process waited for the first's run and read it back
+        assert len(trainings) == 1
+    else:  # the reference: without the lock both processes train the same run
+        assert len(trainings) == 2 and len(set(trainings)) == 2

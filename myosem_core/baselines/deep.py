@@ -41,7 +41,7 @@ from ..errors import ConfigError, DataError
 from ..io import read_json, write_json
 from ..losses import classification_loss, prototype_info_nce
 from ..paths import runs_root
-from ..run_store import array_content, is_complete, run_folder, windows_identity
+from ..run_store import array_content, claimed, is_complete, run_folder, windows_identity
 from ..threads import limit_threads
 from ..training.augment import AugmentConfig, augment
 from ..training.common import batches, load_checkpoint, predict_in_batches, save_checkpoint, seed_everything
@@ -257,6 +257,11 @@ def load_or_train_deep(arch: str, train_ws: WindowSet, val_ws: WindowSet, protot
     """:func:`train_deep` through the run store: a complete folder (:func:`deep_run_folder`) is read back,
     otherwise the baseline is trained and saved there (weights first, ``results.json`` last)."""
     folder = deep_run_folder(arch, train_ws, val_ws, prototypes, cfg, seed, runs)
+    with claimed(folder):
+        return _load_or_train_deep(arch, train_ws, val_ws, prototypes, cfg, seed, progress, folder)
+
+
+def _load_or_train_deep(arch, train_ws, val_ws, prototypes, cfg, seed, progress, folder) -> DeepRun:
     if is_complete(folder):
         saved = read_json(folder / "results.json")
         model = _build(arch, train_ws, np.shape(prototypes)[1], cfg)

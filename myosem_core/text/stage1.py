@@ -42,7 +42,7 @@ from ..data.windows import WindowSet
 from ..errors import DataError
 from ..io import atomic_path, read_json, save_npz, write_json
 from ..paths import runs_root
-from ..run_store import is_complete, run_folder
+from ..run_store import claimed, is_complete, run_folder
 from .benchmark import benchmark_results, benchmark_sets, family_of, near_copy_filter
 from .catalog import normalize_text
 from .encoder import SentenceEncoder, encoder_spec, load_encoder
@@ -477,14 +477,16 @@ def load_or_train_stage1(ws: WindowSet, split: Split, stage1: Stage1Config, runs
     aligned = aligned_settings(stage1)
     views = build_views(ws, split, aligned.process, aligned.synonyms)
     folder = stage1_folder(ws, split, aligned, views, runs)
-    if is_complete(folder) and all((folder / f).is_file() for f in _FILES):
-        space = load_stage1(folder, aligned.encoder)
-    else:
-        space = train_stage1(aligned, ws, split, views, folder, progress)
+    with claimed(folder):
+        if is_complete(folder) and all((folder / f).is_file() for f in _FILES):
+            space = load_stage1(folder, aligned.encoder)
+        else:
+            space = train_stage1(aligned, ws, split, views, folder, progress)
     if not query or stage1.query_epochs <= 0:
         return space
     query_views = build_views(ws, split, stage1.process, stage1.query_synonyms)
     qfolder = query_folder(ws, split, stage1, query_views, runs)
-    if not is_complete(qfolder):
-        train_query_encoder(stage1, ws, split, query_views, qfolder, progress)
+    with claimed(qfolder):
+        if not is_complete(qfolder):
+            train_query_encoder(stage1, ws, split, query_views, qfolder, progress)
     return attach_query_encoder(space, qfolder)

@@ -43,6 +43,7 @@ from ..models.aemg.model import masked_token_loss, random_mask
 from ..models.aemg.tokenizer import TokenSequence
 from ..paths import runs_root
 from ..run_store import (
+    claimed,
     is_complete,
     read_section,
     record_sections,
@@ -319,9 +320,10 @@ def load_or_pretrain_aemg(ws: WindowSet, aemg: AEMGConfig, seed: int = 0, exclud
     ``exclude_devices``) from the run store, or pretrained and saved there. ``ws`` should hold only windows the
     evaluation may train on; ``exclude_subjects`` never reach the vocabulary or the Transformer."""
     folder = aemg_folder(ws, aemg, seed, exclude_subjects, exclude_devices, runs)
-    if is_complete(folder):
-        return load_aemg(folder)
-    sources = pretraining_sources(ws, aemg, seed, exclude_subjects, exclude_devices, ws.dataset_name, progress)
-    return pretrain_aemg(sources, aemg, seed, folder, progress,
-                         {"exclude_subjects": sorted(map(str, exclude_subjects)),
-                          "exclude_devices": sorted(exclude_devices)})
+    with claimed(folder):
+        if is_complete(folder):
+            return load_aemg(folder)
+        sources = pretraining_sources(ws, aemg, seed, exclude_subjects, exclude_devices, ws.dataset_name, progress)
+        return pretrain_aemg(sources, aemg, seed, folder, progress,
+                             {"exclude_subjects": sorted(map(str, exclude_subjects)),
+                              "exclude_devices": sorted(exclude_devices)})

@@ -21,6 +21,7 @@ from ..losses import stage2_loss
 from ..models.activation_encoder import ActivationAwareEncoder, EncoderConfig
 from ..paths import runs_root
 from ..run_store import (
+    claimed,
     is_complete,
     read_section,
     record_sections,
@@ -238,6 +239,7 @@ def load_or_train_stage2(train_ws: WindowSet, val_ws: WindowSet, stage2: Stage2C
                          runs: str | Path | None = None, progress: bool = True) -> Stage2Run:
     """The Stage-2 run of these windows and config from the run store, trained and saved there when absent."""
     folder = stage2_folder(train_ws, val_ws, stage2, seed, runs)
-    if is_complete(folder):
-        return load_stage2(folder)
-    return train_stage2(train_ws, val_ws, stage2, seed, folder, progress)
+    with claimed(folder):
+        if is_complete(folder):
+            return load_stage2(folder)
+        return train_stage2(train_ws, val_ws, stage2, seed, folder, progress)

@@ -28,6 +28,7 @@ from ..models.activation_encoder import ActivationAwareEncoder, EncoderConfig
 from ..models.semantic_queries import MyoSemModel, QueryHeadConfig, SemanticQueryHead
 from ..paths import runs_root
 from ..run_store import (
+    claimed,
     array_content,
     is_complete,
     read_section,
@@ -289,9 +290,10 @@ def load_or_train_stage3(train_ws: WindowSet, val_ws: WindowSet, stage2: Stage2R
     saved there when absent."""
     P = check_prototypes(prototypes, train_ws.n_classes)
     folder = stage3_folder(train_ws, val_ws, stage2, P, stage3, seed, runs)
-    if is_complete(folder):
-        return load_stage3(folder)
-    return train_stage3(train_ws, val_ws, stage2, P, stage3, seed, folder, progress)
+    with claimed(folder):
+        if is_complete(folder):
+            return load_stage3(folder)
+        return train_stage3(train_ws, val_ws, stage2, P, stage3, seed, folder, progress)
 
 
 def untrained_stage3(stage2: Stage2Run, prototypes: np.ndarray, cfg: Stage3Config = Stage3Config(),

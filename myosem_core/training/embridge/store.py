@@ -22,7 +22,7 @@ from ...data.windows import WindowSet
 from ...errors import ConfigError
 from ...io import write_json
 from ...paths import runs_root
-from ...run_store import is_complete, run_folder, windows_identity
+from ...run_store import claimed, is_complete, run_folder, windows_identity
 from ..common import save_checkpoint
 from .aligner import AlignerRun, load_aligner, train_aligner
 from .config import AlignConfig, EMBridgeConfig, variant
@@ -54,11 +54,12 @@ class ModelStore:
         folder = run_folder(self.root, f"mae-{stream}", seed=seed,
                             sections={"mae": mcfg, "pose_normalization": ecfg.pose_normalization},
                             code=("myosem_core.training.embridge.mae",))
-        if is_complete(folder):
-            return load_mae(folder, stream)
-        emg_norm, pose_norm = fit_normalizers(self.train, ecfg.pose_normalization)
-        return train_mae(self.train, stream, mcfg, emg_norm if stream == "emg" else pose_norm, seed, ecfg.threads,
-                         folder, progress)
+        with claimed(folder):
+            if is_complete(folder):
+                return load_mae(folder, stream)
+            emg_norm, pose_norm = fit_normalizers(self.train, ecfg.pose_normalization)
+            return train_mae(self.train, stream, mcfg, emg_norm if stream == "emg" else pose_norm, seed,
+                             ecfg.threads, folder, progress)
 
     def aligner(self, ecfg: EMBridgeConfig, name: str = "EMBridge", align: AlignConfig | None = None, seed: int = 0,
                 progress: bool = True) -> AlignerRun:
@@ -72,16 +73,18 @@ class ModelStore:
         pose = self.mae("pose", ecfg, seed, progress)
         folder = run_folder(self.root, f"align-{_slug(name)}", seed=seed, sections={"name": name, "align": align},
                             upstream=[emg.folder, pose.folder], code=("myosem_core.training.embridge.aligner",))
-        if is_complete(folder):
-            return load_aligner(folder, emg, pose, align, name)
-        idx = subsample_training(self.train, np.arange(len(self.train)), align.data_fraction, seed)
-        run = train_aligner(self.train.subset(idx), emg, pose, align, seed, ecfg.threads, name, folder, progress)
-        folder.mkdir(parents=True, exist_ok=True)
-        save_checkpoint(folder / "model.pt", state_dict=run.model.state_dict())
-        write_json(folder / "curves.json", run.curves)
-        write_json(folder / "results.json", {"stage": "embridge-align", "name": name, "train_seconds": run.seconds,
-                                             "train_cpu_seconds": run.cpu_seconds, "n_train_windows": len(idx)})
-        return run
+        with claimed(folder):
+            if is_complete(folder):
+                return load_aligner(folder, emg, pose, align, name)
+            idx = subsample_training(self.train, np.arange(len(self.train)), align.data_fraction, seed)
+            run = train_aligner(self.train.subset(idx), emg, pose, align, seed, ecfg.threads, name, folder, progress)
+            folder.mkdir(parents=True, exist_ok=True)
+            save_checkpoint(folder / "model.pt", state_dict=run.model.state_dict())
+            write_json(folder / "curves.json", run.curves)
+            write_json(folder / "results.json", {"stage": "embridge-align", "name": name,
+                                                 "train_seconds": run.seconds, "train_cpu_seconds": run.cpu_seconds,
+                                                 "n_train_windows": len(idx)})
+            return run
 
 
 def _slug(name: str) -> str:
