@@ -50,17 +50,19 @@ def stage_configs(cfg: Config, protocol: str, stage1=None, stage2=None, stage3=N
     return s1, s2, s3
 
 
-def load_stage1_text_space(cfg: Config, ws: WindowSet, split: Split, runs=None, progress: bool = True, stage1=None):
-    """Stage 1's frozen text space for this data and split, from the run store or trained there.
+def load_stage1_text_space(cfg: Config, ws: WindowSet, split: Split, runs=None, progress: bool = True, stage1=None,
+                           query: bool = True):
+    """Stage 1's frozen text space for this data and split, from the run store or trained there; with ``query``
+    its encoder for free text too (a run of its own, which nothing but free text reads).
 
     Safe under torchrun: rank 0 trains it, the others then read the run."""
     s1, _, _ = stage_configs(cfg, split.config.name, stage1)
     with ddp.main_first():
-        return load_or_train_stage1(ws, split, s1, runs, progress)
+        return load_or_train_stage1(ws, split, s1, runs, progress, query=query)
 
 
 def train_myosem(cfg: Config, ws: WindowSet, split: Split, text_space=None, runs: str | Path | None = None,
-                 stage1=None, stage2=None, stage3=None, progress: bool = True):
+                 stage1=None, stage2=None, stage3=None, progress: bool = True, query: bool = True):
     """Stage 1 (unless ``text_space`` is given), then Stages 2-3 (:func:`myosem_core.training.train_myosem_stages`),
     each from the run store when its run exists. Stages 2-3 train data-parallel under torchrun.
 
@@ -68,7 +70,7 @@ def train_myosem(cfg: Config, ws: WindowSet, split: Split, text_space=None, runs
     """
     _, s2, s3 = stage_configs(cfg, split.config.name, stage1, stage2, stage3)
     if text_space is None:
-        text_space = load_stage1_text_space(cfg, ws, split, runs, progress, stage1)
+        text_space = load_stage1_text_space(cfg, ws, split, runs, progress, stage1, query)
     P = prototypes_for(text_space, ws.class_keys)
     run2, run3 = train_myosem_stages(ws.subset(split.train), ws.subset(split.val), P, s2, s3, cfg.seed, runs, progress)
     return text_space, P, run2, run3
@@ -90,8 +92,10 @@ def evaluate_myosem(cfg: Config, ws: WindowSet, split: Split, prototypes, stage3
 
 
 def run_myosem(cfg: Config, protocol: str, text_space=None, runs: str | Path | None = None, baselines=("lda",),
-               progress: bool = True, split_options: dict | None = None, stage2=None, stage3=None) -> MyoSemOutput:
+               progress: bool = True, split_options: dict | None = None, stage2=None, stage3=None,
+               query: bool = True) -> MyoSemOutput:
     """Train (or reuse) Stages 1-3 on ``protocol`` and evaluate MyoSem and ``baselines`` on its test split.
+    ``query=False`` leaves out Stage 1's encoder for free text (``out.text_space`` then reads no sentences).
 
     With the protocol's own split and the preset's stages the results are the comparison grid's rows;
     ``split_options`` (fields of the protocol, e.g. ``{"val_subjects": ["S15", "S16"]}``) or changed Stage-2/3
@@ -99,7 +103,7 @@ def run_myosem(cfg: Config, protocol: str, text_space=None, runs: str | Path | N
     """
     ws, split = load_data(cfg, protocol, progress, **(split_options or {}))
     text_space, P, s2, s3 = train_myosem(cfg, ws, split, text_space, runs, stage2=stage2, stage3=stage3,
-                                         progress=progress)
+                                         progress=progress, query=query)
     variant = {k: v for k, v in (("split_options", split_options), ("stage2", stage2), ("stage3", stage3)) if v}
     if variant:
         folder, results = evaluate_myosem(cfg, ws, split, P, s3, runs, baselines, variant)

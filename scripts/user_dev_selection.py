@@ -82,7 +82,7 @@ def main(argv=None):
         for seed in args.seeds:
             cfg = make_config(args.preset, args.dataset, args.data_dir, seed)
             cfg = replace(cfg, data=replace(cfg.data, **data_changes))
-            out = run_myosem(cfg, "user", runs=args.runs, stage2=stage2, stage3=stage3, progress=False,
+            out = run_myosem(cfg, "user", runs=args.runs, stage2=stage2, stage3=stage3, progress=False, query=False,
                              split_options={**DEV_SPLIT, **(split_extra[0] if split_extra else {})})
             for model, r in out.results.items():
                 rows.append({"candidate": name, "seed": seed, "model": model,
