@@ -39,6 +39,7 @@ this: a copy whose outputs show a widget but whose metadata has no state fails.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import subprocess
 import sys
@@ -141,6 +142,9 @@ def nbval_command(target: Path, kernel: str = KERNEL) -> list[str]:
             "--nbval-cell-timeout", "1800", "-p", "no:cacheprovider", "--durations=5", str(target)]
 
 
+NATIVE_THREADS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
 def notebook_env(jobs: int, overrides: str = "") -> dict[str, str]:
     """The environment of each notebook's process (its kernel inherits it).
 
@@ -152,8 +156,36 @@ def notebook_env(jobs: int, overrides: str = "") -> dict[str, str]:
     if overrides:  # every preset read in the kernel and its workers applies them (myosem_core.presets)
         env[OVERRIDES_ENV] = overrides
     if jobs > 1:
-        env.update({name: "1" for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")})
+        env.update({name: "1" for name in NATIVE_THREADS})
     return env
+
+
+@contextlib.contextmanager
+def shared_grid_workers(jobs: int, env: dict[str, str]):
+    """One local Dask cluster of ``jobs`` workers for the whole run, its address in ``env`` as
+    ``$MYOSEM_SCHEDULER``: notebooks running at once then share these workers (the grid's units of 03, 05 and 06
+    queue for them), instead of each starting ``jobs`` of its own and running more trainings than there are
+    cores. Yields a function that returns the CPU seconds its workers have used. A scheduler already named in
+    ``env`` (``make book SCHEDULER=...``) is used as it is, and one job needs no cluster."""
+    from myosem_experiments.grid.pool import SCHEDULER_ENV, local_cluster
+
+    if jobs < 2 or env.get(SCHEDULER_ENV):
+        yield lambda: None
+        return
+    import psutil
+
+    threads = {k: env[k] for k in NATIVE_THREADS if k in env}
+    with local_cluster(jobs, threads) as cluster:
+        env[SCHEDULER_ENV] = cluster.scheduler_address
+
+        def cpu_seconds() -> float:
+            procs = psutil.Process().children(recursive=True)  # between notebooks: only the cluster's workers
+            return sum(t.user + t.system for t in (p.cpu_times() for p in procs if p.is_running()))
+
+        try:
+            yield cpu_seconds
+        finally:
+            env.pop(SCHEDULER_ENV, None)
 
 
 def run_measured(cmd: list[str], log, env: dict[str, str]) -> tuple[int, float | None]:
@@ -231,7 +263,9 @@ def build_times_markdown(info: dict) -> str:
              f"{info.get('notebooks_at_once', 1)} notebooks at once, each after the notebooks whose runs it reads, "
              "so the times overlap), with the runs folder it started from (`empty` = everything trained in this "
              "build), and its CPU time (the notebook's kernel and the worker processes it started, user + "
-             "system):", "",
+             "system)" + ("; the grid's work units of every notebook ran on the build's shared workers, whose CPU "
+                          "time is a row of its own" if info.get("grid_workers_cpu_seconds") is not None else "")
+             + ":", "",
              "| notebook | wall time (s) | wall time (min) | CPU time (s) |", "| --- | ---: | ---: | ---: |"]
     cpu = info.get("notebooks_cpu_seconds") or {}
 
@@ -239,14 +273,18 @@ def build_times_markdown(info: dict) -> str:
         return f"{value:,.0f}" if value is not None else "n/a"
 
     lines += [f"| {name} | {sec:,.0f} | {sec / 60:.1f} | {cpu_cell(cpu.get(name))} |" for name, sec in sorted(secs.items())]
+    grid = info.get("grid_workers_cpu_seconds")
+    if grid is not None:
+        lines += [f"| shared grid workers ({info['jobs']}) | | | {cpu_cell(grid)} |"]
     total = sum(secs.values())
     wall = info.get("wall_seconds", total)
     complete = bool(secs) and all(name in cpu for name in secs)
+    used = sum(cpu.values()) + (grid or 0)
     lines += [f"| sum over notebooks | {total:,.0f} | {total / 60:.1f} | "
-              f"{cpu_cell(sum(cpu.values()) if complete else None)} |",
+              f"{cpu_cell(used if complete else None)} |",
               f"| **all notebooks, wall time** | **{wall:,.0f}** | **{wall / 60:.1f}** | |", ""]
     if complete:
-        lines += [f"The notebooks used {cpu_summary(sum(cpu.values()), wall, m['cpus'])}: where that is close to "
+        lines += [f"The notebooks used {cpu_summary(used, wall, m['cpus'])}: where that is close to "
                   "every core, the build's time follows its total CPU work, and only less work (not another order) "
                   "makes it faster.", ""]
     lines += [f"Runs folder at the start: {info['runs_at_start']}. Installs are not included."]
@@ -258,13 +296,14 @@ def runs_state(run_dir: str | None) -> str:
     from myosem_core.paths import runs_root
 
     root = runs_root(run_dir)
-    n = sum(1 for p in root.iterdir() if p.is_dir()) if root.is_dir() else 0
+    n = sum(1 for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")) if root.is_dir() else 0
     return "empty" if n == 0 else f"{n} cached run folder(s) in `{root.name}/` (not a cold build)"
 
 
 def write_build_info(out: Path, parameters: dict, timings: dict[str, float], load_start: float = float("nan"),
                      runs_at_start: str = "unknown", wall: float | None = None, jobs: int = 1,
-                     overrides: str = "", cpu: dict[str, float] | None = None) -> None:
+                     overrides: str = "", cpu: dict[str, float] | None = None,
+                     grid_workers_cpu: float | None = None) -> None:
     """``build_info.json`` (machine-readable), ``build_info.md`` (the introduction includes it) and
     ``build_times.md`` (the scale page includes it)."""
     info = {
@@ -276,6 +315,7 @@ def write_build_info(out: Path, parameters: dict, timings: dict[str, float], loa
         "built_utc": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "notebooks_seconds": {name: round(sec, 1) for name, sec in timings.items()},
         "notebooks_cpu_seconds": {name: round(sec, 1) for name, sec in (cpu or {}).items()},
+        "grid_workers_cpu_seconds": None if grid_workers_cpu is None else round(grid_workers_cpu, 1),
         "total_seconds": round(sum(timings.values()), 1),
         "wall_seconds": round(sum(timings.values()) if wall is None else wall, 1), "notebooks_at_once": jobs,
         "machine": machine_info(), "load_avg_1min_start": round(load_start, 2),
@@ -378,7 +418,9 @@ def main(argv: list[str] | None = None) -> int:
         bar.write(f"   {stem}: {'ok' if ok else 'FAILED'} in {timings[executed_name(by_stem[stem])]:.0f} s")
         bar.update()
 
-    result = run_graph(start_order(sources), after, run, args.jobs, started, ended)
+    with shared_grid_workers(args.jobs, env) as workers_cpu:
+        result = run_graph(start_order(sources), after, run, args.jobs, started, ended)
+        grid_cpu = workers_cpu()
     bar.close()
     wall = time.perf_counter() - wall_start
     for stem, ok in result.items():
@@ -391,11 +433,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: not run because a notebook they read failed: {', '.join(skipped)}", file=sys.stderr)
     if any(ok is not True for ok in result.values()):
         return 1
-    used = f"; {cpu_summary(sum(cpu.values()), wall, os.cpu_count() or 1)}" if len(cpu) == len(timings) else ""
+    used = (f"; {cpu_summary(sum(cpu.values()) + (grid_cpu or 0), wall, os.cpu_count() or 1)}"
+            if len(cpu) == len(timings) else "")
     print(f"{len(sources)} notebook(s) in {wall:.0f} s wall time ({sum(timings.values()):.0f} s summed over "
           f"notebooks, {args.jobs} at a time{used})", flush=True)
     if not args.nbval:
-        write_build_info(args.out, params, timings, load_start, runs_at_start, wall, args.jobs, overrides, cpu)
+        write_build_info(args.out, params, timings, load_start, runs_at_start, wall, args.jobs, overrides, cpu,
+                         grid_cpu)
     return 0
 
 

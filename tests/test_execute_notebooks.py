@@ -172,3 +172,31 @@ def test_set_reaches_every_notebook_and_the_build_note(tmp_path, monkeypatch):
     assert "Preset values changed for this build: `stage2.max_epochs=3`" in (tmp_path / "out/build_info.md").read_text()
     with pytest.raises(Exception, match="expected SECTION.FIELD=VALUE"):
         ex.main([str(src), "--out", str(tmp_path / "out2"), "--set", "stage2"])
+
+
+def test_notebooks_running_at_once_share_one_set_of_grid_workers(tmp_path):
+    """Two notebooks that run at once and each ask the grid's pool for workers get the same ``--jobs`` worker
+    processes (the build's shared cluster), not ``--jobs`` each; the workers' CPU time is reported."""
+    task = ("import os, pathlib, time\n"
+            "from myosem_experiments.grid.pool import dask_client\n"
+            "def burn():\n"
+            "    end = time.process_time() + 1.0\n"
+            "    while time.process_time() < end:\n"
+            "        pass\n"
+            "    return os.getpid()\n"
+            "with dask_client(2) as client:\n"
+            "    pids = client.gather([client.submit(burn, pure=False) for _ in range(4)])\n"
+            "    seen = sorted(client.run(os.getpid).values())\n"
+            "pathlib.Path({out!r}).write_text(' '.join(map(str, seen)))")
+    books = [write_notebook(tmp_path / f"0{i}_grid.ipynb", task.format(out=str(tmp_path / f"pids{i}")))
+             for i in range(2)]
+    assert ex.main([*map(str, books), "--out", str(tmp_path / "out"), "--jobs", "2"]) == 0
+    pids = [set((tmp_path / f"pids{i}").read_text().split()) for i in range(2)]
+    assert len(pids[0]) == 2 and pids[0] == pids[1]  # one cluster of 2 workers, not one per notebook
+    info = json.loads((tmp_path / "out/build_info.json").read_text())
+    assert info["grid_workers_cpu_seconds"] >= 7.5  # 8 tasks of 1 CPU-s each ran in the shared workers
+    assert "shared grid workers" in (tmp_path / "out/build_times.md").read_text()
+    # without the shared cluster (one job), each notebook starts its own: the reference this test would catch
+    assert ex.main([*map(str, books), "--out", str(tmp_path / "alone"), "--jobs", "1"]) == 0
+    alone = [set((tmp_path / f"pids{i}").read_text().split()) for i in range(2)]
+    assert not alone[0] & alone[1]

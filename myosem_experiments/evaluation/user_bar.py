@@ -48,30 +48,46 @@ def _row(setting: str, seed: int, model: str, result: dict) -> dict:
 
 
 def run_user_bar(dataset: str = "ninapro-db1", data_dir: str | None = None, seeds=(0,), runs=None,
-                 settings=None, progress: bool = True) -> list[dict]:
-    """One row per (setting, seed, model): MyoSem, LDA on its training windows, LDA on every training subject."""
+                 settings=None, progress: bool = True, jobs: int | None = None) -> list[dict]:
+    """One row per (setting, seed, model): MyoSem, LDA on its training windows, LDA on every training subject.
+
+    Each (setting, seed) is a task on the grid's workers (``jobs``, default ``$MYOSEM_JOBS``, or the cluster of
+    ``$MYOSEM_SCHEDULER``: :func:`myosem_experiments.grid.pool.map_on_workers`); the rows do not depend on it."""
+    from myosem_core.prepare import load_data
+
+    from ..grid.pool import map_on_workers
+
+    names = list(settings or BAR_SETTINGS)
+    for name in names:  # each setting's window cache once here, not in several tasks at once
+        load_data(_bar_config(name, seeds[0], dataset, data_dir), "user", progress)
+    calls = [(name, seed, dataset, data_dir, runs, False) for name in names for seed in seeds]  # no bars from tasks
+    return [row for rows in map_on_workers(_setting_rows, calls, jobs) for row in rows]
+
+
+def _bar_config(name: str, seed: int, dataset: str, data_dir):
+    """The bar's preset with the setting's per-subject calibration."""
+    cfg = make_config(BAR_PRESET, dataset, data_dir, seed)
+    return replace(cfg, data=replace(cfg.data, subject_calibration=BAR_SETTINGS[name][0]))
+
+
+def _setting_rows(name: str, seed: int, dataset: str, data_dir, runs, progress: bool) -> list[dict]:
+    """The three rows of one setting and seed."""
     from myosem_core.data.protocols import default_train_subjects
     from myosem_core.prepare import load_data
 
     from ..grid import run_experiment
     from ..pipeline import run_myosem
 
-    rows = []
-    for name in settings or BAR_SETTINGS:
-        calibration, n_val = BAR_SETTINGS[name]
-        for seed in seeds:
-            cfg = make_config(BAR_PRESET, dataset, data_dir, seed)
-            cfg = replace(cfg, data=replace(cfg.data, subject_calibration=calibration))
-            ws, _ = load_data(cfg, "user", progress)
-            val_subjects = default_train_subjects(ws)[-n_val:]
-            out = run_myosem(cfg, "user", runs=runs, split_options={"val_subjects": val_subjects},
-                             progress=progress)
-            rows.append({**_row(name, seed, "MyoSem", out.results["myosem"]), "val_subjects": val_subjects})
-            rows.append(_row(name, seed, "LDA, same training windows", out.results["lda"]))
-            every = run_experiment("lda", "user", seed, cfg.preset, dataset, data_dir, runs, progress=progress,
-                                   data=cfg.data)
-            rows.append(_row(name, seed, "LDA, every training subject", every))
-    return rows
+    cfg = _bar_config(name, seed, dataset, data_dir)
+    ws, _ = load_data(cfg, "user", progress)
+    val_subjects = default_train_subjects(ws)[-BAR_SETTINGS[name][1]:]
+    out = run_myosem(cfg, "user", runs=runs, split_options={"val_subjects": val_subjects}, progress=progress,
+                     query=False)
+    every = run_experiment("lda", "user", seed, cfg.preset, dataset, data_dir, runs, progress=progress,
+                           data=cfg.data)
+    return [{**_row(name, seed, "MyoSem", out.results["myosem"]), "val_subjects": val_subjects},
+            _row(name, seed, "LDA, same training windows", out.results["lda"]),
+            _row(name, seed, "LDA, every training subject", every)]
 
 
 def bar_verdicts(rows: list[dict]) -> list[dict]:

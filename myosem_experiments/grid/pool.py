@@ -119,24 +119,59 @@ WORKER_ALLOCATOR = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"
 
 
 @contextlib.contextmanager
+def local_cluster(jobs: int, environ: dict[str, str] | None = None):
+    """A Dask cluster on this machine: ``jobs`` worker processes of one thread each (with ``environ`` set in
+    theirs, e.g. native thread counts), closed afterwards.
+
+    ``scripts/execute_notebooks.py`` starts one for a whole build and hands its address to every notebook
+    (``$MYOSEM_SCHEDULER``), so notebooks running at once share ``jobs`` workers instead of each starting
+    its own (two grids on two clusters would run twice as many trainings as there are cores)."""
+    import dask
+    from dask.distributed import LocalCluster
+
+    # no dashboard, and the scheduler's HTTP server on a free port: two clusters at once would otherwise both
+    # ask for 8787 and the second warn into the book
+    spawn_env = {f"distributed.nanny.pre-spawn-environ.{k}": v for k, v in (environ or {}).items()}
+    with dask.config.set({**WORKER_ALLOCATOR, **spawn_env}), LocalCluster(
+            n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None,
+            scheduler_kwargs={"dashboard_address": ":0"}, silence_logs=logging.ERROR) as cluster:
+        yield cluster
+
+
+@contextlib.contextmanager
 def dask_client(jobs: int, scheduler: str | None = None):
     """A Dask client: on ``scheduler`` (an address such as ``tcp://host:8786``, default ``$MYOSEM_SCHEDULER``), or
-    on a local cluster of ``jobs`` worker processes with one thread each, closed afterwards."""
-    import dask
-    from dask.distributed import Client, LocalCluster
+    on a :func:`local_cluster` of ``jobs`` workers, closed afterwards."""
+    from dask.distributed import Client
 
     scheduler = scheduler or os.environ.get(SCHEDULER_ENV) or None
     if scheduler:
         with Client(scheduler) as client:
             yield client
         return
-    # no dashboard, and the scheduler's HTTP server on a free port: two notebooks' clusters at once would
-    # otherwise both ask for 8787 and the second warn into the book
-    with dask.config.set(WORKER_ALLOCATOR), LocalCluster(
-            n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None,
-            scheduler_kwargs={"dashboard_address": ":0"}, silence_logs=logging.ERROR) as cluster, \
-            Client(cluster) as client:
+    with local_cluster(jobs) as cluster, Client(cluster) as client:
         yield client
+
+
+def _call(fn, args, env, n_threads):
+    with environment(env, n_threads):
+        return fn(*args)
+
+
+def map_on_workers(fn, calls: list[tuple], jobs: int | None = None, scheduler: str | None = None) -> list:
+    """``[fn(*args) for args in calls]``, each call a task on the grid's workers (:func:`dask_client`) under this
+    process's environment (:data:`FORWARDED_ENV`) and thread count; in this process when there is one call or one
+    job and no scheduler. Calls that train the same run wait for each other (:func:`myosem_core.run_store.claimed`)."""
+    import torch
+
+    jobs = default_jobs() if jobs is None else int(jobs)
+    scheduler = scheduler or os.environ.get(SCHEDULER_ENV) or None
+    if not scheduler and (jobs < 2 or len(calls) < 2):
+        return [fn(*args) for args in calls]
+    env = {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ}
+    with dask_client(min(jobs, len(calls)), scheduler) as client:
+        futures = [client.submit(_call, fn, args, env, torch.get_num_threads(), pure=False) for args in calls]
+        return client.gather(futures)
 
 
 def run_in_parallel(models, groups, preset, dataset, data_dir, runs, force, jobs, progress,
