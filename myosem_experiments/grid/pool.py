@@ -45,6 +45,11 @@ SCHEDULER_ENV = "MYOSEM_SCHEDULER"
 FORWARDED_ENV = ("MYOSEM_SET", "MYOSEM_DEVICE", "MYOSEM_CACHE", "MYOSEM_RUNS", RETRAIN_ENV)
 
 
+def forwarded_env() -> dict[str, str]:
+    """This process's values of :data:`FORWARDED_ENV`, to run a worker's task under (:func:`environment`)."""
+    return {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ}
+
+
 @contextlib.contextmanager
 def environment(env: dict, n_threads: int):
     """Run a task under the caller's environment and intra-op thread count: Stage 1 and the evaluations use
@@ -168,7 +173,7 @@ def map_on_workers(fn, calls: list[tuple], jobs: int | None = None, scheduler: s
     scheduler = scheduler or os.environ.get(SCHEDULER_ENV) or None
     if not scheduler and (jobs < 2 or len(calls) < 2):
         return [fn(*args) for args in calls]
-    env = {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ}
+    env = forwarded_env()
     with dask_client(min(jobs, len(calls)), scheduler) as client:
         futures = [client.submit(_call, fn, args, env, torch.get_num_threads(), pure=False) for args in calls]
         return client.gather(futures)
@@ -196,7 +201,7 @@ def run_in_parallel(models, groups, preset, dataset, data_dir, runs, force, jobs
     units = [u for u in units if u[2]]
     if not units:
         return [done[(p, s, m)] for p, s in groups for m in models if (p, s, m) in done]
-    env = {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ}
+    env = forwarded_env()
     if force:
         env[RETRAIN_ENV] = str(time.time())  # every run made before now is retrained, once
     protocol, seed = todo[0]  # build the window cache once here, not in every worker at once
