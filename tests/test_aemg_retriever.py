@@ -36,3 +36,26 @@ def test_aemg_retriever_embeds_into_the_prototype_space_and_reuses_its_pretraini
     again = AEMGRetriever(config=TINY, runs=tmp_path, head_steps=150).fit(train, val, P)
     assert again.run.folder == r.run.folder
     np.testing.assert_allclose(again.embed(test), Z, rtol=1e-4, atol=1e-5)
+
+
+def test_a_fitted_head_is_read_back_for_the_same_encoder_windows_and_prototypes_only(tmp_path, monkeypatch):
+    from myosem_core.baselines import aemg as aemg_module
+
+    ws = _windows()
+    train, test = ws.subset(ws.repetition == 1), ws.subset(ws.repetition == 2)
+    val = ws.subset(np.zeros(len(ws), dtype=bool))
+    P = np.linalg.qr(np.random.default_rng(0).normal(size=(6, ws.n_classes)))[0].T
+    first = AEMGRetriever(config=TINY, runs=tmp_path, head_steps=50).fit(train, val, P)
+    fits = []
+    fit_head = aemg_module.fit_prototype_head
+    monkeypatch.setattr(aemg_module, "fit_prototype_head", lambda *a, **k: fits.append(1) or fit_head(*a, **k))
+
+    again = AEMGRetriever(config=TINY, runs=tmp_path, head_steps=50).fit(train, val, P)
+    assert fits == []  # read back, not fitted
+    np.testing.assert_array_equal(again.embed(test), first.embed(test))
+
+    AEMGRetriever(config=TINY, runs=tmp_path, head_steps=50).fit(train, val, P[::-1].copy())
+    assert fits == [1]  # other prototypes: a head of their own
+    AEMGRetriever(config=TINY, runs=tmp_path, head_steps=40).fit(train, val, P)
+    assert fits == [1, 1]  # other head settings: fitted again
+    assert len(list(tmp_path.glob("head-aemg-*"))) == 3

@@ -25,7 +25,9 @@ from ..errors import ConfigError
 from ..threads import limit_threads
 from ..training.aemg import AEMGConfig, load_or_pretrain_aemg
 from ..training.common import seed_everything
-from .prototype_head import fit_prototype_head
+from .prototype_head import fit_prototype_head, linear_from, stored_head
+
+HEAD_WEIGHT_DECAY = 1e-4
 
 
 def _concat(a: WindowSet, b: WindowSet | None) -> WindowSet:
@@ -56,12 +58,19 @@ class AEMGRetriever:
         self.run = load_or_pretrain_aemg(_concat(train_ws, val_ws), self.config, self.seed, runs=self.runs,
                                          progress=self.progress)
         with limit_threads(self.config.threads):
-            seed_everything(self.seed)
-            Z = torch.from_numpy(self.run.embed(train_ws))
-            self.mean, self.std = Z.mean(0), Z.std(0) + 1e-6
-            Z = (Z - self.mean) / self.std
-            self.head = fit_prototype_head(Z, prototypes, train_ws.y, self.temperature, self.head_lr,
-                                           self.head_steps, weight_decay=1e-4)
+            def fit_head():
+                seed_everything(self.seed)
+                Z = torch.from_numpy(self.run.embed(train_ws))
+                mean, std = Z.mean(0), Z.std(0) + 1e-6
+                head = fit_prototype_head((Z - mean) / std, prototypes, train_ws.y, self.temperature, self.head_lr,
+                                          self.head_steps, weight_decay=HEAD_WEIGHT_DECAY)
+                return {**head.state_dict(), "mean": mean, "std": std}
+
+            settings = {"temperature": self.temperature, "lr": self.head_lr, "steps": self.head_steps,
+                        "weight_decay": HEAD_WEIGHT_DECAY, "standardised": True}
+            tensors = stored_head("aemg", self.run.folder, train_ws, prototypes, settings, self.seed, self.runs,
+                                  fit_head, code=(__name__,))
+            self.head, self.mean, self.std = linear_from(tensors), tensors["mean"], tensors["std"]
         self.train_seconds = time.perf_counter() - t0
         return self
 

@@ -26,7 +26,7 @@ from ..errors import ConfigError
 from ..threads import limit_threads
 from ..training.common import seed_everything
 from ..training.embridge import EMBridgeConfig, load_or_train_aligner
-from .prototype_head import fit_prototype_head
+from .prototype_head import fit_prototype_head, linear_from, stored_head
 
 
 class PoseAnchoredRetriever:
@@ -47,9 +47,15 @@ class PoseAnchoredRetriever:
         self.run = load_or_train_aligner(train_ws, self.config, self.model, seed=self.seed, runs=self.runs,
                                          progress=self.progress)
         with limit_threads(self.config.threads, native="all"):
-            seed_everything(self.seed)
-            Z = torch.from_numpy(self.run.embed(train_ws))
-            self.head = fit_prototype_head(Z, prototypes, train_ws.y, self.temperature, self.head_lr, self.head_steps)
+            def fit_head():
+                seed_everything(self.seed)
+                Z = torch.from_numpy(self.run.embed(train_ws))
+                return fit_prototype_head(Z, prototypes, train_ws.y, self.temperature, self.head_lr,
+                                          self.head_steps).state_dict()
+
+            settings = {"temperature": self.temperature, "lr": self.head_lr, "steps": self.head_steps}
+            self.head = linear_from(stored_head(self.name, self.run.folder, train_ws, prototypes, settings, self.seed,
+                                                self.runs, fit_head, code=(__name__,)))
         self.train_seconds = time.perf_counter() - t0
         return self
 

@@ -2,15 +2,30 @@
 
 The foundation-model rows (CPEP, EMBridge, AEMG) keep their pretrained encoder frozen;
 this head is what maps its features onto the same text prototypes as every other row.
+
+    head = fit_prototype_head(Z, prototypes, y, temperature=0.07, lr=1e-2, steps=300)
+    tensors = stored_head("aemg", encoder_folder, train_ws, prototypes, settings, seed, runs, fit=...)
+
+:func:`stored_head` keeps a fitted head in the run store, keyed by the frozen encoder's run, the training
+windows, the prototypes and the head's settings: the ``user`` protocol's new-user settings score the
+head ``user`` fitted instead of fitting it again.
 """
 
 from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..io import write_json
 from ..losses import prototype_info_nce
+from ..paths import runs_root
+from ..run_store import array_content, claimed, is_complete, read_record, run_folder, windows_identity
+from ..training.common import load_checkpoint, save_checkpoint
 from ..training.fit import FitConfig, fit
 
 
@@ -34,3 +49,35 @@ def fit_prototype_head(Z: torch.Tensor, prototypes: np.ndarray, y: np.ndarray, t
                     grad_clip=None, monitor=None)
     fit(head, loss_fn, Z, y, None, cfg, progress=False, desc="prototype head")
     return head
+
+
+def linear_from(tensors: dict[str, torch.Tensor]) -> torch.nn.Linear:
+    """The ``Linear`` whose ``weight`` and ``bias`` are in ``tensors`` (a stored head)."""
+    weight = tensors["weight"]
+    head = torch.nn.Linear(weight.shape[1], weight.shape[0])
+    head.load_state_dict({"weight": weight, "bias": tensors["bias"]})
+    return head.requires_grad_(False)
+
+
+def stored_head(kind: str, encoder_folder: str | Path | None, train_ws, prototypes: np.ndarray, settings: dict,
+                seed: int, runs, fit_head: Callable[[], dict[str, torch.Tensor]],
+                code: tuple[str, ...] = ()) -> dict[str, torch.Tensor]:
+    """The tensors ``fit_head()`` returns, read back from the run store when a run of the same frozen encoder
+    (``encoder_folder``, a run-store folder), training windows, prototypes, ``settings`` and seed saved them;
+    otherwise fitted and saved (``head.pt`` first, ``results.json`` last). ``code``: the caller's modules (how
+    it embeds and standardises). An encoder outside the run store identifies nothing, so its head is fitted."""
+    if encoder_folder is None or not (Path(encoder_folder) / "config.json").is_file() \
+            or "key" not in read_record(encoder_folder):
+        return fit_head()
+    folder = run_folder(runs_root(runs), f"head-{kind}", label=train_ws.dataset_name,
+                        data={"train": windows_identity(train_ws)}, seed=seed,
+                        sections={"head": settings, "prototypes": array_content(prototypes)},
+                        upstream=[encoder_folder], code=(__name__, *code))
+    with claimed(folder):
+        if is_complete(folder):
+            return load_checkpoint(folder / "head.pt")["tensors"]
+        t0 = time.perf_counter()
+        tensors = {k: v.detach().clone() for k, v in fit_head().items()}
+        save_checkpoint(folder / "head.pt", tensors=tensors)
+        write_json(folder / "results.json", {"fit_seconds": time.perf_counter() - t0})
+        return tensors
