@@ -20,8 +20,8 @@ import sys
 
 from myosem_core.io import read_json, write_json
 from myosem_core.threads import set_threads
-from myosem_experiments.evaluation.new_user import (ADAPTATIONS, CANDIDATES, DEV_SPLIT, choose, merge_rows, run_selection,
-                                                    run_test, selection_path, summarise)
+from myosem_experiments.evaluation.new_user import (ADAPTATIONS, CANDIDATES, DEV_SPLIT, SETTINGS, choose, merge_rows,
+                                                    run_selection, run_test, selection_path, summarise)
 
 
 def main(argv=None) -> int:
@@ -32,6 +32,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--candidates", nargs="+", default=None, choices=list(CANDIDATES))
     ap.add_argument("--adaptations", nargs="+", default=None, choices=list(ADAPTATIONS))
+    ap.add_argument("--settings", nargs="+", default=None, choices=list(SETTINGS),
+                    help="only these new-user settings (default: all)")
     ap.add_argument("--test", action="store_true", help="score each setting's chosen method on the test users")
     ap.add_argument("--runs", default=None)
     ap.add_argument("--out", default=None, help="result file (default book/results/new-user-<preset>.json)")
@@ -46,9 +48,9 @@ def main(argv=None) -> int:
         if not choice:
             print("no development rows yet: run without --test first", file=sys.stderr)
             return 1
-        fresh = run_test(choice, args.seeds, **common)
+        fresh = run_test(choice, args.seeds, settings=args.settings, **common)
     else:
-        fresh = run_selection(args.candidates, args.seeds, args.adaptations, **common)
+        fresh = run_selection(args.candidates, args.seeds, args.adaptations, args.settings, **common)
     rows = merge_rows(saved["rows"], fresh)
     choice = choose(rows)
     write_json(path, {"preset": args.preset, "dataset": args.dataset, "dev_split": DEV_SPLIT,

@@ -97,3 +97,18 @@ def test_the_test_step_scores_each_chosen_method_once_per_seed_beside_adapted_ba
                  "one-repetition": {"candidate": "adversarial", "adaptation": "fine-tune"}}, seeds=(0, 1))
     assert calls == [("plain", s, "test", ("none", "prototypes"), ("nothing",)) for s in (0, 1)] + \
         [("adversarial", s, "test", ("none", "prototypes", "fine-tune"), ("one-repetition",)) for s in (0, 1)]
+    calls.clear()
+    nu.run_test({"nothing": {"candidate": "plain", "adaptation": "none"},
+                 "one-repetition": {"candidate": "adversarial", "adaptation": "fine-tune"}}, seeds=(0,),
+                settings=["one-repetition"])
+    assert calls == [("adversarial", 0, "test", ("none", "prototypes", "fine-tune"), ("one-repetition",))]
+
+
+def test_selection_asks_each_candidate_only_for_the_settings_it_serves_among_those_asked(monkeypatch):
+    from myosem_experiments.evaluation import new_user as nu
+
+    calls = []
+    monkeypatch.setattr(nu, "score_candidate", lambda cand, seed, stage, adaptations, settings, **kw:
+                        calls.append((cand.name, tuple(settings))) or [])
+    nu.run_selection(["adversarial", "log-standardised"], seeds=(0,), settings=["nothing"])
+    assert calls == [("adversarial", ("nothing",))]  # log standardisation reads adaptation windows: no `nothing`

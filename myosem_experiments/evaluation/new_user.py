@@ -99,10 +99,11 @@ CANDIDATES: dict[str, Candidate] = {c.name: c for c in (
     Candidate("log-standardised + ring-rotation + strong augmentation + adversarial", "all four",
               calibration=LOG_STD, stage2=("w_subject=0.3", *RING_ROTATION, *STRONG_AUGMENT),
               stage3=(*RING_ROTATION, *STRONG_AUGMENT)),
-    Candidate("plain, ensemble of 3", "three models of the preset from different seeds, their embeddings averaged",
-              members=3),
-    Candidate("log-standardised + ring-rotation, ensemble of 3", "three such models from different seeds, "
-              "their embeddings averaged", calibration=LOG_STD, members=3, **_both(*RING_ROTATION)),
+    Candidate("adversarial, ensemble of 3", "three adversarial models from different seeds, their embeddings "
+              "averaged", stage2=("w_subject=0.3",), members=3),
+    Candidate("log-standardised + ring-rotation + adversarial, ensemble of 3", "three such models from different "
+              "seeds, their embeddings averaged", calibration=LOG_STD, stage2=("w_subject=0.3", *RING_ROTATION),
+              stage3=RING_ROTATION, members=3),
 )}
 
 #: adaptation variants: name -> how a fitted model adapts (``none`` is the only one under ``nothing``)
@@ -231,20 +232,25 @@ def choose(rows: list[dict], seeds=None) -> dict[str, dict]:
     return {k: out[k] for k in SETTINGS if k in out}
 
 
-def run_selection(candidates=None, seeds=(0, 1, 2), adaptations=None, **kw) -> list[dict]:
-    """Development rows of ``candidates`` (default: all) and ``adaptations`` (default: all) for every seed."""
+def run_selection(candidates=None, seeds=(0, 1, 2), adaptations=None, settings=None, **kw) -> list[dict]:
+    """Development rows of ``candidates``, ``adaptations`` and ``settings`` (default: all of each) for every seed."""
     rows = []
     for name in candidates or CANDIDATES:
+        candidate = CANDIDATES[name]
+        served = [s for s in candidate.settings if settings is None or s in settings]
         for seed in seeds:
-            rows += score_candidate(CANDIDATES[name], seed, "dev", adaptations, **kw)
+            rows += score_candidate(candidate, seed, "dev", adaptations, settings=served, **kw) if served else []
     return rows
 
 
-def run_test(choice: dict[str, dict], seeds=(0, 1, 2), baselines=("lda", "rf"), **kw) -> list[dict]:
-    """Test rows (the protocol's own test users) of each setting's chosen method, with ``baselines`` beside it:
-    unadapted, with the user's prototypes (a scoring baseline refitted with the user's windows), and as chosen."""
+def run_test(choice: dict[str, dict], seeds=(0, 1, 2), baselines=("lda", "rf"), settings=None, **kw) -> list[dict]:
+    """Test rows (the protocol's own test users) of each setting's chosen method (``settings``: default all), with
+    ``baselines`` beside it: unadapted, with the user's prototypes (a scoring baseline refitted with the user's
+    windows), and as chosen."""
     rows = []
     for setting, chosen in choice.items():
+        if settings is not None and setting not in settings:
+            continue
         adaptations = tuple(dict.fromkeys(("none", "prototypes", chosen["adaptation"])))
         for seed in seeds:
             rows += score_candidate(CANDIDATES[chosen["candidate"]], seed, "test", adaptations,
