@@ -4,7 +4,7 @@ The foundation-model rows (CPEP, EMBridge, AEMG) keep their pretrained encoder f
 this head is what maps its features onto the same text prototypes as every other row.
 
     head = fit_prototype_head(Z, prototypes, y, temperature=0.07, lr=1e-2, steps=300)
-    tensors = stored_head("aemg", encoder_folder, train_ws, prototypes, settings, seed, runs, fit=...)
+    tensors = stored_head("aemg", encoder_folder, train_ws, prototypes, settings, seed, runs, fit_head)
 
 :func:`stored_head` keeps a fitted head in the run store, keyed by the frozen encoder's run, the training
 windows, the prototypes and the head's settings: the ``user`` protocol's new-user settings score the
