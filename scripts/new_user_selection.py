@@ -11,6 +11,11 @@ per setting, the method with the best mean development EMG->text R@1 (:func:`cho
 the real split (train S1-S4, S7-S16, test S17-S20), with LDA and the random forest. Rows accumulate in
 ``book/results/new-user-<preset>.json`` (a rerun replaces only the rows it recomputes), which notebook 03
 reads; trained models are cached in the run store as usual.
+
+``--test --choice-from FILE`` scores the methods chosen in another file's development rows, so a method chosen
+at the ``quick`` preset is scored at the ``book`` preset without a second selection::
+
+    .venv/bin/python scripts/new_user_selection.py --preset book --test --choice-from book/results/new-user-quick.json
 """
 
 from __future__ import annotations
@@ -37,28 +42,34 @@ def main(argv=None) -> int:
     ap.add_argument("--test", action="store_true", help="score each setting's chosen method on the test users")
     ap.add_argument("--runs", default=None)
     ap.add_argument("--out", default=None, help="result file (default book/results/new-user-<preset>.json)")
+    ap.add_argument("--choice-from", default=None,
+                    help="with --test: the selection file whose development rows choose the methods (default: --out)")
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
     set_threads(args.threads)
     path = selection_path(args.preset, args.out)
     saved = read_json(path) if path.is_file() else {"rows": []}
     common = dict(preset=args.preset, dataset=args.dataset, data_dir=args.data_dir, runs=args.runs)
+    if args.choice_from and not args.test:
+        ap.error("--choice-from only applies with --test")
+    chooser = read_json(args.choice_from) if args.choice_from else saved
     if args.test:
-        choice = choose(saved["rows"])
+        choice = choose(chooser["rows"])
         if not choice:
-            print("no development rows yet: run without --test first", file=sys.stderr)
+            print(f"no development rows in {args.choice_from or path}: run without --test first", file=sys.stderr)
             return 1
         fresh = run_test(choice, args.seeds, settings=args.settings, **common)
     else:
         fresh = run_selection(args.candidates, args.seeds, args.adaptations, args.settings, **common)
     rows = merge_rows(saved["rows"], fresh)
-    choice = choose(rows)
+    choice = choose(rows) or choose(chooser["rows"])
     write_json(path, {"preset": args.preset, "dataset": args.dataset, "dev_split": DEV_SPLIT,
                       "candidates": {k: {"note": c.note, "calibration": c.calibration, "stage2": list(c.stage2),
                                          "stage3": list(c.stage3), "val_subjects": c.val_subjects,
                                          "members": c.members}
                                      for k, c in CANDIDATES.items()},
-                      "rows": rows, "choice": choice})
+                      "rows": rows, "choice": choice,
+                      "chosen_in": str(args.choice_from) if args.choice_from else saved.get("chosen_in")})
     for s in summarise(rows):
         print(f"{s['stage']:4s} {s['setting']:15s} {s['candidate']:34s} {s['adaptation']:11s} {s['model']:7s} "
               f"R@1 {100 * s['E→T R@1']:5.1f} ± {100 * s['E→T R@1 std']:4.1f}  R@3 {100 * s['E→T R@3']:5.1f}  "

@@ -73,6 +73,10 @@ def test_verdicts_tables_and_sentences_read_the_test_rows():
     assert "not yet scored" in new_user_sentences([], choice)[0]
     t = held_out_table(rows)
     assert t.loc[("unlabeled", "MyoSem", "plain + prototypes"), "E→T R@1"] == "41.0 ± 1.4"
+    earlier = [dict(r, candidate="small") for r in rows]  # an earlier choice's rows stay listed, not marked
+    t = held_out_table(rows + earlier, choice)
+    assert t.loc[("unlabeled", "MyoSem", "plain + prototypes"), "current choice"] == "yes"
+    assert t.loc[("unlabeled", "MyoSem", "small + prototypes"), "current choice"] == ""
 
 
 def test_method_table_lists_every_method_with_its_seeds():
@@ -112,3 +116,40 @@ def test_selection_asks_each_candidate_only_for_the_settings_it_serves_among_tho
                         calls.append((cand.name, tuple(settings))) or [])
     nu.run_selection(["adversarial", "log-standardised"], seeds=(0,), settings=["nothing"])
     assert calls == [("adversarial", ("nothing",))]  # log standardisation reads adaptation windows: no `nothing`
+
+
+def test_the_script_scores_at_another_preset_the_methods_chosen_in_another_file(monkeypatch, tmp_path):
+    """``--test --choice-from``: the methods chosen on one file's development rows are scored at another preset,
+    and the new file keeps that choice (it has no development rows of its own)."""
+    import importlib.util
+    from pathlib import Path
+
+    from myosem_core.io import read_json, write_json
+
+    spec = importlib.util.spec_from_file_location(
+        "new_user_selection", Path(__file__).resolve().parents[1] / "scripts" / "new_user_selection.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    chooser = tmp_path / "quick.json"
+    write_json(chooser, {"rows": [row("plain", "none", s, 0.2, setting="nothing") for s in (0, 1)]
+                         + [row("small", "none", s, 0.3, setting="nothing") for s in (0, 1)]})
+    asked = []
+
+    def fake_test(choice, seeds, settings=None, **kw):
+        asked.append((choice["nothing"]["candidate"], kw["preset"], tuple(seeds)))
+        return [row(choice["nothing"]["candidate"], "none", s, 0.25, setting="nothing", stage="test") for s in seeds]
+
+    monkeypatch.setattr(script, "run_test", fake_test)
+    monkeypatch.setattr(script, "set_threads", lambda n: None)  # leave this test process's thread count alone
+    out = tmp_path / "book.json"
+    assert script.main(["--preset", "book", "--test", "--choice-from", str(chooser), "--out", str(out),
+                        "--seeds", "0", "1"]) == 0
+    assert asked == [("small", "book", (0, 1))]
+    saved = read_json(out)
+    assert saved["preset"] == "book" and saved["choice"]["nothing"]["candidate"] == "small"
+    assert {r["stage"] for r in saved["rows"]} == {"test"} and saved["chosen_in"] == str(chooser)
+    empty = tmp_path / "empty.json"
+    write_json(empty, {"rows": []})
+    assert script.main(["--test", "--choice-from", str(empty), "--out", str(tmp_path / "x.json")]) == 1
+    with pytest.raises(SystemExit):
+        script.main(["--choice-from", str(chooser), "--out", str(tmp_path / "y.json")])

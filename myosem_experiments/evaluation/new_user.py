@@ -315,8 +315,9 @@ def method_table(rows: list[dict], models=("MyoSem", "LDA")):
     return table.astype(object).where(table.notna(), "")
 
 
-def held_out_table(rows: list[dict]):
-    """Test-user figures per setting and model (mean ± std over seeds, percent), the chosen method's adaptation."""
+def held_out_table(rows: list[dict], choice: dict[str, dict] | None = None):
+    """Test-user figures per setting and model (mean ± std over seeds, percent), the chosen method's adaptation;
+    with ``choice``, a column marks the rows trained as the current choice (earlier choices' rows stay listed)."""
     import pandas as pd
 
     out = []
@@ -324,6 +325,9 @@ def held_out_table(rows: list[dict]):
         out.append({"setting": s["setting"], "model": MODEL_LABELS.get(s["model"], s["model"]),
                     "method": f"{s['candidate']} + {s['adaptation']}",
                     **{m: _cell(s, m) for m in ("E→T R@1", "E→T R@3", "E→T MRR", "T→E R@1")}, "seeds": len(s["seeds"])})
+        if choice is not None:
+            chosen = choice.get(s["setting"], {})
+            out[-1]["current choice"] = "yes" if s["candidate"] == chosen.get("candidate") else ""
     if not out:
         return pd.DataFrame()
     table = pd.DataFrame(out)
