@@ -74,9 +74,12 @@ def test_verdicts_tables_and_sentences_read_the_test_rows():
     t = held_out_table(rows)
     assert t.loc[("unlabeled", "MyoSem", "plain + prototypes"), "E→T R@1"] == "41.0 ± 1.4"
     earlier = [dict(r, candidate="small") for r in rows]  # an earlier choice's rows stay listed, not marked
+    earlier += [dict(r, adaptation="fine-tune") for r in rows if r["model"] == "MyoSem"]  # same training, other adaptation
     t = held_out_table(rows + earlier, choice)
     assert t.loc[("unlabeled", "MyoSem", "plain + prototypes"), "current choice"] == "yes"
+    assert t.loc[("unlabeled", "LDA", "plain + prototypes"), "current choice"] == "yes"
     assert t.loc[("unlabeled", "MyoSem", "small + prototypes"), "current choice"] == ""
+    assert t.loc[("unlabeled", "MyoSem", "plain + fine-tune"), "current choice"] == ""
 
 
 def test_method_table_lists_every_method_with_its_seeds():

@@ -114,6 +114,10 @@ ADAPTATIONS: dict[str, NewUserAdaptation] = {
     "fine-tune": NewUserAdaptation("fine-tune", "fine-tune", fine_tune=FineTuneConfig()),
     "fine-tune + prototypes": NewUserAdaptation("fine-tune", "fine-tune", fine_tune=FineTuneConfig(),
                                                 prototypes_after_fine_tune=True),
+    # the fine-tuning's own settings, against its defaults (15 epochs at lr 1e-3)
+    "fine-tune, 30 epochs": NewUserAdaptation("fine-tune", "fine-tune", fine_tune=FineTuneConfig(epochs=30)),
+    "fine-tune, lr 3e-3": NewUserAdaptation("fine-tune", "fine-tune", fine_tune=FineTuneConfig(lr=3e-3)),
+    "fine-tune, lr 3e-4": NewUserAdaptation("fine-tune", "fine-tune", fine_tune=FineTuneConfig(lr=3e-4)),
 }
 
 
@@ -317,7 +321,7 @@ def method_table(rows: list[dict], models=("MyoSem", "LDA")):
 
 def held_out_table(rows: list[dict], choice: dict[str, dict] | None = None):
     """Test-user figures per setting and model (mean ± std over seeds, percent), the chosen method's adaptation;
-    with ``choice``, a column marks the rows trained as the current choice (earlier choices' rows stay listed)."""
+    with ``choice``, a column marks the rows of the current choice (earlier choices' rows stay listed)."""
     import pandas as pd
 
     out = []
@@ -325,9 +329,11 @@ def held_out_table(rows: list[dict], choice: dict[str, dict] | None = None):
         out.append({"setting": s["setting"], "model": MODEL_LABELS.get(s["model"], s["model"]),
                     "method": f"{s['candidate']} + {s['adaptation']}",
                     **{m: _cell(s, m) for m in ("E→T R@1", "E→T R@3", "E→T MRR", "T→E R@1")}, "seeds": len(s["seeds"])})
-        if choice is not None:
+        if choice is not None:  # the test step scores the choice unadapted, with prototypes, and as chosen
             chosen = choice.get(s["setting"], {})
-            out[-1]["current choice"] = "yes" if s["candidate"] == chosen.get("candidate") else ""
+            current = s["candidate"] == chosen.get("candidate") and s["adaptation"] in ("none", "prototypes",
+                                                                                       chosen.get("adaptation"))
+            out[-1]["current choice"] = "yes" if current else ""
     if not out:
         return pd.DataFrame()
     table = pd.DataFrame(out)
