@@ -71,6 +71,7 @@ def test_verdicts_tables_and_sentences_read_the_test_rows():
     low = [dict(r, **{"E→T R@1": 0.2}) if r["model"] == "MyoSem" else r for r in rows]
     assert "misses" in new_user_sentences(low, choice)[0] and not target_verdicts(low, choice)[0]["met"]
     assert "not yet scored" in new_user_sentences([], choice)[0]
+    assert "(development R@1 30.0 at the quick preset, seeds [0, 1])" in new_user_sentences(rows, choice, "quick")[0]
     t = held_out_table(rows)
     assert t.loc[("unlabeled", "MyoSem", "plain + prototypes"), "E→T R@1"] == "41.0 ± 1.4"
     earlier = [dict(r, candidate="small") for r in rows]  # an earlier choice's rows stay listed, not marked

@@ -369,14 +369,16 @@ def target_verdicts(rows: list[dict], choice: dict[str, dict]) -> list[dict]:
     return out
 
 
-def new_user_sentences(rows: list[dict], choice: dict[str, dict]) -> list[str]:
+def new_user_sentences(rows: list[dict], choice: dict[str, dict], chosen_at: str | None = None) -> list[str]:
     """What the new-user results say, one sentence per setting: the method chosen on the development users and
-    what it reaches on the test users, against the target and the classical baselines."""
+    what it reaches on the test users, against the target and the classical baselines. ``chosen_at``: the preset
+    of the development figures, when the test rows were trained at another."""
     out = []
     verdicts = {v["setting"]: v for v in target_verdicts(rows, choice)}
+    at = f" at the {chosen_at} preset" if chosen_at else ""
     for setting, chosen in choice.items():
         dev = (f"`{setting}`: chosen on S13–S16, {chosen['candidate']} + {chosen['adaptation']} "
-               f"(development R@1 {100 * chosen['E→T R@1']:.1f}, seeds {chosen['seeds']})")
+               f"(development R@1 {100 * chosen['E→T R@1']:.1f}{at}, seeds {chosen['seeds']})")
         v = verdicts.get(setting)
         if v is None:
             out.append(dev + "; not yet scored on the test users.")
