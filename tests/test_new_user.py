@@ -190,6 +190,51 @@ def test_refit_and_prototype_adaptation_help_on_real_test_users(small):
     assert rows["one-repetition"][1] > rows["one-repetition"][0] + 0.05  # labels of the user's own movements help
 
 
+class _FitRecorder(LDARetriever):
+    """LDA that records the subjects and labels of every set of windows it or a copy of it is fitted on."""
+
+    fits: list = []  # on the class, so the adapted copies record into it too
+
+    def fit(self, train_ws, val_ws=None, prototypes=None):
+        self.fits.append((train_ws.subject.copy(), train_ws.y.copy()))
+        return super().fit(train_ws, val_ws, prototypes)
+
+
+@pytest.mark.parametrize("setting", ["unlabeled", "one-repetition"])
+def test_a_refit_on_the_user_alone_reads_that_users_adaptation_windows_and_nothing_else(small, setting):
+    ws, subjects = small
+    split = make_split(ws, "user", new_user=setting, **subjects)
+    adapt = adaptation_windows(ws, split)
+    _FitRecorder.fits.clear()
+    recorder = _FitRecorder(shrinkage="auto").fit(ws.subset(split.train))
+    new_user_scores(recorder, ws, split, None, NewUserAdaptation(refit_on="user"))
+    refits = recorder.fits[1:]  # one refit per test user
+    assert [set(s) for s, _ in refits] == [{u} for u in subjects["test_subjects"]]
+    for user, (subject, y) in zip(subjects["test_subjects"], refits):
+        assert len(subject) == int((adapt.subject == user).sum())
+        if setting == "one-repetition":
+            np.testing.assert_array_equal(np.sort(y), np.sort(adapt.of_subject(user).y))
+    recorder.fits.clear()
+    new_user_scores(recorder, ws, split, None, NewUserAdaptation())
+    assert all(set(subjects["train_subjects"]) <= set(s) for s, _ in recorder.fits)  # the default adds the training
+
+
+def test_shrinkage_lda_on_one_labelled_repetition_beats_lda_refitted_with_the_training_windows(small):
+    ws, subjects = small
+    split = make_split(ws, "user", new_user="one-repetition", **subjects)
+    y = ws.y[split.test]
+
+    def accuracy(retriever, adaptation):
+        return (new_user_scores(retriever.fit(ws.subset(split.train)), ws, split, None, adaptation).argmax(1) == y).mean()
+
+    own = accuracy(LDARetriever(shrinkage="auto"), NewUserAdaptation(refit_on="user"))
+    own_plain = accuracy(LDARetriever(), NewUserAdaptation(refit_on="user"))
+    refitted = accuracy(LDARetriever(), NewUserAdaptation())
+    # about 5 windows per movement for 40 features: the unshrunk covariance is singular, the training windows
+    # of other people pull the class means away from the user's
+    assert own > refitted + 0.08 and own > own_plain + 0.03, (own, own_plain, refitted)  # 48.5, 42.8, 35.5 %
+
+
 # --- calibration reads only what the setting allows ----------------------------------------------------
 
 def test_log_standardisation_reads_only_adaptation_windows_of_a_new_user(small):
@@ -307,6 +352,10 @@ def test_adaptation_options_are_checked():
         NewUserAdaptation(unlabeled="magic")
     with pytest.raises(ConfigError, match="rounds"):
         NewUserAdaptation(rounds=0)
+    with pytest.raises(ConfigError, match="refit_on"):
+        NewUserAdaptation(refit_on="everyone")
+    assert "refit_on" not in NewUserAdaptation().describe("one-repetition")  # the default keeps its record
+    assert NewUserAdaptation(refit_on="user").describe("one-repetition")["refit_on"] == "user"
     described = NewUserAdaptation("fine-tune", "prototypes").describe("unlabeled")
     assert described["method"] == "fine-tune" and "fine_tune" in described
     assert NewUserAdaptation().describe("nothing") == {"setting": "nothing", "method": "none"}

@@ -81,6 +81,9 @@ def test_verdicts_tables_and_sentences_read_the_test_rows():
     assert t.loc[("unlabeled", "LDA", "plain + prototypes"), "current choice"] == "yes"
     assert t.loc[("unlabeled", "MyoSem", "small + prototypes"), "current choice"] == ""
     assert t.loc[("unlabeled", "MyoSem", "plain + fine-tune"), "current choice"] == ""
+    own = rows + [row("plain", "prototypes", s, 0.38, 0.62, stage="test", model="LDA-user") for s in (0, 1)]
+    assert target_verdicts(own, choice)[0]["baselines"]["LDA (shrinkage) on the user's windows alone"][0] == \
+        pytest.approx(38.0)  # fitted on the user alone: not called a refit
 
 
 def test_method_table_lists_every_method_with_its_seeds():
@@ -157,3 +160,47 @@ def test_the_script_scores_at_another_preset_the_methods_chosen_in_another_file(
     assert script.main(["--test", "--choice-from", str(empty), "--out", str(tmp_path / "x.json")]) == 1
     with pytest.raises(SystemExit):
         script.main(["--choice-from", str(chooser), "--out", str(tmp_path / "y.json")])
+
+
+def test_a_candidate_is_scored_per_setting_beside_lda_refitted_and_lda_on_the_users_windows_alone(monkeypatch,
+                                                                                                    db1_windows):
+    """MyoSem's training is replaced by a fixed embedding (the rows around it are what is checked); every setting of
+    one call reads its own split of the development subjects, after the user-only baseline was fitted in another."""
+    import numpy as np
+
+    from myosem_core.baselines.myosem import MyoSemRetriever
+    from myosem_core.baselines.classical import time_domain_features
+    from myosem_core.data import make_split
+    from myosem_core.scoring import unit_rows
+    from myosem_experiments import pipeline
+    from myosem_experiments.evaluation import new_user as nu
+
+    ws = db1_windows.subset(np.isin(db1_windows.subject, ["S1", "S2", "S3", "S13", "S14"]))
+    P = unit_rows(np.random.default_rng(0).standard_normal((ws.n_classes, 16)))
+    W = np.random.default_rng(1).standard_normal((40, 16))
+
+    class Fixed:
+        def embed(self, windows):
+            return unit_rows(time_domain_features(windows.X) @ W)
+
+    asked = []
+
+    def load(cfg, protocol, progress=False, new_user=None, **options):
+        asked.append((new_user, options))
+        return ws, make_split(ws, protocol, new_user=new_user, train_subjects=["S1", "S2", "S3"],
+                              test_subjects=["S13", "S14"])
+
+    monkeypatch.setattr(pipeline, "load_data", load)
+    monkeypatch.setattr(pipeline, "train_myosem", lambda *a, **kw: (None, P, None, None))
+    monkeypatch.setattr(MyoSemRetriever, "from_run", staticmethod(lambda run: Fixed()))
+    rows = nu.score_candidate(CANDIDATES["plain"], 0, "dev", adaptations=("none", "prototypes"),
+                              settings=["nothing", "unlabeled", "one-repetition"], data_dir="unused")
+    assert [s for s, _ in asked] == ["nothing", "unlabeled", "one-repetition"]
+    assert all(options == DEV_SPLIT for _, options in asked)
+    got = {(r["setting"], r["adaptation"], r["model"]): r["E→T R@1"] for r in rows}
+    adapted = {(s, a, m) for s in ("unlabeled", "one-repetition") for a, m in
+               (("none", "MyoSem"), ("none", "LDA"), ("prototypes", "MyoSem"), ("prototypes", "LDA"),
+                ("prototypes", "LDA-user"))}  # LDA on the user alone needs the user's windows
+    assert set(got) == {("nothing", "none", "MyoSem"), ("nothing", "none", "LDA")} | adapted
+    assert got[("nothing", "none", "LDA")] == got[("one-repetition", "none", "LDA")]  # the same windows are scored
+    assert got[("one-repetition", "prototypes", "LDA-user")] != got[("one-repetition", "prototypes", "LDA")]

@@ -38,6 +38,8 @@ from .fine_tune import FineTuneConfig
 from .prototypes import few_shot_prototypes, refine_prototypes
 
 METHODS = ("none", "prototypes", "fine-tune")
+#: what a scoring retriever is refitted on: the training windows plus the user's, or the user's alone
+REFIT_ON = ("training and user", "user")
 #: floor of a probability before its log (a scoring retriever's zero probabilities)
 LOG_FLOOR = 1e-6
 
@@ -52,6 +54,7 @@ class NewUserAdaptation:
     rounds: int = 5  # balanced k-means rounds on unlabeled windows
     temperature: float = 0.07  # of the cosines the balanced assignment reads
     refit_copies: int = 5  # a scoring retriever refits with this many copies of the user's windows
+    refit_on: str = "training and user"  # or "user": a scoring retriever refits on the user's windows alone
     prototypes_after_fine_tune: bool = False  # fine-tune, then the user's prototypes in the tuned embedding
     fine_tune: FineTuneConfig = field(default_factory=FineTuneConfig)
 
@@ -59,6 +62,8 @@ class NewUserAdaptation:
         for name in ("unlabeled", "one_repetition"):
             if getattr(self, name) not in METHODS:
                 raise ConfigError(f"NewUserAdaptation.{name} must be one of {METHODS}, got {getattr(self, name)!r}")
+        if self.refit_on not in REFIT_ON:
+            raise ConfigError(f"NewUserAdaptation.refit_on must be one of {REFIT_ON}, got {self.refit_on!r}")
         if self.rounds < 1 or self.refit_copies < 1 or self.prior < 0:
             raise ConfigError(f"NewUserAdaptation needs rounds >= 1, refit_copies >= 1 and prior >= 0, got {self}")
 
@@ -71,6 +76,8 @@ class NewUserAdaptation:
         out = {"setting": setting, "method": method}
         if method != "none":
             out.update(prior=self.prior, refit_copies=self.refit_copies)
+            if self.refit_on != REFIT_ON[0]:
+                out.update(refit_on=self.refit_on)
             if setting == "unlabeled":
                 out.update(rounds=self.rounds, temperature=self.temperature)
             if method == "fine-tune":
@@ -88,10 +95,12 @@ def _hard_labels(adapt: AdaptationWindows, assignment: np.ndarray | None) -> np.
 
 
 def _refit_scores(retriever, train_ws: WindowSet, val_ws: WindowSet, adapt: AdaptationWindows, labels: np.ndarray,
-                  test: WindowSet, prototypes, copies: int) -> np.ndarray:
-    """Scores of a copy of ``retriever`` refitted on the training windows plus ``copies`` x the user's windows."""
+                  test: WindowSet, prototypes, copies: int, refit_on: str = REFIT_ON[0]) -> np.ndarray:
+    """Scores of a copy of ``retriever`` refitted on the training windows plus ``copies`` x the user's windows, or
+    (``refit_on="user"``) on the user's windows alone."""
     own = replace(adapt.windows, y=np.asarray(labels, np.int64))
-    refitted = copy.deepcopy(retriever).fit(concat_windows([train_ws] + [own] * copies), val_ws, prototypes)
+    windows = own if refit_on == "user" else concat_windows([train_ws] + [own] * copies)
+    refitted = copy.deepcopy(retriever).fit(windows, val_ws, prototypes)
     return retriever_scores(refitted, test, prototypes)
 
 
@@ -104,7 +113,7 @@ def _user_scores(retriever, adapt: AdaptationWindows, test: WindowSet, prototype
         assignment = None if adapt.labelled else balanced_assignment(
             np.log(np.maximum(retriever_scores(retriever, adapt.windows, prototypes), LOG_FLOOR)), adapt.segment)
         return _refit_scores(retriever, train_ws, val_ws, adapt, _hard_labels(adapt, assignment), test, prototypes,
-                             cfg.refit_copies)
+                             cfg.refit_copies, cfg.refit_on)
     Z = retriever.embed(adapt.windows)
     if adapt.labelled:
         targets = np.eye(len(prototypes))[adapt.y]

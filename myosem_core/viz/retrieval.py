@@ -181,11 +181,13 @@ def plot_reliability(tables: dict[str, list[dict]], eces: dict[str, float] | Non
 
 def plot_new_user_methods(summary: list[dict], setting: str, title: str = "", ax=None):
     """Development R@1 of every method tried under one new-user setting: MyoSem as bars (± std over seeds),
-    LDA on the same windows as a dot; ``summary`` rows as ``myosem_experiments.evaluation.new_user.summarise``."""
+    LDA on the same windows as a tick, and LDA fitted on the user's windows alone (``LDA-user``) as a cross;
+    ``summary`` rows as ``myosem_experiments.evaluation.new_user.summarise``."""
     sel = [s for s in summary if s["setting"] == setting and s["stage"] == "dev"]
     mine = [s for s in sel if s["model"] == "MyoSem"]
     lda = {(s["candidate"], s["adaptation"] if s["adaptation"] in ("none",) else "adapted"): s for s in sel
            if s["model"] == "LDA"}
+    own = {s["candidate"]: s for s in sel if s["model"] == "LDA-user"}
     ax = _ax(ax, (6.5, 0.28 * len(mine) + 1.2))
     y = np.arange(len(mine))
     ax.barh(y, [100 * s["E→T R@1"] for s in mine], xerr=[100 * s["E→T R@1 std"] for s in mine], alpha=0.8,
@@ -194,6 +196,12 @@ def plot_new_user_methods(summary: list[dict], setting: str, title: str = "", ax
         ref = lda.get((s["candidate"], "none" if s["adaptation"] == "none" else "adapted"))
         if ref is not None:
             ax.plot(100 * ref["E→T R@1"], i, "k|", ms=10, mew=2, label="LDA" if i == 0 else None)
+    drawn = False
+    for i, s in enumerate(mine):
+        if s["adaptation"] != "none" and s["candidate"] in own:
+            ax.plot(100 * own[s["candidate"]]["E→T R@1"], i, "x", color="C3", ms=6, mew=1.5,
+                    label=None if drawn else "LDA on the user's windows alone")
+            drawn = True
     ax.set_yticks(y, [f"{s['candidate']} + {s['adaptation']}" for s in mine], fontsize=7)
     ax.invert_yaxis()
     ax.set(xlabel="EMG→text R@1 on S13–S16 (%)", title=title or setting)
