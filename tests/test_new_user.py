@@ -161,9 +161,10 @@ def test_no_label_of_a_new_user_reaches_adaptation(small, setting):
     P = unit_rows(np.random.default_rng(2).standard_normal((ws.n_classes, 16)))
     lda = LDARetriever().fit(ws.subset(split.train))
     for retriever in (lda, _FixedEmbedding()):
-        a = new_user_scores(retriever, ws, split, P, NewUserAdaptation(), seed=0)
-        b = new_user_scores(retriever, other, split, P, NewUserAdaptation(), seed=0)
-        np.testing.assert_array_equal(a, b)
+        for adaptation in (NewUserAdaptation(), NewUserAdaptation(user_head=0.5)):
+            a = new_user_scores(retriever, ws, split, P, adaptation, seed=0)
+            b = new_user_scores(retriever, other, split, P, adaptation, seed=0)
+            np.testing.assert_array_equal(a, b)
 
 
 def test_the_labelled_repetition_does_reach_adaptation(small):
@@ -225,7 +226,8 @@ def test_shrinkage_lda_on_one_labelled_repetition_beats_lda_refitted_with_the_tr
     y = ws.y[split.test]
 
     def accuracy(retriever, adaptation):
-        return (new_user_scores(retriever.fit(ws.subset(split.train)), ws, split, None, adaptation).argmax(1) == y).mean()
+        scores = new_user_scores(retriever.fit(ws.subset(split.train)), ws, split, None, adaptation)
+        return (scores.argmax(1) == y).mean()
 
     own = accuracy(LDARetriever(shrinkage="auto"), NewUserAdaptation(refit_on="user"))
     own_plain = accuracy(LDARetriever(), NewUserAdaptation(refit_on="user"))
@@ -233,6 +235,25 @@ def test_shrinkage_lda_on_one_labelled_repetition_beats_lda_refitted_with_the_tr
     # about 5 windows per movement for 40 features: the unshrunk covariance is singular, the training windows
     # of other people pull the class means away from the user's
     assert own > refitted + 0.08 and own > own_plain + 0.03, (own, own_plain, refitted)  # 48.5, 42.8, 35.5 %
+
+
+def test_the_users_own_head_learns_the_labelled_repetition_and_its_weight_blends_it_in(small):
+    ws, subjects = small
+    split = make_split(ws, "user", new_user="one-repetition", **subjects)
+    P = unit_rows(np.random.default_rng(2).standard_normal((ws.n_classes, 16)))
+    y = ws.y[split.test]
+
+    def scores(weight):
+        return new_user_scores(_FixedEmbedding(), ws, split, P, NewUserAdaptation(user_head=weight), seed=0)
+
+    plain, blended, head = scores(0.0), scores(1.0), scores(1e6)
+    alone = new_user_scores(LDARetriever(shrinkage="auto").fit(ws.subset(split.train)), ws, split, None,
+                            NewUserAdaptation(refit_on="user"))
+    np.testing.assert_allclose(blended.sum(1), 1.0)
+    # a huge weight leaves the head's ranking: LDA fitted on the user's windows alone
+    np.testing.assert_array_equal(head.argmax(1), alone.argmax(1))
+    accuracy = {k: (v.argmax(1) == y).mean() for k, v in (("plain", plain), ("blended", blended))}
+    assert accuracy["blended"] > accuracy["plain"] + 0.05, accuracy  # a random projection learns little alone
 
 
 # --- calibration reads only what the setting allows ----------------------------------------------------
@@ -355,6 +376,10 @@ def test_adaptation_options_are_checked():
     with pytest.raises(ConfigError, match="refit_on"):
         NewUserAdaptation(refit_on="everyone")
     assert "refit_on" not in NewUserAdaptation().describe("one-repetition")  # the default keeps its record
+    assert "user_head" not in NewUserAdaptation().describe("one-repetition")
+    assert NewUserAdaptation(user_head=0.5).describe("unlabeled")["user_head"] == 0.5
+    with pytest.raises(ConfigError, match="user_head"):
+        NewUserAdaptation(user_head=-1.0)
     assert NewUserAdaptation(refit_on="user").describe("one-repetition")["refit_on"] == "user"
     described = NewUserAdaptation("fine-tune", "prototypes").describe("unlabeled")
     assert described["method"] == "fine-tune" and "fine_tune" in described

@@ -5,6 +5,7 @@ One concept per module:
 - :mod:`.balanced`: class-balanced assignment of unlabeled windows (Sinkhorn), one per contiguous movement;
 - :mod:`.prototypes`: a user's own class prototypes from labelled windows or by balanced k-means;
 - :mod:`.fine_tune`: fine-tuning an embedding network on a user's (pseudo-)labelled windows;
+- :mod:`.user_head`: LDA of the user's own windows, combined with an adapted model's scores;
 - :mod:`.new_user`: any retriever adapted per setting and scored (:func:`new_user_scores`).
 
 The windows a setting may read come from :func:`myosem_core.data.new_user.adaptation_windows`;

@@ -16,6 +16,10 @@ user's evaluated windows, one by one (no evaluated window is ever read to adapt)
   windows join the text prototypes (``prototypes``, :func:`~.prototypes.few_shot_prototypes`), or the
   network is fine-tuned on them (``fine-tune``); a scoring retriever is refitted with them added.
 
+With ``user_head`` > 0 a retriever that embeds also gets a head of the user's own
+(:mod:`.user_head`): LDA on the user's windows, labelled by the repetition or by the adapted model,
+whose log-probabilities are added to the adapted scores with that weight.
+
 Fine-tuning needs an embedding network: retrievers that have one offer ``fine_tuned(X, targets,
 prototypes, config, seed)`` (MyoSem, the deep baselines); the others fall back to ``prototypes``.
 Per-subject input calibration (:mod:`myosem_core.data.calibration`) happens before, on the windows.
@@ -36,6 +40,7 @@ from ..scoring import retriever_scores, window_cosines, window_posteriors
 from .balanced import balanced_assignment
 from .fine_tune import FineTuneConfig
 from .prototypes import few_shot_prototypes, refine_prototypes
+from .user_head import with_user_head
 
 METHODS = ("none", "prototypes", "fine-tune")
 #: what a scoring retriever is refitted on: the training windows plus the user's, or the user's alone
@@ -56,6 +61,7 @@ class NewUserAdaptation:
     refit_copies: int = 5  # a scoring retriever refits with this many copies of the user's windows
     refit_on: str = "training and user"  # or "user": a scoring retriever refits on the user's windows alone
     prototypes_after_fine_tune: bool = False  # fine-tune, then the user's prototypes in the tuned embedding
+    user_head: float = 0.0  # weight of the user's own LDA head beside an embedding retriever's adapted scores
     fine_tune: FineTuneConfig = field(default_factory=FineTuneConfig)
 
     def __post_init__(self):
@@ -64,8 +70,9 @@ class NewUserAdaptation:
                 raise ConfigError(f"NewUserAdaptation.{name} must be one of {METHODS}, got {getattr(self, name)!r}")
         if self.refit_on not in REFIT_ON:
             raise ConfigError(f"NewUserAdaptation.refit_on must be one of {REFIT_ON}, got {self.refit_on!r}")
-        if self.rounds < 1 or self.refit_copies < 1 or self.prior < 0:
-            raise ConfigError(f"NewUserAdaptation needs rounds >= 1, refit_copies >= 1 and prior >= 0, got {self}")
+        if self.rounds < 1 or self.refit_copies < 1 or self.prior < 0 or self.user_head < 0:
+            raise ConfigError(f"NewUserAdaptation needs rounds >= 1, refit_copies >= 1, prior >= 0 and user_head >= 0, "
+                              f"got {self}")
 
     def method(self, setting: str) -> str:
         return {"nothing": "none", "unlabeled": self.unlabeled, "one-repetition": self.one_repetition}[setting]
@@ -82,6 +89,8 @@ class NewUserAdaptation:
                 out.update(rounds=self.rounds, temperature=self.temperature)
             if method == "fine-tune":
                 out.update(fine_tune=asdict(self.fine_tune), prototypes_after_fine_tune=self.prototypes_after_fine_tune)
+            if self.user_head > 0:
+                out.update(user_head=self.user_head)
         return out
 
 
@@ -124,11 +133,20 @@ def _user_scores(retriever, adapt: AdaptationWindows, test: WindowSet, prototype
     if method == "fine-tune" and hasattr(retriever, "fine_tuned"):
         tuned = retriever.fine_tuned(adapt.windows.X, targets, prototypes, cfg.fine_tune, seed)
         if not cfg.prototypes_after_fine_tune:
-            return retriever_scores(tuned, test, prototypes)
+            return _with_head(cfg, adapt, test, lambda ws: retriever_scores(tuned, ws, prototypes))
         retriever, Z = tuned, tuned.embed(adapt.windows)
         user_prototypes = (few_shot_prototypes(Z, adapt.y, prototypes, cfg.prior) if adapt.labelled else
                            refine_prototypes(Z, prototypes, adapt.segment, cfg.rounds, cfg.temperature, cfg.prior))
-    return window_posteriors(window_cosines(retriever.embed(test), user_prototypes))
+    return _with_head(cfg, adapt, test,
+                      lambda ws: window_posteriors(window_cosines(retriever.embed(ws), user_prototypes)))
+
+
+def _with_head(cfg: NewUserAdaptation, adapt: AdaptationWindows, test: WindowSet, scores) -> np.ndarray:
+    """``scores(test)`` of the adapted model, with the user's own head where ``cfg.user_head`` asks for one."""
+    if cfg.user_head <= 0:
+        return scores(test)
+    return with_user_head(scores(test), adapt, None if adapt.labelled else scores(adapt.windows), test,
+                          cfg.user_head)
 
 
 def new_user_scores(retriever, ws: WindowSet, split: Split, prototypes: np.ndarray | None,

@@ -118,6 +118,15 @@ ADAPTATIONS: dict[str, NewUserAdaptation] = {
     "fine-tune, 30 epochs": NewUserAdaptation("fine-tune", "fine-tune", fine_tune=FineTuneConfig(epochs=30)),
     "fine-tune, lr 3e-3": NewUserAdaptation("fine-tune", "fine-tune", fine_tune=FineTuneConfig(lr=3e-3)),
     "fine-tune, lr 3e-4": NewUserAdaptation("fine-tune", "fine-tune", fine_tune=FineTuneConfig(lr=3e-4)),
+    # the chosen fine-tunings with the user's own LDA head beside them (myosem_core.adaptation.user_head)
+    "fine-tune, lr 3e-4 + user head 0.5": NewUserAdaptation("fine-tune", "fine-tune", user_head=0.5,
+                                                            fine_tune=FineTuneConfig(lr=3e-4)),
+    "fine-tune, lr 3e-4 + user head 0.25": NewUserAdaptation("fine-tune", "fine-tune", user_head=0.25,
+                                                             fine_tune=FineTuneConfig(lr=3e-4)),
+    "fine-tune, 30 epochs + user head 0.5": NewUserAdaptation("fine-tune", "fine-tune", user_head=0.5,
+                                                              fine_tune=FineTuneConfig(epochs=30)),
+    "fine-tune, 30 epochs + user head 0.25": NewUserAdaptation("fine-tune", "fine-tune", user_head=0.25,
+                                                               fine_tune=FineTuneConfig(epochs=30)),
 }
 
 
