@@ -246,14 +246,14 @@ def test_the_users_own_head_learns_the_labelled_repetition_and_its_weight_blends
     def scores(weight):
         return new_user_scores(_FixedEmbedding(), ws, split, P, NewUserAdaptation(user_head=weight), seed=0)
 
-    plain, blended, head = scores(0.0), scores(1.0), scores(1e6)
+    plain, blended, head = scores(0.0), scores(1.0), scores(1e9)
     alone = new_user_scores(LDARetriever(shrinkage="auto").fit(ws.subset(split.train)), ws, split, None,
                             NewUserAdaptation(refit_on="user"))
     np.testing.assert_allclose(blended.sum(1), 1.0)
     # a huge weight leaves the head's ranking: LDA fitted on the user's windows alone
     np.testing.assert_array_equal(head.argmax(1), alone.argmax(1))
     accuracy = {k: (v.argmax(1) == y).mean() for k, v in (("plain", plain), ("blended", blended))}
-    assert accuracy["blended"] > accuracy["plain"] + 0.05, accuracy  # a random projection learns little alone
+    assert accuracy["blended"] > accuracy["plain"] + 0.2, accuracy  # 48 % against 9 %: a random projection alone
 
 
 # --- calibration reads only what the setting allows ----------------------------------------------------
