@@ -1,6 +1,7 @@
 """Class-balanced assignment of a new user's unlabeled windows to the classes (Sinkhorn-Knopp).
 
     Q = balanced_assignment(logits, segment)   # (N, K) soft labels; columns share the windows equally
+    y = user_labels(adapt, scores)             # hard labels of a user's adaptation windows
 
 A model trained on other people tends to send most of a new user's windows to a few classes.
 If the user's adaptation windows hold every movement about equally often (a calibration round that
@@ -16,7 +17,24 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import logsumexp
 
+from ..data.new_user import AdaptationWindows
 from ..errors import DataError
+
+#: floor of a probability before its log (a scoring retriever's zero probabilities)
+LOG_FLOOR = 1e-6
+
+
+def log_probabilities(p: np.ndarray) -> np.ndarray:
+    """``log p`` with ``p`` floored at :data:`LOG_FLOOR`."""
+    return np.log(np.maximum(p, LOG_FLOOR))
+
+
+def user_labels(adapt: AdaptationWindows, scores: np.ndarray | None) -> np.ndarray:
+    """Hard labels of a user's adaptation windows: their own when labelled, else the balanced assignment of
+    ``scores`` (N, K), a model's probabilities of those windows."""
+    if adapt.labelled:
+        return np.asarray(adapt.y, np.int64)
+    return balanced_assignment(log_probabilities(scores), adapt.segment).argmax(1)
 
 
 def balanced_assignment(logits: np.ndarray, segment: np.ndarray | None = None, n_iter: int = 200,

@@ -37,7 +37,7 @@ from ..data.protocols import Split
 from ..data.windows import WindowSet, concat_windows
 from ..errors import ConfigError
 from ..scoring import retriever_scores, window_cosines, window_posteriors
-from .balanced import balanced_assignment
+from .balanced import balanced_assignment, user_labels
 from .fine_tune import FineTuneConfig
 from .prototypes import few_shot_prototypes, refine_prototypes
 from .user_head import with_user_head
@@ -45,8 +45,6 @@ from .user_head import with_user_head
 METHODS = ("none", "prototypes", "fine-tune")
 #: what a scoring retriever is refitted on: the training windows plus the user's, or the user's alone
 REFIT_ON = ("training and user", "user")
-#: floor of a probability before its log (a scoring retriever's zero probabilities)
-LOG_FLOOR = 1e-6
 
 
 @dataclass(frozen=True)
@@ -99,10 +97,6 @@ def embeds(retriever) -> bool:
     return not hasattr(retriever, "scores") and hasattr(retriever, "embed")
 
 
-def _hard_labels(adapt: AdaptationWindows, assignment: np.ndarray | None) -> np.ndarray:
-    return adapt.y if assignment is None else assignment.argmax(1)
-
-
 def _refit_scores(retriever, train_ws: WindowSet, val_ws: WindowSet, adapt: AdaptationWindows, labels: np.ndarray,
                   test: WindowSet, prototypes, copies: int, refit_on: str = REFIT_ON[0]) -> np.ndarray:
     """Scores of a copy of ``retriever`` refitted on the training windows plus ``copies`` x the user's windows, or
@@ -119,9 +113,8 @@ def _user_scores(retriever, adapt: AdaptationWindows, test: WindowSet, prototype
     if method == "none" or len(adapt) == 0:
         return retriever_scores(retriever, test, prototypes)
     if not embeds(retriever):  # a scoring retriever: refit with the user's (pseudo-)labelled windows
-        assignment = None if adapt.labelled else balanced_assignment(
-            np.log(np.maximum(retriever_scores(retriever, adapt.windows, prototypes), LOG_FLOOR)), adapt.segment)
-        return _refit_scores(retriever, train_ws, val_ws, adapt, _hard_labels(adapt, assignment), test, prototypes,
+        scores = None if adapt.labelled else retriever_scores(retriever, adapt.windows, prototypes)
+        return _refit_scores(retriever, train_ws, val_ws, adapt, user_labels(adapt, scores), test, prototypes,
                              cfg.refit_copies, cfg.refit_on)
     Z = retriever.embed(adapt.windows)
     if adapt.labelled:

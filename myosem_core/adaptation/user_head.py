@@ -19,30 +19,15 @@ import numpy as np
 from ..baselines.classical import LDARetriever
 from ..data.new_user import AdaptationWindows
 from ..data.windows import WindowSet
-from .balanced import balanced_assignment
-
-#: floor of a probability before its log
-LOG_FLOOR = 1e-6
-
-
-def _log(p: np.ndarray) -> np.ndarray:
-    return np.log(np.maximum(p, LOG_FLOOR))
-
-
-def user_head_labels(adapt: AdaptationWindows, adapt_scores: np.ndarray | None) -> np.ndarray:
-    """The labels the head learns: the repetition's own, or the balanced assignment of ``adapt_scores`` (N, K), the
-    adapted model's scores of the unlabeled windows."""
-    if adapt.labelled:
-        return np.asarray(adapt.y, np.int64)
-    return balanced_assignment(_log(adapt_scores), adapt.segment).argmax(1)
+from .balanced import log_probabilities, user_labels
 
 
 def with_user_head(test_scores: np.ndarray, adapt: AdaptationWindows, adapt_scores: np.ndarray | None, test: WindowSet,
                    weight: float) -> np.ndarray:
-    """(N test, K) posteriors of ``log test_scores + weight * log head(test)``, the head fitted on ``adapt``."""
-    labels = user_head_labels(adapt, adapt_scores)
-    head = LDARetriever(shrinkage="auto").fit(replace(adapt.windows, y=labels))
-    logits = _log(test_scores) + weight * _log(head.scores(test))
+    """(N test, K) posteriors of ``log test_scores + weight * log head(test)``, the head fitted on ``adapt``
+    (``adapt_scores``: the adapted model's scores of unlabeled adaptation windows, which label them)."""
+    head = LDARetriever(shrinkage="auto").fit(replace(adapt.windows, y=user_labels(adapt, adapt_scores)))
+    logits = log_probabilities(test_scores) + weight * log_probabilities(head.scores(test))
     logits -= logits.max(1, keepdims=True)
     out = np.exp(logits)
     return out / out.sum(1, keepdims=True)

@@ -192,12 +192,11 @@ def plot_new_user_methods(summary: list[dict], setting: str, title: str = "", ax
     y = np.arange(len(mine))
     ax.barh(y, [100 * s["E→T R@1"] for s in mine], xerr=[100 * s["E→T R@1 std"] for s in mine], alpha=0.8,
             label="MyoSem", color="C0")
+    drawn = False
     for i, s in enumerate(mine):
         ref = lda.get((s["candidate"], "none" if s["adaptation"] == "none" else "adapted"))
         if ref is not None:
             ax.plot(100 * ref["E→T R@1"], i, "k|", ms=10, mew=2, label="LDA" if i == 0 else None)
-    drawn = False
-    for i, s in enumerate(mine):
         if s["adaptation"] != "none" and s["candidate"] in own:
             ax.plot(100 * own[s["candidate"]]["E→T R@1"], i, "x", color="C3", ms=6, mew=1.5,
                     label=None if drawn else "LDA on the user's windows alone")
