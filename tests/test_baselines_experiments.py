@@ -410,3 +410,38 @@ def test_new_user_settings_read_a_deep_row_back_from_the_user_protocols_run(tmp_
     assert trained == ["plain-cnn"]
     assert len({r["details"]["run"] for r in results}) == 1
     assert len({r["train_seconds"] for r in results}) == 1
+
+
+def test_lda_on_the_users_windows_alone_is_a_grid_row_only_where_a_new_user_gives_windows(tmp_path):
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from myosem_core.baselines.classical import time_domain_features
+
+    ctx = ex.Context(tmp_path, progress=False)
+    r = ex.run_experiment("lda-user", "user-one-repetition", 0, "quick", "synthetic", None, tmp_path, ctx,
+                          progress=False)
+    assert r["adaptation"]["refit_on"] == "user" and r["recipe"]["emg"]["shrinkage"] == "auto"
+    # the reference: scikit-learn's shrinkage LDA fitted per test user on that user's repetition-1 windows
+    ws, split = ctx.data(make_config("quick", "synthetic", None, 0), "user-one-repetition")
+    adapt, test = split.adapt, split.test
+    assert set(ws.repetition[adapt]) == {1} and not set(ws.repetition[test]) & {1, 2, 3}
+    features = time_domain_features(ws.X)
+    hits = []
+    for user in np.unique(ws.subject[test]):
+        own, scored = adapt[ws.subject[adapt] == user], test[ws.subject[test] == user]
+        lda = make_pipeline(StandardScaler(), LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto"))
+        lda.fit(features[own], ws.y[own])
+        hits.append(lda.classes_[lda.predict_proba(features[scored]).argmax(1)] == ws.y[scored])
+    assert r["emg_to_text"]["R@1"] == pytest.approx(np.concatenate(hits).mean(), abs=1e-12)
+    assert r["emg_to_text"]["R@1"] > 1.5 / ws.n_classes  # it learns the user's movements
+
+    with pytest.raises(ConfigError, match="user-one-repetition"):
+        ex.run_experiment("lda-user", "user-nothing", 0, "quick", "synthetic", None, tmp_path, ctx, progress=False)
+    units = ex.work_units(["lda", "lda-user"], [("rand", 0), ("user-nothing", 0), ("user-unlabeled", 0)])
+    assert sorted((p, ms) for p, _, ms in units) == [("rand", ("lda",)), ("user-nothing", ("lda",)),
+                                                       ("user-unlabeled", ("lda",)), ("user-unlabeled", ("lda-user",))]
+    # every other row keeps the recipe it had before the row's options, adaptation and protocols existed
+    assert all(k not in ex.recipe(ex.MODELS["lda"], make_config("quick", "synthetic", None, 0), "user-unlabeled")["spec"]
+               for k in ("options", "adaptation", "protocols"))

@@ -155,10 +155,11 @@ def _row(stage: str, candidate: str, seed: int, setting: str, adaptation: str, m
             "n_test": int(n_test)}
 
 
-#: scoring baselines refitted on a new user's own windows alone, as a model name of the rows -> (registry name,
-#: options): LDA with a shrunk covariance, which the user's few windows per movement need; chosen on the development
-#: users, where it was far ahead of LDA refitted with the training windows under ``one-repetition``
-USER_ONLY = {"LDA-user": ("lda", {"shrinkage": "auto"})}
+#: scoring baselines refitted on a new user's own windows alone, as a model name of the rows -> the grid's row
+#: (:data:`myosem_experiments.grid.MODELS`, which holds its retriever, options and adaptation): LDA with a shrunk
+#: covariance, which the user's few windows per movement need; chosen on the development users, where it was far
+#: ahead of LDA refitted with the training windows under ``one-repetition``
+USER_ONLY = {"LDA-user": "lda-user"}
 
 
 def score_candidate(candidate: Candidate, seed: int, stage: str = "dev", adaptations=None, preset: str = "quick",
@@ -176,6 +177,7 @@ def score_candidate(candidate: Candidate, seed: int, stage: str = "dev", adaptat
     from myosem_core.baselines.myosem import MyoSemRetriever
     from myosem_core.baselines.registry import make_retriever
 
+    from ..grid.rows import MODELS
     from ..pipeline import load_data, train_myosem
 
     cfg = make_config(preset, dataset, data_dir, seed)
@@ -212,11 +214,11 @@ def score_candidate(candidate: Candidate, seed: int, stage: str = "dev", adaptat
                 rows.append(_row(stage, candidate.name, seed, setting, adaptation, model, result, len(y)))
             if adaptation == "prototypes":
                 for model in user_only:
+                    spec = MODELS[USER_ONLY[model]]
                     if model not in fitted:
-                        entry, extra = USER_ONLY[model]
-                        fitted[model] = make_retriever(entry, seed=seed, preset=preset, **extra).fit(
+                        fitted[model] = make_retriever(spec.emg, seed=seed, preset=preset, **spec.options).fit(
                             ws.subset(split.train), ws.subset(split.val), P)
-                    S = new_user_scores(fitted[model], ws, split, P, replace(method, refit_on="user"), seed)
+                    S = new_user_scores(fitted[model], ws, split, P, replace(method, **spec.adaptation), seed)
                     result = evaluate_scores(S, y, list(ws.class_keys), seed=seed)
                     rows.append(_row(stage, candidate.name, seed, setting, adaptation, model, result, len(y)))
     return rows

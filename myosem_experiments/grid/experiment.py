@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from myosem_core.adaptation import NewUserAdaptation
 from myosem_core.config import Config, DataConfig
 from myosem_core.errors import ConfigError
 from myosem_core.evaluation.retrieval_results import evaluate_retriever, save_result
@@ -83,7 +84,7 @@ def _train(spec: ModelSpec, cfg: Config, ws, split, P, ctx: Context):
         return retriever, {"train_seconds": training_seconds(s2run, s3run), "stage2_run": s2run.folder.name,
                            "stage3_run": s3run.folder.name}
     retriever = make_retriever(spec.emg, preset=cfg.preset, protocol=split.config.name, seed=cfg.seed,
-                               runs=ctx.runs, progress=ctx.progress).fit(train, val, P)
+                               runs=ctx.runs, progress=ctx.progress, **spec.options).fit(train, val, P)
     info = {"train_seconds": time.perf_counter() - t0}
     if hasattr(retriever, "describe"):
         info["details"] = {k: v for k, v in retriever.describe().items() if k != "curves"}
@@ -103,6 +104,8 @@ def run_experiment(name: str, protocol: str, seed: int = 0, preset: str = "quick
     if protocol not in GRID_PROTOCOLS:
         raise ConfigError(f"protocol {protocol!r} is not run here; expected one of {GRID_PROTOCOLS} "
                           "(cross-dataset needs two datasets)")
+    if not spec.runs_on(protocol):
+        raise ConfigError(f"model {name!r} has no result under {protocol!r}; it runs under {list(spec.protocols)}")
     ctx = ctx or Context(runs, progress)
     cfg = experiment_config(preset, dataset, data_dir, seed, data)
     cached = None if force else cached_result(name, protocol, seed, preset, dataset, data_dir, runs, data)
@@ -113,7 +116,8 @@ def run_experiment(name: str, protocol: str, seed: int = 0, preset: str = "quick
     ws, split = ctx.data(cfg, protocol)
     P = ctx.prototypes(spec.text, cfg, protocol)
     retriever, info = _train(spec, cfg, ws, split, P, ctx)
-    result = evaluate_retriever(name, ws, split, P, seed, retriever=retriever)
+    result = evaluate_retriever(name, ws, split, P, seed, retriever=retriever,
+                                adaptation=NewUserAdaptation(**spec.adaptation))
     if spec.calibrated_stacking and split.heldout_classes:
         from ..evaluation.calibrated_stacking import calibrated_stacking_result
 

@@ -13,6 +13,7 @@ from myosem_core.presets import preset_section
 from .rows import NEW_USER_PROTOCOLS, ModelSpec
 
 TFIDF_DIM = 64
+_WHERE_SET = ("options", "adaptation", "protocols")
 
 
 def stage_presets(preset: str, protocol: str | None = None):
@@ -56,14 +57,16 @@ def recipe(spec: ModelSpec, cfg: Config, protocol: str) -> dict:
     from myosem_core import distributed as ddp
     from myosem_core.run_store import code_version, data_identity, digest
 
-    # cost: a scheduling hint; calibrated_stacking: its own entry below, only where it changes the result
-    row = {k: v for k, v in asdict(spec).items() if k not in ("cost", "calibrated_stacking")}
+    # cost: a scheduling hint; calibrated_stacking: its own entry below, only where it changes the result;
+    # options, adaptation and protocols only where a row sets them (the other rows' hashes stay as they were)
+    row = {k: v for k, v in asdict(spec).items()
+           if k not in ("cost", "calibrated_stacking") and not (k in _WHERE_SET and not v)}
     out: dict = {"data": data_identity(cfg.data), "seed": cfg.seed, "preset": cfg.preset, "protocol": protocol,
                  "spec": row}
     if protocol in NEW_USER_PROTOCOLS:  # how every row adapts to each new user
         from myosem_core.adaptation import NewUserAdaptation
 
-        out["adaptation"] = asdict(NewUserAdaptation())
+        out["adaptation"] = asdict(NewUserAdaptation(**spec.adaptation))
     if spec.calibrated_stacking and protocol == "class":
         from ..evaluation.calibrated_stacking import CHOICE_RULE
 
@@ -80,7 +83,7 @@ def recipe(spec: ModelSpec, cfg: Config, protocol: str) -> dict:
         from myosem_core.baselines.registry import preset_options
 
         out["emg"] = {k: asdict(v) if is_dataclass(v) else v
-                      for k, v in preset_options(spec.emg, cfg.preset, protocol).items()}
+                      for k, v in {**preset_options(spec.emg, cfg.preset, protocol), **spec.options}.items()}
     if trained_on := ddp.run_key_extra():  # a GPU gives close, not identical numbers
         out["trained_on"] = trained_on
     code = row_code(spec, protocol)

@@ -28,14 +28,24 @@ class ModelSpec:
     note: str = ""
     calibrated_stacking: bool = False  # on `class`, also score held-out classes under calibrated stacking
     cost: float = 100.0  # rough training seconds (quick, rand, 2 shared cores): orders the grid's work units
+    options: dict = field(default_factory=dict)  # its EMG retriever's options beside the preset's
+    adaptation: dict = field(default_factory=dict)  # NewUserAdaptation fields under the new-user settings
+    protocols: tuple[str, ...] = ()  # the grid protocols it runs under; empty: every one
 
     def __post_init__(self):
         if self.calibrated_stacking and self.emg != "myosem":
             raise ConfigError(f"row {self.name!r}: calibrated stacking retrains MyoSem's stages; emg must be 'myosem'")
+        unknown = [p for p in self.protocols if p not in GRID_PROTOCOLS]
+        if unknown:
+            raise ConfigError(f"row {self.name!r}: protocols {unknown} are not grid protocols {GRID_PROTOCOLS}")
 
     @property
     def is_myosem(self) -> bool:
         return self.emg == "myosem"
+
+    def runs_on(self, protocol: str) -> bool:
+        """Whether the row has a result under ``protocol``."""
+        return not self.protocols or protocol in self.protocols
 
 
 def _specs(*specs: ModelSpec) -> dict[str, ModelSpec]:
@@ -55,6 +65,11 @@ MODELS: dict[str, ModelSpec] = _specs(
               note="class probabilities; unseen classes score 0"),
     ModelSpec("rf", "Random forest (TD features)", "classical", emg="rf", text="none", cost=3,
               note="class probabilities; unseen classes score 0"),
+    ModelSpec("lda-user", "LDA on the user's windows alone", "classical", emg="lda", text="none", cost=1,
+              options={"shrinkage": "auto"}, adaptation={"refit_on": "user"},
+              protocols=("user-unlabeled", "user-one-repetition"),
+              note="fitted on a new user's adaptation windows only, with a shrunk (Ledoit-Wolf) covariance for their "
+                   "few windows per movement"),
     ModelSpec("cpep", "CPEP", "EMG-FM", emg="cpep", cost=95, note="row of the EMBridge issue"),
     ModelSpec("embridge", "EMBridge", "EMG-FM", emg="embridge", cost=90, note="row of the EMBridge issue"),
     ModelSpec("aemg", "AEMG", "EMG-FM", emg="aemg", cost=70, note="row of the AEMG issue"),
@@ -76,10 +91,14 @@ class TableSpec:
     models: tuple[str, ...]
 
 
+_EMG_ROWS = ("myosem", "tcn", "attn-cnn-rnn", "cnn-bilstm", "se-cnn", "atzori-cnn", "plain-cnn", "lda", "rf", "cpep",
+             "embridge", "aemg")
+
 TABLES: dict[str, TableSpec] = {
-    "emg": TableSpec("EMG encoders (same Stage-1 prototypes)",
-                     ("myosem", "tcn", "attn-cnn-rnn", "cnn-bilstm", "se-cnn", "atzori-cnn", "plain-cnn", "lda", "rf", "cpep",
-                      "embridge", "aemg")),
+    "emg": TableSpec("EMG encoders (same Stage-1 prototypes)", _EMG_ROWS),
+    # the same rows and LDA on the user's windows alone, which needs a new user's adaptation windows
+    "new-user": TableSpec("EMG encoders for a new user (same Stage-1 prototypes)",
+                          _EMG_ROWS[:_EMG_ROWS.index("lda") + 1] + ("lda-user",) + _EMG_ROWS[_EMG_ROWS.index("lda") + 1:]),
     "text": TableSpec("Text prototypes (same MyoSem Stage-2 encoder, Stage 3 retrained)",
                       ("myosem", "text-frozen", "text-label", "text-tfidf")),
     "ablation": TableSpec("Ablations of MyoSem",

@@ -47,7 +47,8 @@ def run_experiments(models=None, protocols=PROTOCOLS, seeds=None, preset: str = 
     mark = {RETRAIN_ENV: str(time.time())} if force else {}  # every run made before now is retrained, once
     ctx = Context(runs, progress and model_progress)  # the trainings' own bars
     out = []
-    bar = tqdm([(g, m) for g in groups for m in models], desc="experiments", disable=not progress)
+    bar = tqdm([(g, m) for g in groups for m in models if MODELS[m].runs_on(g[0])], desc="experiments",
+               disable=not progress)
     with environment(mark, torch.get_num_threads()):
         for (protocol, seed), name in bar:
             bar.set_postfix_str(f"{name}, {protocol}, seed {seed}", refresh=False)
