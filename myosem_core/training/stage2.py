@@ -17,7 +17,7 @@ from .. import distributed as ddp
 from ..data.windows import WindowSet
 from ..errors import ConfigError, DataError
 from ..io import read_json, write_json
-from ..losses import stage2_loss
+from ..losses import classification_loss, stage2_loss
 from ..models.activation_encoder import ActivationAwareEncoder, EncoderConfig
 from ..paths import runs_root
 from ..run_store import (
@@ -42,6 +42,7 @@ from .fit import FitConfig, fit
 from .normalization import InputNormalizer
 from .resume import EpochCheckpoint, fingerprint
 from .subject_adversary import SubjectAdversary, reversal_ramp, subject_codes
+from .subject_mixup import subject_mixup
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ class Stage2Config:
     log_eps_quantile: float = 0.1  # log floor eps = this quantile of the training values
     center_windows: bool = False  # each window minus its own mean log level
     w_subject: float = 0.0  # subject-adversarial weight (gradient reversal on the segment vector; 0: off)
+    subject_mixup: float = 0.0  # Beta(alpha, alpha) of mixup across subjects (subject_mixup.py; 0: off)
     threads: int = 1  # intra-op threads (the machine is shared; more threads thrash under load)
 
     def for_protocol(self, protocol: str | None) -> "Stage2Config":
@@ -148,16 +150,24 @@ def train_stage2(train_ws: WindowSet, val_ws: WindowSet, cfg: Stage2Config = Sta
         train_classes = torch.from_numpy(np.unique(train_ws.y)).to(dev)
         model = ActivationAwareEncoder(encoder_config_for(train_ws, cfg)).to(dev)
         adversary, progress_now = None, [0.0]
-        if cfg.w_subject:
+        if cfg.w_subject or cfg.subject_mixup:
             codes, names = subject_codes(train_ws.subject)
             ytr = torch.stack([ytr, torch.from_numpy(codes).to(dev)], 1)  # (label, subject) per window
+        if cfg.w_subject:
             adversary = SubjectAdversary(model.cfg.d_model, len(names)).to(dev)
             model.add_module("subject_adversary", adversary)  # trained, checkpointed and synced with the encoder
 
         def loss_fn(x, y):
             label = y[:, 0] if y.ndim == 2 else y
+            if cfg.subject_mixup:
+                x, partner, lam = subject_mixup(x, y[:, 1], cfg.subject_mixup)
             out = model(x)
             loss, parts = stage2_loss(out, x, label, cfg.w_rec, cfg.w_vq, train_classes, cfg.label_smoothing)
+            if cfg.subject_mixup:  # the loss's CE becomes lam * CE(own label) + (1 - lam) * CE(partner's label)
+                own, other = (classification_loss(out.logits, t, train_classes, cfg.label_smoothing)
+                              for t in (label, label[partner]))
+                loss = loss + (1.0 - lam) * (other - own)
+                parts["ce"] = float((lam * own + (1.0 - lam) * other).detach())
             if adversary is not None:
                 adv, parts["subject_acc"] = adversary.loss(out.segment, y[:, 1], reversal_ramp(progress_now[0]))
                 loss = loss + cfg.w_subject * adv

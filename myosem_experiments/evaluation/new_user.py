@@ -71,6 +71,7 @@ LOG_STD = {"method": "log-standardise"}
 RING_ROTATION = (f"cross_user_augment.ring_channels={RING}", "cross_user_augment.ring_rotation=0.5")
 STRONG_AUGMENT = ("cross_user_augment.noise=0.1", "cross_user_augment.channel_dropout=0.1")
 SMALL = ("encoder.d_model=32", "encoder.dropout=0.3")
+SUBJECT_MIXUP = "subject_mixup=0.4"  # Beta(0.4, 0.4) mixup of windows of two training subjects (Stage 2)
 
 #: every training candidate tried, in the order the book lists them
 CANDIDATES: dict[str, Candidate] = {c.name: c for c in (
@@ -99,6 +100,11 @@ CANDIDATES: dict[str, Candidate] = {c.name: c for c in (
     Candidate("log-standardised + ring-rotation + strong augmentation + adversarial", "all four",
               calibration=LOG_STD, stage2=("w_subject=0.3", *RING_ROTATION, *STRONG_AUGMENT),
               stage3=(*RING_ROTATION, *STRONG_AUGMENT)),
+    Candidate("subject mixup", "Stage 2 on mixtures of two subjects' windows and their labels (alpha 0.4)",
+              stage2=(SUBJECT_MIXUP,)),
+    Candidate("adversarial + subject mixup", "both", stage2=("w_subject=0.3", SUBJECT_MIXUP)),
+    Candidate("log-standardised + ring-rotation + adversarial + subject mixup", "all four", calibration=LOG_STD,
+              stage2=("w_subject=0.3", *RING_ROTATION, SUBJECT_MIXUP), stage3=RING_ROTATION),
     Candidate("adversarial, ensemble of 3", "three adversarial models from different seeds, their embeddings "
               "averaged", stage2=("w_subject=0.3",), members=3),
     Candidate("log-standardised + ring-rotation + adversarial, ensemble of 3", "three such models from different "
