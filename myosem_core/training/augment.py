@@ -19,7 +19,7 @@ units. Draws use torch's global RNG, so a seeded run repeats.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -87,3 +87,13 @@ def augment(x: torch.Tensor, cfg: AugmentConfig) -> torch.Tensor:
         keep = (torch.rand(B, 1, C, device=x.device) >= cfg.channel_dropout).to(out.dtype)
         out = out * keep
     return out
+
+
+def for_protocol(cfg, protocol: str | None):
+    """A stage config (with ``augment`` and ``cross_user_augment``) as ``protocol`` trains it: new users
+    (``user`` and its new-user settings, ``user-unlabeled`` ...) get its ``cross_user_augment``."""
+    from ..data.protocols import protocol_options
+
+    if protocol and protocol_options(protocol)[0] == "user" and cfg.cross_user_augment is not None:
+        return replace(cfg, augment=cfg.cross_user_augment, cross_user_augment=None)
+    return cfg

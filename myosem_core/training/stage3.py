@@ -38,7 +38,7 @@ from ..run_store import (
 )
 from ..threads import limit_threads
 from ..typed import build_config
-from .augment import AugmentConfig, augment
+from .augment import AugmentConfig, augment, for_protocol
 from .common import (
     batches,
     load_checkpoint,
@@ -74,13 +74,8 @@ class Stage3Config:
     threads: int = 1  # intra-op threads (the machine is shared; more threads thrash under load)
 
     def for_protocol(self, protocol: str | None) -> "Stage3Config":
-        """The config a protocol trains with: new users (``user`` and its new-user settings, ``user-unlabeled`` ...)
-        get ``cross_user_augment``."""
-        from ..data.protocols import protocol_options
-
-        if protocol and protocol_options(protocol)[0] == "user" and self.cross_user_augment is not None:
-            return replace(self, augment=self.cross_user_augment, cross_user_augment=None)
-        return self
+        """The config a protocol trains with (:func:`~.augment.for_protocol`)."""
+        return for_protocol(self, protocol)
 
 
 @dataclass
