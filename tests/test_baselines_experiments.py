@@ -439,6 +439,8 @@ def test_lda_on_the_users_windows_alone_is_a_grid_row_only_where_a_new_user_give
 
     with pytest.raises(ConfigError, match="user-one-repetition"):
         ex.run_experiment("lda-user", "user-nothing", 0, "quick", "synthetic", None, tmp_path, ctx, progress=False)
+    with pytest.raises(ConfigError, match="user-one-repetition"):  # asked for by name where it has no result
+        ex.run_experiments(["lda", "lda-user"], ["rand"], [0], "quick", "synthetic", None, tmp_path, progress=False)
     units = ex.work_units(["lda", "lda-user"], [("rand", 0), ("user-nothing", 0), ("user-unlabeled", 0)])
     assert sorted((p, ms) for p, _, ms in units) == [("rand", ("lda",)), ("user-nothing", ("lda",)),
                                                        ("user-unlabeled", ("lda",)), ("user-unlabeled", ("lda-user",))]

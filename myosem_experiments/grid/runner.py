@@ -6,6 +6,7 @@ import os
 import time
 from pathlib import Path
 
+from myosem_core.errors import ConfigError
 from myosem_core.presets import report_seeds
 from myosem_core.run_store import RETRAIN_ENV
 from myosem_core.threads import set_threads
@@ -34,10 +35,13 @@ def run_experiments(models=None, protocols=PROTOCOLS, seeds=None, preset: str = 
     from tqdm.auto import tqdm
 
     set_threads(threads)
+    named = models is not None
     models = list(models or MODELS)
     seeds = list(report_seeds(preset) if seeds is None else seeds)
     for name in models:  # fail here, before any worker starts
-        model_spec(name)
+        spec = model_spec(name)
+        if named and not any(spec.runs_on(p) for p in protocols):
+            raise ConfigError(f"model {name!r} has no result under {list(protocols)}; it runs under {list(spec.protocols)}")
     jobs = default_jobs() if jobs is None else int(jobs)
     groups = [(p, s) for s in seeds for p in protocols]
     scheduler = scheduler or os.environ.get(SCHEDULER_ENV) or None
