@@ -25,7 +25,7 @@ from myosem_core.threads import set_threads
 
 from .experiment import Context, run_experiment
 from .results import cached_result
-from .rows import MODELS
+from .rows import MODELS, rows_under
 
 
 def default_jobs() -> int:
@@ -110,9 +110,8 @@ def work_units(models, groups) -> list[tuple[str, int, tuple[str, ...]]]:
     units = []
     for protocol, seed in groups:
         by_run: dict[str, list[str]] = {}
-        for m in models:
-            if MODELS[m].runs_on(protocol):
-                by_run.setdefault(_shared_run(m), []).append(m)
+        for m in rows_under(models, protocol):
+            by_run.setdefault(_shared_run(m), []).append(m)
         units += [(protocol, seed, tuple(ms)) for ms in by_run.values()]
     return sorted(units, key=lambda u: -sum(MODELS[m].cost for m in u[2]))  # stable: ties keep the grid's order
 
@@ -193,11 +192,11 @@ def run_in_parallel(models, groups, preset, dataset, data_dir, runs, force, jobs
     done: dict = {}
     if not force:  # rows already computed with today's recipe need no worker
         for p, s in groups:
-            for m in models:
-                r = cached_result(m, p, s, preset, dataset, data_dir, runs) if MODELS[m].runs_on(p) else None
+            for m in rows_under(models, p):
+                r = cached_result(m, p, s, preset, dataset, data_dir, runs)
                 if r is not None:
                     done[(p, s, m)] = r
-    todo = [(p, s) for p, s in groups if any((p, s, m) not in done for m in models if MODELS[m].runs_on(p))]
+    todo = [(p, s) for p, s in groups if any((p, s, m) not in done for m in rows_under(models, p))]
     units = [(p, s, tuple(m for m in ms if (p, s, m) not in done)) for p, s, ms in work_units(models, todo)]
     units = [u for u in units if u[2]]
     if not units:

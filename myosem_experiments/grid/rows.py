@@ -48,6 +48,11 @@ class ModelSpec:
         return not self.protocols or protocol in self.protocols
 
 
+def rows_under(models, protocol: str) -> list[str]:
+    """The rows of ``models`` that have a result under ``protocol`` (:meth:`ModelSpec.runs_on`), in order."""
+    return [m for m in models if MODELS[m].runs_on(protocol)]
+
+
 def _specs(*specs: ModelSpec) -> dict[str, ModelSpec]:
     return {s.name: s for s in specs}
 

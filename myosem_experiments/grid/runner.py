@@ -13,7 +13,7 @@ from myosem_core.threads import set_threads
 
 from .experiment import Context, run_experiment
 from .pool import SCHEDULER_ENV, default_jobs, environment, run_in_parallel, work_units
-from .rows import MODELS, PROTOCOLS, model_spec
+from .rows import MODELS, PROTOCOLS, model_spec, rows_under
 
 
 def run_experiments(models=None, protocols=PROTOCOLS, seeds=None, preset: str = "quick", dataset: str = "synthetic",
@@ -51,8 +51,7 @@ def run_experiments(models=None, protocols=PROTOCOLS, seeds=None, preset: str = 
     mark = {RETRAIN_ENV: str(time.time())} if force else {}  # every run made before now is retrained, once
     ctx = Context(runs, progress and model_progress)  # the trainings' own bars
     out = []
-    bar = tqdm([(g, m) for g in groups for m in models if MODELS[m].runs_on(g[0])], desc="experiments",
-               disable=not progress)
+    bar = tqdm([(g, m) for g in groups for m in rows_under(models, g[0])], desc="experiments", disable=not progress)
     with environment(mark, torch.get_num_threads()):
         for (protocol, seed), name in bar:
             bar.set_postfix_str(f"{name}, {protocol}, seed {seed}", refresh=False)
