@@ -16,6 +16,10 @@ reads; trained models are cached in the run store as usual.
 at the ``quick`` preset is scored at the ``book`` preset without a second selection::
 
     .venv/bin/python scripts/new_user_selection.py --preset book --test --choice-from book/results/new-user-quick.json
+
+``--test --check-fold S1-S4`` scores the chosen methods on other DB1 users instead of S17-S20, trained on the other
+14 subjects (:data:`~myosem_experiments.evaluation.new_user.CHECK_FOLDS`); their rows have the stage
+``check S1-S4`` and choose nothing.
 """
 
 from __future__ import annotations
@@ -25,8 +29,9 @@ import sys
 
 from myosem_core.io import read_json, write_json
 from myosem_core.threads import set_threads
-from myosem_experiments.evaluation.new_user import (ADAPTATIONS, CANDIDATES, DEV_SPLIT, SETTINGS, choose, merge_rows,
-                                                    run_selection, run_test, selection_path, summarise)
+from myosem_experiments.evaluation.new_user import (ADAPTATIONS, CANDIDATES, CHECK_FOLDS, DEV_SPLIT, SETTINGS,
+                                                    check_stage, choose, merge_rows, run_selection, run_test,
+                                                    selection_path, summarise)
 
 
 def main(argv=None) -> int:
@@ -40,6 +45,8 @@ def main(argv=None) -> int:
     ap.add_argument("--settings", nargs="+", default=None, choices=list(SETTINGS),
                     help="only these new-user settings (default: all)")
     ap.add_argument("--test", action="store_true", help="score each setting's chosen method on the test users")
+    ap.add_argument("--check-fold", default=None, choices=list(CHECK_FOLDS),
+                    help="with --test: score the chosen methods on these other DB1 users instead of S17-S20")
     ap.add_argument("--runs", default=None)
     ap.add_argument("--out", default=None, help="result file (default book/results/new-user-<preset>.json)")
     ap.add_argument("--choice-from", default=None,
@@ -50,15 +57,16 @@ def main(argv=None) -> int:
     path = selection_path(args.preset, args.out)
     saved = read_json(path) if path.is_file() else {"rows": []}
     common = dict(preset=args.preset, dataset=args.dataset, data_dir=args.data_dir, runs=args.runs)
-    if args.choice_from and not args.test:
-        ap.error("--choice-from only applies with --test")
+    if (args.choice_from or args.check_fold) and not args.test:
+        ap.error("--choice-from and --check-fold only apply with --test")
     chooser = read_json(args.choice_from) if args.choice_from else saved
     if args.test:
         choice = choose(chooser["rows"])
         if not choice:
             print(f"no development rows in {args.choice_from or path}: run without --test first", file=sys.stderr)
             return 1
-        fresh = run_test(choice, args.seeds, settings=args.settings, **common)
+        stage = check_stage(args.check_fold) if args.check_fold else "test"
+        fresh = run_test(choice, args.seeds, settings=args.settings, stage=stage, **common)
     else:
         fresh = run_selection(args.candidates, args.seeds, args.adaptations, args.settings, **common)
     rows = merge_rows(saved["rows"], fresh)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from myosem_core.errors import ConfigError
-from myosem_experiments.evaluation.new_user import (CANDIDATES, DEV_SPLIT, TARGETS, choose, held_out_table,
-                                                    merge_rows, method_table, new_user_sentences, split_options,
-                                                    summarise, target_verdicts)
+from myosem_experiments.evaluation.new_user import (CANDIDATES, CHECK_FOLDS, DEV_SPLIT, TARGETS, check_stage,
+                                                    check_table, choose, held_out_table, merge_rows, method_table,
+                                                    new_user_sentences, split_options, summarise, target_verdicts)
 
 
 def row(candidate, adaptation, seed, r1, r3=0.5, setting="unlabeled", model="MyoSem", stage="dev", t1=0.3):
@@ -54,6 +54,44 @@ def test_development_split_never_holds_the_test_users_and_subject_validation_map
         split_options(c, "final")
     assert CANDIDATES["log-standardised"].settings == ("unlabeled", "one-repetition")  # no data under nothing
     assert "nothing" in CANDIDATES["plain"].settings
+
+
+def test_check_folds_hold_out_their_users_and_train_on_every_other_user():
+    db1 = {f"S{i}" for i in (1, 2, 3, 4, *range(7, 21))}  # the 18 subjects of DB1 exercise 1 beside the repo
+    c = CANDIDATES["plain"]
+    tested = set()
+    for fold, users in CHECK_FOLDS.items():
+        opts = split_options(c, check_stage(fold))
+        assert set(opts["test_subjects"]) == set(users) and len(users) == 4
+        assert not set(opts["train_subjects"]) & set(users)
+        assert set(opts["train_subjects"]) | set(users) == db1
+        assert {"S17", "S18", "S19", "S20"} <= set(opts["train_subjects"])
+        tested |= set(users)
+    assert not tested & {"S17", "S18", "S19", "S20"} and not tested & set(DEV_SPLIT["test_subjects"])
+    assert split_options(CANDIDATES["subject validation"], check_stage("S1-S4"))["val_subjects"] == ["S19", "S20"]
+    with pytest.raises(ConfigError, match="check fold"):
+        check_stage("S5-S6")
+    with pytest.raises(ConfigError, match="unknown check fold 'S5-S6'"):
+        split_options(c, "check S5-S6")
+
+
+def test_check_table_sets_each_set_of_held_out_users_beside_its_strongest_other_row():
+    choice = {"nothing": {"candidate": "plain", "adaptation": "none", "E→T R@1": 0.2, "seeds": [0, 1]}}
+    rows = []
+    for stage, mine, lda, rf in (("test", 0.30, 0.25, 0.27), (check_stage("S1-S4"), 0.20, 0.24, 0.22)):
+        for s in (0, 1):
+            rows += [row("plain", "none", s, mine, setting="nothing", stage=stage),
+                     row("plain", "none", s, lda, setting="nothing", stage=stage, model="LDA"),
+                     row("plain", "none", s, rf, setting="nothing", stage=stage, model="RF")]
+    rows.append(row("plain", "none", 0, 0.9, setting="nothing", stage="dev", model="LDA"))  # dev rows are not held out
+    t = check_table(rows, choice)
+    assert list(t.index) == [("S17–S20 (test)", "nothing"), ("S1–S4", "nothing")]
+    assert t.loc[("S17–S20 (test)", "nothing"), "strongest other row"] == "random forest"
+    assert t.loc[("S17–S20 (test)", "nothing"), "MyoSem ahead by (R@1)"] == pytest.approx(3.0)
+    assert t.loc[("S1–S4", "nothing"), "strongest other row"] == "LDA"
+    assert t.loc[("S1–S4", "nothing"), "MyoSem ahead by (R@1)"] == pytest.approx(-4.0)
+    assert t.loc[("S1–S4", "nothing"), "MyoSem E→T R@1"] == "20.0 ± 0.0"
+    assert check_table([], choice).empty
 
 
 def test_verdicts_tables_and_sentences_read_the_test_rows():
@@ -160,6 +198,15 @@ def test_the_script_scores_at_another_preset_the_methods_chosen_in_another_file(
     assert script.main(["--test", "--choice-from", str(empty), "--out", str(tmp_path / "x.json")]) == 1
     with pytest.raises(SystemExit):
         script.main(["--choice-from", str(chooser), "--out", str(tmp_path / "y.json")])
+    with pytest.raises(SystemExit):
+        script.main(["--check-fold", "S1-S4", "--out", str(tmp_path / "y.json")])
+    staged = []
+    monkeypatch.setattr(script, "run_test", lambda choice, seeds, settings=None, stage="test", **kw:
+                        staged.append(stage) or [row("small", "none", 0, 0.2, setting="nothing", stage=stage)])
+    assert script.main(["--test", "--check-fold", "S7-S10", "--choice-from", str(chooser), "--out", str(out),
+                        "--seeds", "0"]) == 0
+    assert staged == ["check S7-S10"]
+    assert {r["stage"] for r in read_json(out)["rows"]} == {"test", "check S7-S10"}  # the test rows are kept
 
 
 def test_a_candidate_is_scored_per_setting_beside_lda_refitted_and_lda_on_the_users_windows_alone(monkeypatch,

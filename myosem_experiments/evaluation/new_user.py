@@ -33,6 +33,10 @@ SETTINGS = tuple(NEW_USER_SETTINGS)
 #: development split inside the ``user`` protocol's training subjects (DB1)
 DEV_SPLIT = {"train_subjects": [f"S{i}" for i in (1, 2, 3, 4, *range(7, 13))],
              "test_subjects": [f"S{i}" for i in range(13, 17)]}
+#: other held-out users of DB1, scored only after the choice, to see whether it carries to users it was not chosen
+#: on: each fold's four subjects are the new users, and the models train on the other 14 (S17-S20 among them)
+CHECK_FOLDS = {"S1-S4": ("S1", "S2", "S3", "S4"), "S7-S10": ("S7", "S8", "S9", "S10")}
+CHECK_PREFIX = "check "  # a check fold's rows have the stage "check <fold>"
 METRICS = ("R@1", "R@3", "MRR")
 MEMBER_SEED_STEP = 1000  # ensemble member i of seed s trains with seed s + 1000 i
 RING = 8  # DB1: electrodes 1-8 are equally spaced around the forearm; 9 and 10 sit on the finger flexors/extensors
@@ -136,14 +140,38 @@ ADAPTATIONS: dict[str, NewUserAdaptation] = {
 }
 
 
-def split_options(candidate: Candidate, stage: str, dataset: str = "ninapro-db1") -> dict:
-    """The ``user`` protocol's overrides of a stage: the development split (``dev``) or none (``test``), and the
-    candidate's validation subjects (the last training subjects)."""
+def check_stage(fold: str) -> str:
+    """The stage name of the rows of a check fold (:data:`CHECK_FOLDS`)."""
+    if fold not in CHECK_FOLDS:
+        raise ConfigError(f"unknown check fold {fold!r}; expected one of {list(CHECK_FOLDS)}")
+    return CHECK_PREFIX + fold
+
+
+def check_split(fold: str, dataset: str = "ninapro-db1") -> dict:
+    """Training and test subjects of a check fold: its subjects tested, every other subject of the ``user``
+    protocol (training and test users alike) trained on, in the protocol's order."""
     from myosem_core.data.protocols import DEFAULTS
 
-    if stage not in ("dev", "test"):
-        raise ConfigError(f"stage must be 'dev' or 'test', got {stage!r}")
-    out = dict(DEV_SPLIT) if stage == "dev" else {}
+    check_stage(fold)
+    if dataset not in DEFAULTS or "test_subjects" not in DEFAULTS[dataset]:
+        raise ConfigError(f"check folds are DB1 subjects; {dataset!r} has no default user split")
+    users = [*DEFAULTS[dataset]["train_subjects"], *DEFAULTS[dataset]["test_subjects"]]
+    held = CHECK_FOLDS[fold]
+    return {"train_subjects": [s for s in users if s not in held], "test_subjects": list(held)}
+
+
+def split_options(candidate: Candidate, stage: str, dataset: str = "ninapro-db1") -> dict:
+    """The ``user`` protocol's overrides of a stage: the development split (``dev``), none (``test``) or a check
+    fold's (``check <fold>``), and the candidate's validation subjects (the last training subjects)."""
+    from myosem_core.data.protocols import DEFAULTS
+
+    if stage.startswith(CHECK_PREFIX):
+        out = check_split(stage[len(CHECK_PREFIX):], dataset)
+    elif stage in ("dev", "test"):
+        out = dict(DEV_SPLIT) if stage == "dev" else {}
+    else:
+        raise ConfigError(f"stage must be 'dev', 'test' or 'check <fold>' with a fold of {list(CHECK_FOLDS)}, "
+                          f"got {stage!r}")
     if candidate.val_subjects:
         train = out.get("train_subjects") or DEFAULTS.get(dataset, {}).get("train_subjects")
         if not train:
@@ -177,7 +205,8 @@ def score_candidate(candidate: Candidate, seed: int, stage: str = "dev", adaptat
     refitted on the user's windows alone (under ``unlabeled``, labelled by the balanced assignment of its own scores
     after fitting on the training windows).
 
-    ``stage``: ``dev`` (:data:`DEV_SPLIT`) or ``test`` (the protocol's own split, S17-S20 on DB1).
+    ``stage``: ``dev`` (:data:`DEV_SPLIT`), ``test`` (the protocol's own split, S17-S20 on DB1) or a check
+    fold's (:func:`check_stage`).
     """
     from myosem_core.baselines.ensemble import EnsembleRetriever
     from myosem_core.baselines.myosem import MyoSemRetriever
@@ -282,17 +311,18 @@ def run_selection(candidates=None, seeds=(0, 1, 2), adaptations=None, settings=N
     return rows
 
 
-def run_test(choice: dict[str, dict], seeds=(0, 1, 2), baselines=("lda", "rf"), settings=None, **kw) -> list[dict]:
-    """Test rows (the protocol's own test users) of each setting's chosen method (``settings``: default all), with
-    ``baselines`` beside it: unadapted, with the user's prototypes (a scoring baseline refitted with the user's
-    windows), and as chosen."""
+def run_test(choice: dict[str, dict], seeds=(0, 1, 2), baselines=("lda", "rf"), settings=None, stage: str = "test",
+             **kw) -> list[dict]:
+    """Test rows (the protocol's own test users, or a check fold's with ``stage``) of each setting's chosen method
+    (``settings``: default all), with ``baselines`` beside it: unadapted, with the user's prototypes (a scoring
+    baseline refitted with the user's windows), and as chosen."""
     rows = []
     for setting, chosen in choice.items():
         if settings is not None and setting not in settings:
             continue
         adaptations = tuple(dict.fromkeys(("none", "prototypes", chosen["adaptation"])))
         for seed in seeds:
-            rows += score_candidate(CANDIDATES[chosen["candidate"]], seed, "test", adaptations,
+            rows += score_candidate(CANDIDATES[chosen["candidate"]], seed, stage, adaptations,
                                     settings=[setting], baselines=baselines, **kw)
     return rows
 
@@ -355,13 +385,14 @@ def method_table(rows: list[dict], models=("MyoSem", "LDA", "LDA-user")):
     return table.astype(object).where(table.notna(), "")
 
 
-def held_out_table(rows: list[dict], choice: dict[str, dict] | None = None):
-    """Test-user figures per setting and model (mean ± std over seeds, percent), the chosen method's adaptation;
-    with ``choice``, a column marks the rows of the current choice (earlier choices' rows stay listed)."""
+def held_out_table(rows: list[dict], choice: dict[str, dict] | None = None, stage: str = "test"):
+    """Test-user figures (or a check fold's, with ``stage``) per setting and model (mean ± std over seeds, percent),
+    the chosen method's adaptation; with ``choice``, a column marks the rows of the current choice (earlier
+    choices' rows stay listed)."""
     import pandas as pd
 
     out = []
-    for s in summarise([r for r in rows if r["stage"] == "test"]):
+    for s in summarise([r for r in rows if r["stage"] == stage]):
         out.append({"setting": s["setting"], "model": MODEL_LABELS.get(s["model"], s["model"]),
                     "method": f"{s['candidate']} + {s['adaptation']}",
                     **{m: _cell(s, m) for m in ("E→T R@1", "E→T R@3", "E→T MRR", "T→E R@1")}, "seeds": len(s["seeds"])})
@@ -377,11 +408,12 @@ def held_out_table(rows: list[dict], choice: dict[str, dict] | None = None):
     return table.sort_values(["setting", "model", "method"]).set_index(["setting", "model", "method"])
 
 
-def target_verdicts(rows: list[dict], choice: dict[str, dict]) -> list[dict]:
-    """Per setting: MyoSem's test mean under the chosen method against :data:`TARGETS` and each baseline at its
-    best adaptation there (``baselines``: label -> (E→T R@1, E→T R@3, T→E R@1), the label naming a refit)."""
+def target_verdicts(rows: list[dict], choice: dict[str, dict], stage: str = "test") -> list[dict]:
+    """Per setting: MyoSem's test mean (or a check fold's, with ``stage``) under the chosen method against
+    :data:`TARGETS` and each baseline at its best adaptation there (``baselines``: label -> (E→T R@1, E→T R@3,
+    T→E R@1), the label naming a refit)."""
     out = []
-    summary = summarise([r for r in rows if r["stage"] == "test"])
+    summary = summarise([r for r in rows if r["stage"] == stage])
     for setting, chosen in choice.items():
         mine = [s for s in summary if s["setting"] == setting and s["model"] == "MyoSem"
                 and s["candidate"] == chosen["candidate"] and s["adaptation"] == chosen["adaptation"]]
@@ -404,6 +436,33 @@ def target_verdicts(rows: list[dict], choice: dict[str, dict]) -> list[dict]:
                                       else " (refitted with the user's windows)"):
                                   (100 * o["E→T R@1"], 100 * o["E→T R@3"], 100 * o["T→E R@1"]) for o in others}})
     return out
+
+
+def check_table(rows: list[dict], choice: dict[str, dict]):
+    """The chosen methods on every set of held-out users that has rows (the test users, then each check fold):
+    MyoSem's E→T R@1 / R@3 and T→E R@1 (mean ± std over seeds, percent) beside the strongest other row of the
+    same windows at its best adaptation, and how far MyoSem is ahead of it."""
+    import pandas as pd
+
+    stages = ["test", *(check_stage(f) for f in CHECK_FOLDS)]
+    out = []
+    for stage in stages:
+        users = "S17–S20 (test)" if stage == "test" else stage[len(CHECK_PREFIX):].replace("-", "–")
+        summary = summarise([r for r in rows if r["stage"] == stage])
+        for v in target_verdicts(rows, choice, stage):
+            mine = next(s for s in summary if s["setting"] == v["setting"] and s["model"] == "MyoSem"
+                        and f"{s['candidate']} + {s['adaptation']}" == v["method"])
+            best, (b1, b3, _) = max(v["baselines"].items(), key=lambda kv: kv[1][0]) if v["baselines"] else \
+                ("", (np.nan, np.nan, np.nan))
+            out.append({"users": users, "setting": v["setting"],
+                        "MyoSem E→T R@1": _cell(mine, "E→T R@1"), "MyoSem E→T R@3": _cell(mine, "E→T R@3"),
+                        "MyoSem T→E R@1": _cell(mine, "T→E R@1"), "strongest other row": best,
+                        "its E→T R@1 / R@3": f"{b1:.1f} / {b3:.1f}", "MyoSem ahead by (R@1)": round(v["R@1"] - b1, 1),
+                        "target R@1 / R@3": f"{v['target R@1']:.0f} / {v['target R@3']:.0f}",
+                        "seeds": len(v["seeds"])})
+    if not out:
+        return pd.DataFrame()
+    return pd.DataFrame(out).set_index(["users", "setting"])
 
 
 def new_user_sentences(rows: list[dict], choice: dict[str, dict], chosen_at: str | None = None) -> list[str]:
