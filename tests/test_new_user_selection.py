@@ -84,14 +84,21 @@ def test_check_table_sets_each_set_of_held_out_users_beside_its_strongest_other_
                      row("plain", "none", s, lda, setting="nothing", stage=stage, model="LDA"),
                      row("plain", "none", s, rf, setting="nothing", stage=stage, model="RF")]
     rows.append(row("plain", "none", 0, 0.9, setting="nothing", stage="dev", model="LDA"))  # dev rows are not held out
+    rows.append(row("plain", "none", 2, 0.99, setting="nothing", stage="test"))  # a seed of one set only
     t = check_table(rows, choice)
-    assert list(t.index) == [("S17–S20 (test)", "nothing"), ("S1–S4", "nothing")]
+    assert list(t.index) == [("S17–S20 (test)", "nothing"), ("S1–S4", "nothing"), ("mean of the sets above", "nothing")]
+    mean = t.loc[("mean of the sets above", "nothing")]  # seeds 0 and 1: (30 + 20) / 2 against LDA (25 + 24) / 2
+    assert mean["MyoSem E→T R@1"] == "25.0 ± 0.0" and mean["seeds"] == 2
+    assert mean["MyoSem ahead by (R@1)"] == pytest.approx(0.5) and mean["its E→T R@1 / R@3"] == "24.5 / 50.0"
     assert t.loc[("S17–S20 (test)", "nothing"), "strongest other row"] == "random forest"
-    assert t.loc[("S17–S20 (test)", "nothing"), "MyoSem ahead by (R@1)"] == pytest.approx(3.0)
+    assert t.loc[("S17–S20 (test)", "nothing"), "MyoSem E→T R@1"] == "53.0 ± 39.8"  # seeds 0-2
     assert t.loc[("S1–S4", "nothing"), "strongest other row"] == "LDA"
     assert t.loc[("S1–S4", "nothing"), "MyoSem ahead by (R@1)"] == pytest.approx(-4.0)
     assert t.loc[("S1–S4", "nothing"), "MyoSem E→T R@1"] == "20.0 ± 0.0"
     assert check_table([], choice).empty
+    alone = check_table([r for r in rows if r["stage"] == "test" and r["seed"] < 2], choice)
+    assert list(alone.index) == [("S17–S20 (test)", "nothing")]  # one set: no mean
+    assert alone.loc[("S17–S20 (test)", "nothing"), "MyoSem ahead by (R@1)"] == pytest.approx(3.0)
 
 
 def test_verdicts_tables_and_sentences_read_the_test_rows():

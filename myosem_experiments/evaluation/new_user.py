@@ -438,18 +438,35 @@ def target_verdicts(rows: list[dict], choice: dict[str, dict], stage: str = "tes
     return out
 
 
+def _mean_over_stages(rows: list[dict], stages: list[str], stage: str) -> list[dict]:
+    """Rows of ``stage``: per (seed, setting, candidate, adaptation, model) scored under every one of ``stages``,
+    each metric averaged over them (every set of users weighs the same)."""
+    keys = ("seed", "setting", "candidate", "adaptation", "model")
+    groups: dict = {}
+    for r in rows:
+        if r["stage"] in stages:
+            groups.setdefault(tuple(r[k] for k in keys), []).append(r)
+    metrics = (*(f"E→T {k}" for k in METRICS), "T→E R@1")
+    return [dict(zip(keys, key), stage=stage, **{m: float(np.mean([r[m] for r in sel])) for m in metrics},
+                 n_test=sum(r["n_test"] for r in sel))
+            for key, sel in groups.items() if len(sel) == len(stages)]
+
+
 def check_table(rows: list[dict], choice: dict[str, dict]):
-    """The chosen methods on every set of held-out users that has rows (the test users, then each check fold):
-    MyoSem's E→T R@1 / R@3 and T→E R@1 (mean ± std over seeds, percent) beside the strongest other row of the
-    same windows at its best adaptation, and how far MyoSem is ahead of it."""
+    """The chosen methods on every set of held-out users that has rows (the test users, then each check fold, then
+    their mean where there are several): MyoSem's E→T R@1 / R@3 and T→E R@1 (mean ± std over seeds, percent) beside
+    the strongest other row of the same windows at its best adaptation, and how far MyoSem is ahead of it."""
     import pandas as pd
 
-    stages = ["test", *(check_stage(f) for f in CHECK_FOLDS)]
+    stages = [st for st in ("test", *(check_stage(f) for f in CHECK_FOLDS)) if any(r["stage"] == st for r in rows)]
+    sets = [("S17–S20 (test)" if st == "test" else st[len(CHECK_PREFIX):].replace("-", "–"), st, rows)
+            for st in stages]
+    if len(stages) > 1:
+        sets.append(("mean of the sets above", "mean", _mean_over_stages(rows, stages, "mean")))
     out = []
-    for stage in stages:
-        users = "S17–S20 (test)" if stage == "test" else stage[len(CHECK_PREFIX):].replace("-", "–")
-        summary = summarise([r for r in rows if r["stage"] == stage])
-        for v in target_verdicts(rows, choice, stage):
+    for users, stage, sel in sets:
+        summary = summarise([r for r in sel if r["stage"] == stage])
+        for v in target_verdicts(sel, choice, stage):
             mine = next(s for s in summary if s["setting"] == v["setting"] and s["model"] == "MyoSem"
                         and f"{s['candidate']} + {s['adaptation']}" == v["method"])
             best, (b1, b3, _) = max(v["baselines"].items(), key=lambda kv: kv[1][0]) if v["baselines"] else \
