@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from myosem_core.errors import ConfigError
-from myosem_experiments.evaluation.new_user import (CANDIDATES, CHECK_FOLDS, DEV_SPLIT, TARGETS, check_stage,
-                                                    check_table, choose, held_out_table, merge_rows, method_table,
-                                                    new_user_sentences, split_options, summarise, target_verdicts)
+from myosem_experiments.evaluation.new_user import (CANDIDATES, CHECK_FOLDS, DEV_SPLIT, TARGETS, check_records,
+                                                    check_stage, check_table, choose, held_out_table, merge_rows,
+                                                    method_table, new_user_sentences, split_options, summarise,
+                                                    target_verdicts)
 
 
 def row(candidate, adaptation, seed, r1, r3=0.5, setting="unlabeled", model="MyoSem", stage="dev", t1=0.3):
@@ -96,6 +97,14 @@ def test_check_table_sets_each_set_of_held_out_users_beside_its_strongest_other_
     assert t.loc[("S1–S4", "nothing"), "MyoSem ahead by (R@1)"] == pytest.approx(-4.0)
     assert t.loc[("S1–S4", "nothing"), "MyoSem E→T R@1"] == "20.0 ± 0.0"
     assert check_table([], choice).empty
+    import matplotlib
+    matplotlib.use("Agg")
+    from myosem_core.viz.retrieval import plot_new_user_checks
+
+    (ax,) = plot_new_user_checks(check_records(rows, choice), ("nothing", "unlabeled"))  # no unlabeled rows: no panel
+    assert [round(b.get_height(), 6) for b in ax.patches] == [53.0, 20.0, 25.0]  # MyoSem per set of users
+    ticks = [line.get_ydata()[0] for line in ax.lines if line.get_marker() == "_"]
+    assert ticks == pytest.approx([27.0, 24.0, 24.5])  # the strongest other row of each set
     alone = check_table([r for r in rows if r["stage"] == "test" and r["seed"] < 2], choice)
     assert list(alone.index) == [("S17–S20 (test)", "nothing")]  # one set: no mean
     assert alone.loc[("S17–S20 (test)", "nothing"), "MyoSem ahead by (R@1)"] == pytest.approx(3.0)

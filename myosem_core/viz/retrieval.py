@@ -179,6 +179,32 @@ def plot_reliability(tables: dict[str, list[dict]], eces: dict[str, float] | Non
     return ax
 
 
+def plot_new_user_checks(records: list[dict], settings: tuple[str, ...], axes=None):
+    """One panel per new-user setting: MyoSem's EMG→text R@1 on each set of held-out users (bars, ± std over
+    seeds), the strongest other row of the same windows (a tick) and the target (dashed). ``records`` as
+    ``myosem_experiments.evaluation.new_user.check_records``."""
+    import matplotlib.pyplot as plt
+
+    shown = [s for s in settings if any(r["setting"] == s for r in records)]
+    if axes is None:
+        _, axes = plt.subplots(1, len(shown), figsize=(4 * len(shown), 3.4), squeeze=False, sharey=True)
+        axes = axes[0]
+    for ax, setting in zip(axes, shown):
+        sel = [r for r in records if r["setting"] == setting]
+        x = np.arange(len(sel))
+        ax.bar(x, [100 * r["mine"]["E→T R@1"] for r in sel], yerr=[100 * r["mine"]["E→T R@1 std"] for r in sel],
+               color="C0", alpha=0.8, ecolor="0.55", label="MyoSem")
+        for i, r in enumerate(sel):
+            if r["other"] is not None:
+                ax.plot(i, r["other"][1][0], "k_", ms=22, mew=2.5, label="strongest other row" if i == 0 else None)
+        ax.axhline(sel[0]["target R@1"], color="C3", ls="--", lw=1, label="target")
+        ax.set_xticks(x, [r["users"].replace(" (test)", "\n(test)").replace("mean of the sets above", "mean")
+                          for r in sel], fontsize=8)
+        ax.set(title=setting, ylabel="EMG→text R@1 (%)" if ax is axes[0] else "")
+    axes[0].legend(fontsize=7, loc="upper left")
+    return axes
+
+
 def plot_new_user_methods(summary: list[dict], setting: str, title: str = "", ax=None):
     """Development R@1 of every method tried under one new-user setting: MyoSem as bars (± std over seeds),
     LDA on the same windows as a tick, and LDA fitted on the user's windows alone (``LDA-user``) as a cross;

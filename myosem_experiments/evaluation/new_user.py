@@ -452,12 +452,11 @@ def _mean_over_stages(rows: list[dict], stages: list[str], stage: str) -> list[d
             for key, sel in groups.items() if len(sel) == len(stages)]
 
 
-def check_table(rows: list[dict], choice: dict[str, dict]):
+def check_records(rows: list[dict], choice: dict[str, dict]) -> list[dict]:
     """The chosen methods on every set of held-out users that has rows (the test users, then each check fold, then
-    their mean where there are several): MyoSem's E→T R@1 / R@3 and T→E R@1 (mean ± std over seeds, percent) beside
-    the strongest other row of the same windows at its best adaptation, and how far MyoSem is ahead of it."""
-    import pandas as pd
-
+    their mean where there are several), one record per (users, setting): MyoSem's summary row (``mine``), the
+    strongest other row of the same windows at its best adaptation (``other``: label -> (E→T R@1, R@3, T→E R@1),
+    percent) and the targets."""
     stages = [st for st in ("test", *(check_stage(f) for f in CHECK_FOLDS)) if any(r["stage"] == st for r in rows)]
     sets = [("S17–S20 (test)" if st == "test" else st[len(CHECK_PREFIX):].replace("-", "–"), st, rows)
             for st in stages]
@@ -469,14 +468,28 @@ def check_table(rows: list[dict], choice: dict[str, dict]):
         for v in target_verdicts(sel, choice, stage):
             mine = next(s for s in summary if s["setting"] == v["setting"] and s["model"] == "MyoSem"
                         and f"{s['candidate']} + {s['adaptation']}" == v["method"])
-            best, (b1, b3, _) = max(v["baselines"].items(), key=lambda kv: kv[1][0]) if v["baselines"] else \
-                ("", (np.nan, np.nan, np.nan))
-            out.append({"users": users, "setting": v["setting"],
-                        "MyoSem E→T R@1": _cell(mine, "E→T R@1"), "MyoSem E→T R@3": _cell(mine, "E→T R@3"),
-                        "MyoSem T→E R@1": _cell(mine, "T→E R@1"), "strongest other row": best,
-                        "its E→T R@1 / R@3": f"{b1:.1f} / {b3:.1f}", "MyoSem ahead by (R@1)": round(v["R@1"] - b1, 1),
-                        "target R@1 / R@3": f"{v['target R@1']:.0f} / {v['target R@3']:.0f}",
-                        "seeds": len(v["seeds"])})
+            best = max(v["baselines"].items(), key=lambda kv: kv[1][0]) if v["baselines"] else None
+            out.append({"users": users, "setting": v["setting"], "mine": mine, "other": best,
+                        "target R@1": v["target R@1"], "target R@3": v["target R@3"]})
+    return out
+
+
+def check_table(rows: list[dict], choice: dict[str, dict]):
+    """:func:`check_records` as a table: MyoSem's E→T R@1 / R@3 and T→E R@1 (mean ± std over seeds, percent) beside
+    the strongest other row, and how far MyoSem is ahead of it."""
+    import pandas as pd
+
+    out = []
+    for c in check_records(rows, choice):
+        mine = c["mine"]
+        name, (b1, b3, _) = c["other"] or ("", (np.nan, np.nan, np.nan))
+        out.append({"users": c["users"], "setting": c["setting"],
+                    "MyoSem E→T R@1": _cell(mine, "E→T R@1"), "MyoSem E→T R@3": _cell(mine, "E→T R@3"),
+                    "MyoSem T→E R@1": _cell(mine, "T→E R@1"), "strongest other row": name,
+                    "its E→T R@1 / R@3": f"{b1:.1f} / {b3:.1f}",
+                    "MyoSem ahead by (R@1)": round(100 * mine["E→T R@1"] - b1, 1),
+                    "target R@1 / R@3": f"{c['target R@1']:.0f} / {c['target R@3']:.0f}",
+                    "seeds": len(mine["seeds"])})
     if not out:
         return pd.DataFrame()
     return pd.DataFrame(out).set_index(["users", "setting"])
