@@ -385,14 +385,13 @@ def method_table(rows: list[dict], models=("MyoSem", "LDA", "LDA-user")):
     return table.astype(object).where(table.notna(), "")
 
 
-def held_out_table(rows: list[dict], choice: dict[str, dict] | None = None, stage: str = "test"):
-    """Test-user figures (or a check fold's, with ``stage``) per setting and model (mean ± std over seeds, percent),
-    the chosen method's adaptation; with ``choice``, a column marks the rows of the current choice (earlier
-    choices' rows stay listed)."""
+def held_out_table(rows: list[dict], choice: dict[str, dict] | None = None):
+    """Test-user figures per setting and model (mean ± std over seeds, percent), the chosen method's adaptation;
+    with ``choice``, a column marks the rows of the current choice (earlier choices' rows stay listed)."""
     import pandas as pd
 
     out = []
-    for s in summarise([r for r in rows if r["stage"] == stage]):
+    for s in summarise([r for r in rows if r["stage"] == "test"]):
         out.append({"setting": s["setting"], "model": MODEL_LABELS.get(s["model"], s["model"]),
                     "method": f"{s['candidate']} + {s['adaptation']}",
                     **{m: _cell(s, m) for m in ("E→T R@1", "E→T R@3", "E→T MRR", "T→E R@1")}, "seeds": len(s["seeds"])})
