@@ -38,6 +38,7 @@ DEV_SPLIT = {"train_subjects": [f"S{i}" for i in (1, 2, 3, 4, *range(7, 13))],
 CHECK_FOLDS = {"S1-S4": ("S1", "S2", "S3", "S4"), "S7-S10": ("S7", "S8", "S9", "S10")}
 CHECK_PREFIX = "check "  # a check fold's rows have the stage "check <fold>"
 METRICS = ("R@1", "R@3", "MRR")
+ROW_METRICS = (*(f"E→T {k}" for k in METRICS), "T→E R@1")  # the figures of a row, as fractions
 MEMBER_SEED_STEP = 1000  # ensemble member i of seed s trains with seed s + 1000 i
 RING = 8  # DB1: electrodes 1-8 are equally spaced around the forearm; 9 and 10 sit on the finger flexors/extensors
 
@@ -268,7 +269,7 @@ def summarise(rows: list[dict]) -> list[dict]:
     out = []
     for key, sel in groups.items():
         row = dict(zip(keys, key), seeds=sorted(r["seed"] for r in sel))
-        for m in (*(f"E→T {k}" for k in METRICS), "T→E R@1"):
+        for m in ROW_METRICS:
             values = [r[m] for r in sel]
             row[m] = float(np.mean(values))
             row[f"{m} std"] = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
@@ -394,7 +395,7 @@ def held_out_table(rows: list[dict], choice: dict[str, dict] | None = None):
     for s in summarise([r for r in rows if r["stage"] == "test"]):
         out.append({"setting": s["setting"], "model": MODEL_LABELS.get(s["model"], s["model"]),
                     "method": f"{s['candidate']} + {s['adaptation']}",
-                    **{m: _cell(s, m) for m in ("E→T R@1", "E→T R@3", "E→T MRR", "T→E R@1")}, "seeds": len(s["seeds"])})
+                    **{m: _cell(s, m) for m in ROW_METRICS}, "seeds": len(s["seeds"])})
         if choice is not None:  # the test step scores the choice unadapted, with prototypes, and as chosen
             chosen = choice.get(s["setting"], {})
             current = s["candidate"] == chosen.get("candidate") and s["adaptation"] in ("none", "prototypes",
@@ -410,7 +411,7 @@ def held_out_table(rows: list[dict], choice: dict[str, dict] | None = None):
 def target_verdicts(rows: list[dict], choice: dict[str, dict], stage: str = "test") -> list[dict]:
     """Per setting: MyoSem's test mean (or a check fold's, with ``stage``) under the chosen method against
     :data:`TARGETS` and each baseline at its best adaptation there (``baselines``: label -> (E→T R@1, E→T R@3,
-    T→E R@1), the label naming a refit)."""
+    T→E R@1), the label naming a refit); ``summary``: MyoSem's row of :func:`summarise`."""
     out = []
     summary = summarise([r for r in rows if r["stage"] == stage])
     for setting, chosen in choice.items():
@@ -430,6 +431,7 @@ def target_verdicts(rows: list[dict], choice: dict[str, dict], stage: str = "tes
                     "seeds": m["seeds"], "R@1": 100 * m["E→T R@1"], "R@3": 100 * m["E→T R@3"],
                     "T→E R@1": 100 * m["T→E R@1"], "target R@1": r1, "target R@3": r3,
                     "met": bool(100 * m["E→T R@1"] >= r1 and 100 * m["E→T R@3"] >= r3),
+                    "summary": m,
                     "baselines": {MODEL_LABELS.get(o["model"], o["model"]) + (
                                       "" if o["adaptation"] == "none" or o["model"] in USER_ONLY
                                       else " (refitted with the user's windows)"):
@@ -445,8 +447,7 @@ def _mean_over_stages(rows: list[dict], stages: list[str], stage: str) -> list[d
     for r in rows:
         if r["stage"] in stages:
             groups.setdefault(tuple(r[k] for k in keys), []).append(r)
-    metrics = (*(f"E→T {k}" for k in METRICS), "T→E R@1")
-    return [dict(zip(keys, key), stage=stage, **{m: float(np.mean([r[m] for r in sel])) for m in metrics},
+    return [dict(zip(keys, key), stage=stage, **{m: float(np.mean([r[m] for r in sel])) for m in ROW_METRICS},
                  n_test=sum(r["n_test"] for r in sel))
             for key, sel in groups.items() if len(sel) == len(stages)]
 
@@ -463,12 +464,9 @@ def check_records(rows: list[dict], choice: dict[str, dict]) -> list[dict]:
         sets.append(("mean of the sets above", "mean", _mean_over_stages(rows, stages, "mean")))
     out = []
     for users, stage, sel in sets:
-        summary = summarise([r for r in sel if r["stage"] == stage])
         for v in target_verdicts(sel, choice, stage):
-            mine = next(s for s in summary if s["setting"] == v["setting"] and s["model"] == "MyoSem"
-                        and f"{s['candidate']} + {s['adaptation']}" == v["method"])
             best = max(v["baselines"].items(), key=lambda kv: kv[1][0]) if v["baselines"] else None
-            out.append({"users": users, "setting": v["setting"], "mine": mine, "other": best,
+            out.append({"users": users, "setting": v["setting"], "mine": v["summary"], "other": best,
                         "target R@1": v["target R@1"], "target R@3": v["target R@3"]})
     return out
 
