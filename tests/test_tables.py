@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from myosem_experiments.grid import TABLES, experiment_tables, load_experiment_results
-from myosem_experiments.report import MISSING, comparison_table, reading
+from myosem_experiments.report import MISSING, NOT_APPLICABLE, comparison_table, reading
+from myosem_experiments.report.show import plot_metric
 
 
 def result(model, protocol, seed, r1, r3=None, mrr=None, t_r1=None, dataset="ninapro-db1"):
@@ -53,6 +54,32 @@ def test_missing_rows_show_as_missing_not_zero(folder):
     assert np.isnan(t.mean.loc["rf"]).all()
     md = t.to_markdown()
     assert "| rf | — | — | — |" in md and "| cpep | — | — | — |" in md
+
+
+def test_cells_a_row_does_not_run_under_read_not_applicable(folder):
+    rows = load_experiment_results(folder) + [result("lda-user", "user-one-repetition", 0, 0.5)]
+    t = comparison_table(rows, ["myosem", "lda-user", "rf"], ["rand", "user", "user-one-repetition"],
+                         dataset="ninapro-db1", not_applicable=[("lda-user", "rand"), ("lda-user", "user")])
+    f = t.formatted()
+    assert (f.loc["lda-user", ["rand", "user"]] == NOT_APPLICABLE).all()
+    assert f.at["lda-user", ("user-one-repetition", "R@1")].endswith("50.0**")
+    assert (f.loc["rf"] == MISSING).all()  # absent without a reason: still "no result yet"
+    assert f"{NOT_APPLICABLE} = the row does not run under that column" in t.caption()
+    assert NOT_APPLICABLE not in comparison_table(rows, ["myosem"], ["rand"]).caption()
+    ax = plot_metric(t)
+    marks = [x.get_text() for x in ax.texts]
+    assert marks.count(NOT_APPLICABLE) == 2 and marks.count(MISSING) == 1  # myosem has no user-one-repetition
+
+
+def test_experiment_tables_mark_the_rows_each_protocol_skips(folder):
+    tables = experiment_tables(load_experiment_results(folder), ["rand", "user", "user-nothing", "user-unlabeled"],
+                               seeds=[0, 1, 2])
+    f = tables[("new-user", "emg_to_text")].formatted()
+    row = f.loc["LDA on the user's windows alone"]
+    # lda-user is declared for the settings that give a user's windows only
+    assert (row[["rand", "user", "user-nothing"]] == NOT_APPLICABLE).all()
+    assert (row["user-unlabeled"] == MISSING).all()
+    assert (f.loc["MyoSem", ["user-nothing"]] == MISSING).all()
 
 
 def test_best_per_column_in_bold(folder):

@@ -20,8 +20,9 @@ def experiment_tables(results: list[dict], protocols=PROTOCOLS, seeds=None, pres
     labels = {k: s.label for k, s in MODELS.items()}
     tag = " [SYNTHETIC data]" if any(r.get("synthetic") for r in results) else ""
     columns = [c for p in protocols for c in ((p, "class-heldout") if p == "class" else (p,))]
+    skipped = [(m, p) for m, spec in MODELS.items() for p in protocols if not spec.runs_on(p)]
     return {(name, d): comparison_table(results, TABLES[name].models, columns, d, labels=labels, n_seeds=n_seeds,
-                                        title=f"{TABLES[name].title} — {DIRECTIONS[d]}{tag}")
+                                        title=f"{TABLES[name].title} — {DIRECTIONS[d]}{tag}", not_applicable=skipped)
             for name in (names or TABLES) for d in DIRECTIONS}
 
 

@@ -7,7 +7,8 @@ those without results), columns = protocol x metric, each cell the mean and the
 sample standard deviation (ddof = 1) over seeds. Rendering:
 
 - values in percent with one decimal, ``mean ± std`` (just the mean for one seed);
-- a model with no result for a protocol shows ``—`` (missing, never 0);
+- a model with no result for a protocol shows ``—`` (missing, never 0), or ``n/a`` where the row does not run
+  under that protocol by design (``not_applicable``);
 - the best mean of each column (after rounding to what is shown; ties all) in bold;
 - a cell built from fewer seeds than the table expects is marked ``(n=k)``;
 - the derived column ``class-heldout`` reads the ``class`` protocol's held-out-class figures.
@@ -23,6 +24,7 @@ import pandas as pd
 DIRECTIONS = {"emg_to_text": "EMG→text", "text_to_emg": "text→EMG"}
 METRICS = ("R@1", "R@3", "MRR")
 MISSING = "—"
+NOT_APPLICABLE = "n/a"
 
 
 @dataclass
@@ -37,6 +39,7 @@ class ComparisonTable:
     labels: dict = field(default_factory=dict)  # model -> display name
     n_seeds: int | None = None  # seeds each cell should have
     decimals: int = 1
+    not_applicable: frozenset = frozenset()  # (model, column) cells the row does not run under
 
     @property
     def models(self) -> list[str]:
@@ -51,10 +54,14 @@ class ComparisonTable:
         shown = self.shown()
         return shown.eq(shown.max(axis=0), axis=1) & shown.notna()
 
+    def applies(self, model: str, col) -> bool:
+        """Whether ``model`` runs under the protocol of column ``col`` (``(protocol, metric)``)."""
+        return (model, col[0]) not in self.not_applicable
+
     def cell(self, model: str, col) -> str:
         m = self.mean.at[model, col]
         if pd.isna(m):
-            return MISSING
+            return MISSING if self.applies(model, col) else NOT_APPLICABLE
         text = f"{100 * m:.{self.decimals}f}"
         s = self.std.at[model, col]
         if not pd.isna(s):
@@ -80,7 +87,10 @@ class ComparisonTable:
         lead = f"{self.title}. " if self.title else ""
         notes = "".join(f" {COLUMN_NOTES[p]}." for p in dict.fromkeys(c[0] for c in self.mean.columns)
                         if p in COLUMN_NOTES)
-        return f"{lead}Percent, {seeds}; best per column in bold; {MISSING} = no result yet.{notes}"
+        absent = f"{MISSING} = no result yet"
+        if any(not self.applies(m, c) for m in self.models for c in self.mean.columns):
+            absent += f", {NOT_APPLICABLE} = the row does not run under that column"
+        return f"{lead}Percent, {seeds}; best per column in bold; {absent}.{notes}"
 
     def to_markdown(self) -> str:
         f = self.formatted()
@@ -116,10 +126,12 @@ def _source(column: str) -> str:
 
 def comparison_table(results: list[dict], models, protocols, direction: str = "emg_to_text", metrics=METRICS,
                      labels: dict | None = None, n_seeds: int | None = None, title: str = "",
-                     dataset: str | None = None) -> ComparisonTable:
+                     dataset: str | None = None, not_applicable=()) -> ComparisonTable:
     """Aggregate ``results`` over seeds into a table of ``models`` x (``protocols`` x ``metrics``).
 
-    Results of other models, protocols or datasets (when ``dataset`` is given) are ignored.
+    Results of other models, protocols or datasets (when ``dataset`` is given) are ignored. ``not_applicable``:
+    ``(model, protocol)`` pairs the row does not run under; their cells read ``n/a`` instead of ``—`` (a derived
+    column follows the protocol that feeds it).
     """
     if direction not in DIRECTIONS:
         raise ValueError(f"direction must be one of {list(DIRECTIONS)}, got {direction!r}")
@@ -142,4 +154,7 @@ def comparison_table(results: list[dict], models, protocols, direction: str = "e
                 mean.at[model, (protocol, metric)] = v.mean()
                 std.at[model, (protocol, metric)] = v.std(ddof=1) if v.size > 1 else np.nan
                 n.at[model, (protocol, metric)] = v.size
-    return ComparisonTable(mean, std, n, direction, title, dict(labels or {}), n_seeds)
+    skipped = set(map(tuple, not_applicable))
+    return ComparisonTable(mean, std, n, direction, title, dict(labels or {}), n_seeds,
+                           not_applicable=frozenset((m, c) for m in models for c in protocols
+                                                    if (m, _source(c)) in skipped))
