@@ -61,8 +61,10 @@ def plot_metric(table: ComparisonTable, metric: str = "R@1", ours: str = "myosem
         pos = x + (i - (len(have) - 1) / 2) * width
         ok = np.isfinite(mean)
         ax.bar(pos[ok], mean[ok], width, yerr=std[ok], capsize=2, label=table.labels.get(m, m), **style)
-        for p, col in ((p, col) for p, col, shown in zip(pos, cols, ok) if not shown):  # never a zero bar
-            ax.text(p, 1, MISSING if table.applies(m, col) else NOT_APPLICABLE, ha="center", va="bottom", fontsize=8)
+        for p, col, shown in zip(pos, cols, ok):
+            if not shown:  # a cell without a result is marked, never drawn as a zero bar
+                ax.text(p, 1, MISSING if table.applies(m, col) else NOT_APPLICABLE, ha="center", va="bottom",
+                        fontsize=8)
     ax.set_xticks(x, protocols)
     ax.set_ylabel(f"{DIRECTIONS[table.direction]} {metric} (%)")
     ax.set_ylim(0, 100)
