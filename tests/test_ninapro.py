@@ -1,4 +1,4 @@
-"""NinaPro reader on the real DB1 files, a DB2-style fixture, and bad input."""
+"""NinaPro reader on the real DB1 files, DB2-, DB4- and DB5-style fixtures, and bad input."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from myosem_core.data import (
     make_windows,
     read_ninapro,
 )
+from myosem_core.data.catalog import class_name
 from myosem_core.data.ninapro import FilterConfig, filter_raw_emg
 from myosem_core.errors import ConfigError, DataError
 
@@ -83,6 +84,60 @@ def test_equal_lengths_give_no_warning(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         read_ninapro(path)
+
+
+# ---- DB4 and DB5 (exercise A: DB1 exercise 1's movements on other electrodes) ----
+
+def _amplitude_at(x: np.ndarray, fs: float, hz: float) -> float:
+    """Mean spectral amplitude of the channels of ``x`` (samples x channels) at ``hz``."""
+    spectrum = np.abs(np.fft.rfft(x - x.mean(0), axis=0))
+    return float(spectrum[int(round(hz * len(x) / fs))].mean())
+
+
+def test_db5_reads_myo_emg_at_200_hz_with_the_hum_and_offset_filtered_out(tmp_path):
+    fs, n = 200.0, 200 * 60
+    t = np.arange(n) / fs
+    rng = np.random.default_rng(1)
+    raw = 3.0 + rng.normal(0, 1, (n, 16)) + 20 * np.sin(2 * np.pi * 50 * t)[:, None]  # offset, noise, mains hum
+    write_ninapro_db2(tmp_path / "S4_E1_A1.mat", n=n, exercise=1, subject=4, labels=range(1, 13), n_reps=2,
+                      n_channels=16, fs=fs, emg=raw)
+    (rec,) = load_recordings("ninapro-db5", tmp_path, progress=False)
+    assert rec.dataset == "ninapro-db5" and rec.subject == "S4" and rec.fs == fs and rec.signal_kind == "raw"
+    assert rec.n_channels == 16 and rec.pose_kind == "cyberglove22" and rec.class_prefix == "ninapro/A"
+    assert set(np.unique(rec.label)) == set(range(13)) and set(np.unique(rec.repetition)) == {0, 1, 2}
+    assert class_name(f"{rec.class_prefix}/1") == "index flexion"  # NinaPro's exercise A, as in DB1
+    assert _amplitude_at(rec.emg, fs, 50) < _amplitude_at(raw, fs, 50) / 100  # notch at 50 Hz, below Nyquist
+    assert abs(float(rec.emg.mean())) < 0.05  # the band-pass removed the offset of 3
+    assert _amplitude_at(rec.emg, fs, 30) > 0.5 * _amplitude_at(raw, fs, 30)  # in-band signal kept
+
+
+@pytest.mark.parametrize("labels", [range(1, 18), range(13, 30)], ids=["own numbering", "numbering across exercises"])
+def test_db5_exercise_b_gets_its_movements_numbered_from_one(tmp_path, labels):
+    path = write_ninapro_db2(tmp_path / "S1_E2_A1.mat", n=200 * 80, exercise=2, labels=labels, n_reps=1,
+                             n_channels=16, fs=200.0)
+    rec = read_ninapro(path, "ninapro-db5")
+    assert rec.class_prefix == "ninapro/B" and set(np.unique(rec.label)) == set(range(18))
+
+
+def test_db4_reads_12_cometa_channels_without_a_glove(tmp_path):
+    write_ninapro_db2(tmp_path / "S2_E1_A1.mat", n=24000, exercise=1, subject=2, labels=range(1, 13), n_reps=1,
+                      glove=False)
+    (rec,) = load_recordings("ninapro-db4", tmp_path, progress=False)
+    assert rec.dataset == "ninapro-db4" and rec.fs == 2000.0 and rec.n_channels == 12
+    assert rec.pose is None and rec.pose_kind == "none" and rec.class_prefix == "ninapro/A"
+    assert set(np.unique(rec.label)) == set(range(13))
+
+
+def test_a_db5_file_read_by_its_name_alone_says_which_database_to_pass(tmp_path):
+    path = write_ninapro_db2(tmp_path / "S1_E1_A1.mat", n=200 * 60, exercise=1, labels=range(1, 13), n_reps=1,
+                             n_channels=16, fs=200.0)
+    with pytest.raises(DataError) as e:
+        read_ninapro(path)  # the name is DB2's too, and DB2 has 12 channels
+    _check(e, path, "emg")
+    assert "expected 12 channels for ninapro-db2" in str(e.value) and "ninapro-db5" in str(e.value)
+    with pytest.raises(DataError) as e:  # named explicitly, the wrong database gets no hint
+        read_ninapro(path, "ninapro-db4")
+    assert "expected 12 channels for ninapro-db4, got 16" in str(e.value)
 
 
 # ---- bad input: one DataError naming the file and field ----

@@ -1,8 +1,9 @@
-"""Reader for the NinaPro .mat family (DB1, DB2, DB3, DB7).
+"""Reader for the NinaPro .mat family (DB1, DB2, DB3, DB4, DB5, DB7).
 
 DB1 EMG is already RMS-rectified by the Otto Bock electrodes at 100 Hz and is
-never band-passed. DB2/DB3/DB7 hold raw 2 kHz Delsys EMG, which gets a
-configurable band-pass and mains notch (:class:`FilterConfig`).
+never band-passed. DB2/DB3/DB7 hold raw 2 kHz Delsys EMG, DB4 raw 2 kHz Cometa
+EMG and DB5 raw 200 Hz EMG of two Myo armbands; raw EMG gets a configurable
+band-pass and mains notch (:class:`FilterConfig`). Layouts: ``movements.yaml``.
 Labels come from ``restimulus`` / ``rerepetition``, realigned to the movement.
 """
 
@@ -20,7 +21,7 @@ import scipy.signal
 from scipy.io.matlab import MatReadError
 
 from ..errors import DataError
-from .catalog import database_info, exercise_letter, label_offset, movement_names
+from .catalog import database_info, exercise_letter, label_offset, movement_names, ninapro_databases
 from .session import Recording
 
 REQUIRED_FIELDS = ("emg", "restimulus", "rerepetition")
@@ -28,7 +29,7 @@ REQUIRED_FIELDS = ("emg", "restimulus", "rerepetition")
 
 @dataclass(frozen=True)
 class FilterConfig:
-    """Filters applied to raw (2 kHz) NinaPro EMG; ignored for RMS data such as DB1."""
+    """Filters applied to raw NinaPro EMG (the band's top is kept below Nyquist); ignored for RMS data such as DB1."""
 
     bandpass_hz: tuple[float, float] | None = (20.0, 450.0)
     notch_hz: float | None = 50.0
@@ -51,7 +52,8 @@ def filter_raw_emg(emg: np.ndarray, fs: float, cfg: FilterConfig) -> np.ndarray:
 
 
 def guess_database(path: str | Path) -> str:
-    """DB1 files are named ``S1_A1_E1.mat``; DB2/3/7 ``S1_E1_A1.mat`` (DB2 assumed)."""
+    """DB1 files are named ``S1_A1_E1.mat``; DB2/3/4/5/7 ``S1_E1_A1.mat`` (DB2 assumed: pass the database for the
+    others)."""
     name = Path(path).name
     if re.match(r"S\d+_A\d+_E\d+\.mat$", name, re.I):
         return "ninapro-db1"
@@ -100,6 +102,7 @@ def read_ninapro(
     a larger difference is an error.
     """
     path = Path(path)
+    guessed = database is None
     database = database or guess_database(path)
     info = database_info(database)
     fs = float(info["fs"])
@@ -111,7 +114,11 @@ def read_ninapro(
     if emg.ndim != 2 or emg.shape[0] < 2:
         raise DataError(path, "emg", f"expected a 2-D array (samples x {info['channels']} channels), got shape {emg.shape}")
     if emg.shape[1] != info["channels"]:
-        raise DataError(path, "emg", f"expected {info['channels']} channels for {database}, got {emg.shape[1]}")
+        alike = [db for db in ninapro_databases() if database_info(db)["channels"] == emg.shape[1]
+                 and database_info(db)["file"] == info["file"]]
+        hint = (f" (guessed from the file name; a {emg.shape[1]}-channel file of this name is {' or '.join(alike)}: "
+                "name the database, database= or --dataset)" if guessed and alike else "")
+        raise DataError(path, "emg", f"expected {info['channels']} channels for {database}{hint}, got {emg.shape[1]}")
     if not np.all(np.isfinite(emg)):
         first = int(np.argwhere(~np.isfinite(emg))[0][0])
         raise DataError(path, "emg", f"expected finite samples, found NaN/Inf (first at sample {first})")
