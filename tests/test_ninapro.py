@@ -10,6 +10,7 @@ import scipy.io
 from conftest import DB1_SUBJECTS
 from fixtures import write_ninapro_db2
 
+from myosem_core.cross_device import labelled_windows, to_layout
 from myosem_core.data import (
     WindowConfig,
     load_recordings,
@@ -19,6 +20,7 @@ from myosem_core.data import (
 )
 from myosem_core.data.catalog import class_name
 from myosem_core.data.ninapro import FilterConfig, filter_raw_emg
+from myosem_core.data.windows import concat_windows
 from myosem_core.errors import ConfigError, DataError
 
 DB2_C_LABELS = tuple(range(18, 41))  # DB2 exercise 2 (NinaPro exercise C) in DB2's global numbering
@@ -117,6 +119,18 @@ def test_db5_exercise_b_gets_its_movements_numbered_from_one(tmp_path, labels):
                              n_channels=16, fs=200.0)
     rec = read_ninapro(path, "ninapro-db5")
     assert rec.class_prefix == "ninapro/B" and set(np.unique(rec.label)) == set(range(18))
+
+
+def test_db5_windows_in_db1s_layout_pool_with_db1s_windows(tmp_path, db1_recordings):
+    """The route to more training users: a DB5 recording brought to DB1's layout (10-channel envelope at 100 Hz)
+    gives windows of DB1's shape and class keys, which pool with DB1's."""
+    path = write_ninapro_db2(tmp_path / "S1_E1_A1.mat", n=200 * 120, exercise=1, labels=range(1, 13), n_reps=2,
+                             n_channels=16, fs=200.0)
+    db5 = labelled_windows(to_layout(read_ninapro(path, "ninapro-db5")))
+    db1 = labelled_windows(db1_recordings[0])
+    assert db5.X.shape[1:] == db1.X.shape[1:] == (100, 10) and db5.class_keys == db1.class_keys
+    pooled = concat_windows([db1, db5])
+    assert len(pooled) == len(db1) + len(db5) and set(np.unique(db5.y)) == set(range(12))
 
 
 def test_db4_reads_12_cometa_channels_without_a_glove(tmp_path):
