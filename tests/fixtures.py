@@ -74,8 +74,7 @@ def write_emg2pose_dir(folder: str | Path, sessions: list[dict], drop_columns: t
 
 def write_ninapro_db2(path: str | Path, n: int = 6000, exercise: int = 2, subject: int = 1, labels=(18, 19),
                       n_reps: int = 2, n_channels: int = 12, label_shortfall: int = 0, seed: int = 0,
-                      emg: np.ndarray | None = None, drop: tuple[str, ...] = (), fs: float = 2000.0,
-                      glove: bool = True) -> Path:
+                      emg: np.ndarray | None = None, drop: tuple[str, ...] = (), fs: float = 2000.0) -> Path:
     """A DB2-style session (also DB4/DB5's layout): raw EMG at ``fs`` (with 50 Hz hum), glove, movements ``labels``
     (DB2's global numbering) ``n_reps`` times each, separated by rest; label vectors
     ``label_shortfall`` samples shorter than ``emg`` (DB2's quirk)."""
@@ -92,8 +91,6 @@ def write_ninapro_db2(path: str | Path, n: int = 6000, exercise: int = 2, subjec
     mat = {"emg": emg, "restimulus": label[: n - label_shortfall, None], "rerepetition": rep[: n - label_shortfall, None],
            "stimulus": label[:, None], "repetition": rep[:, None], "glove": rng.uniform(0, 200, (n, 22)),
            "subject": np.array([[subject]]), "exercise": np.array([[exercise]])}
-    if not glove:
-        mat.pop("glove")
     for k in drop:
         mat.pop(k)
     scipy.io.savemat(str(path), mat)

@@ -135,7 +135,7 @@ def test_db5_windows_in_db1s_layout_pool_with_db1s_windows(tmp_path, db1_recordi
 
 def test_db4_reads_12_cometa_channels_without_a_glove(tmp_path):
     write_ninapro_db2(tmp_path / "S2_E1_A1.mat", n=24000, exercise=1, subject=2, labels=range(1, 13), n_reps=1,
-                      glove=False)
+                      drop=("glove",))
     (rec,) = load_recordings("ninapro-db4", tmp_path, progress=False)
     assert rec.dataset == "ninapro-db4" and rec.fs == 2000.0 and rec.n_channels == 12
     assert rec.pose is None and rec.pose_kind == "none" and rec.class_prefix == "ninapro/A"
